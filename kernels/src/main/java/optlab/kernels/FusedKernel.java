@@ -1,0 +1,31 @@
+package optlab.kernels;
+
+/**
+ * An elementwise program over several equally long operands, run in one pass by
+ * {@link Backend#fused}: the optimizers' update rules (one launch over a whole parameter group of the
+ * flat arena) and users' experimental kernels.
+ *
+ * <p>NOTE [host-kernels]: the CPU implementation is Java code over host arrays, so it is handed the
+ * arrays themselves through {@link HostOperands}. This is the one place where arrays cross the
+ * contract, and only on the host backend; a device backend runs its own compiled version instead.
+ */
+public interface FusedKernel {
+    /** A short name for logs and results, e.g. {@code "adam_choi"}. */
+    String name();
+
+    /**
+     * The CPU implementation: processes elements {@code [from, to)} (relative to each operand's offset).
+     * Called concurrently on disjoint ranges.
+     */
+    void runHost(HostOperands operands, double[] scalars, int from, int to);
+
+    /** The operands' arrays and offsets as the CPU backend sees them. */
+    interface HostOperands {
+        float[] f32(int operand);
+
+        double[] f64(int operand);
+
+        /** The element offset of the operand inside its array. */
+        int offset(int operand);
+    }
+}

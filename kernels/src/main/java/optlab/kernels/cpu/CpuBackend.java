@@ -1,0 +1,665 @@
+package optlab.kernels.cpu;
+
+import java.util.Arrays;
+import optlab.kernels.Backend;
+import optlab.kernels.BinaryOp;
+import optlab.kernels.Buffer;
+import optlab.kernels.Checks;
+import optlab.kernels.Conv2dGeometry;
+import optlab.kernels.DType;
+import optlab.kernels.Device;
+import optlab.kernels.FusedKernel;
+import optlab.kernels.MemoryStats;
+import optlab.kernels.Pool2dGeometry;
+import optlab.kernels.Ptr;
+import optlab.kernels.RandomDistribution;
+import optlab.kernels.ReduceOp;
+import optlab.kernels.UnaryOp;
+import optlab.kernels.random.Philox;
+import optlab.kernels.reference.RefBatchNorm;
+import optlab.kernels.reference.RefConv;
+import optlab.kernels.reference.RefElementwise;
+import optlab.kernels.reference.RefEmbedding;
+import optlab.kernels.reference.RefGemm;
+import optlab.kernels.reference.RefLoss;
+import optlab.kernels.reference.RefLstm;
+import optlab.kernels.reference.RefPool;
+import optlab.kernels.reference.RefRandom;
+
+/**
+ * The CPU backend: Java arrays, all cores.
+ *
+ * <p>FLOAT32, the training type, runs the fast kernels of this package (vectorized GEMM, im2col
+ * convolution, parallel loops). FLOAT64 runs the plain reference of {@code optlab.kernels.reference},
+ * which is what the gradient checks exercise; the tests hold the two together on random inputs. A few
+ * small per-step primitives (softmax cross-entropy, embedding, LSTM cell) run the reference for FLOAT32
+ * too, widening to double and back: their cost is negligible next to the GEMMs around them.
+ */
+public final class CpuBackend implements Backend {
+    private static final CpuBackend INSTANCE = new CpuBackend();
+
+    private final CpuAllocator allocator = new CpuAllocator();
+
+    private CpuBackend() {}
+
+    /** The process-wide CPU backend. */
+    public static CpuBackend get() {
+        return INSTANCE;
+    }
+
+    CpuAllocator allocator() {
+        return allocator;
+    }
+
+    @Override
+    public String name() {
+        return "cpu (" + Parallel.threads() + " threads)";
+    }
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Access to arrays
+    // ------------------------------------------------------------------------------------------------
+
+    private CpuBuffer own(Ptr p) {
+        if (!(p.buffer() instanceof CpuBuffer b) || b.backend() != this) {
+            throw new IllegalArgumentException("cpu backend got a buffer of another backend: " + p.buffer());
+        }
+        return b;
+    }
+
+    private float[] f(Ptr p) {
+        requireType(p, DType.FLOAT32);
+        return (float[]) own(p).array();
+    }
+
+    private double[] d(Ptr p) {
+        requireType(p, DType.FLOAT64);
+        return (double[]) own(p).array();
+    }
+
+    private int[] i32(Ptr p) {
+        requireType(p, DType.INT32);
+        return (int[]) own(p).array();
+    }
+
+    private static void requireType(Ptr p, DType t) {
+        if (p.dtype() != t) throw new IllegalArgumentException("expected a " + t + " buffer, got " + p.dtype());
+    }
+
+    private static DType floating(String op, Ptr... ptrs) {
+        DType t = Checks.sameDType(op, ptrs);
+        if (!t.isFloating()) throw new IllegalArgumentException(op + ": needs FLOAT32 or FLOAT64, got " + t);
+        return t;
+    }
+
+    private static void need(Ptr p, int n, String what) {
+        p.require(n, what);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Memory and host transfers
+    // ------------------------------------------------------------------------------------------------
+
+    @Override
+    public Buffer allocate(DType dtype, int length) {
+        return new CpuBuffer(this, dtype, length, allocator.acquire(dtype, length));
+    }
+
+    @Override
+    public MemoryStats memoryStats() {
+        return allocator.stats();
+    }
+
+    /** Drops the allocator's cached arrays. */
+    public void emptyCache() {
+        allocator.trim();
+    }
+
+    @Override
+    public void write(Ptr dst, float[] src, int srcOffset, int length) {
+        need(dst, length, "write");
+        System.arraycopy(src, srcOffset, f(dst), dst.offset(), length);
+    }
+
+    @Override
+    public void write(Ptr dst, double[] src, int srcOffset, int length) {
+        need(dst, length, "write");
+        System.arraycopy(src, srcOffset, d(dst), dst.offset(), length);
+    }
+
+    @Override
+    public void write(Ptr dst, int[] src, int srcOffset, int length) {
+        need(dst, length, "write");
+        System.arraycopy(src, srcOffset, i32(dst), dst.offset(), length);
+    }
+
+    @Override
+    public void read(Ptr src, float[] dst, int dstOffset, int length) {
+        need(src, length, "read");
+        int o = src.offset();
+        switch (own(src).array()) {
+            case float[] a -> System.arraycopy(a, o, dst, dstOffset, length);
+            case double[] a -> { for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) a[o + i]; }
+            case int[] a -> { for (int i = 0; i < length; i++) dst[dstOffset + i] = a[o + i]; }
+            default -> throw new AssertionError();
+        }
+    }
+
+    @Override
+    public void read(Ptr src, double[] dst, int dstOffset, int length) {
+        need(src, length, "read");
+        int o = src.offset();
+        switch (own(src).array()) {
+            case float[] a -> { for (int i = 0; i < length; i++) dst[dstOffset + i] = a[o + i]; }
+            case double[] a -> System.arraycopy(a, o, dst, dstOffset, length);
+            case int[] a -> { for (int i = 0; i < length; i++) dst[dstOffset + i] = a[o + i]; }
+            default -> throw new AssertionError();
+        }
+    }
+
+    @Override
+    public void read(Ptr src, int[] dst, int dstOffset, int length) {
+        need(src, length, "read");
+        System.arraycopy(i32(src), src.offset(), dst, dstOffset, length);
+    }
+
+    @Override
+    public void synchronize() {}
+
+    // ------------------------------------------------------------------------------------------------
+    // Fill, random, copy
+    // ------------------------------------------------------------------------------------------------
+
+    @Override
+    public void fill(Ptr dst, int n, double value) {
+        need(dst, n, "fill");
+        int o = dst.offset();
+        switch (own(dst).array()) {
+            case float[] a -> CpuElementwise.fill(a, o, n, (float) value);
+            case double[] a -> RefElementwise.fill(a, o, n, value);
+            case int[] a -> {
+                if (value != (int) value) throw new IllegalArgumentException("fill: " + value + " is not an INT32 value");
+                Arrays.fill(a, o, o + n, (int) value);
+            }
+            default -> throw new AssertionError();
+        }
+    }
+
+    @Override
+    public void fillRandom(Ptr dst, int n, RandomDistribution dist, double a, double b, long seed, long counter) {
+        need(dst, n, "fillRandom");
+        if (dist == RandomDistribution.UNIFORM ? !(a <= b) : !(b >= 0)) {
+            throw new IllegalArgumentException("fillRandom: bad parameters for " + dist + ": " + a + ", " + b);
+        }
+        int o = dst.offset();
+        switch (floating("fillRandom", dst)) {
+            case FLOAT32 -> {
+                float[] x = f(dst);
+                Parallel.forRange(n, 4096, (from, to) -> {
+                    for (int i = from; i < to; i++) x[o + i] = (float) RefRandom.sample(dist, a, b, seed, counter + i);
+                });
+            }
+            default -> {
+                double[] x = d(dst);
+                Parallel.forRange(n, 4096, (from, to) -> RefRandom.fill(x, o + from, to - from, dist, a, b, seed, counter + from));
+            }
+        }
+    }
+
+    @Override
+    public void copy(int[] shape, Ptr dst, int[] dstStrides, Ptr src, int[] srcStrides) {
+        checkStrided("copy", shape, dst, dstStrides);
+        checkStrided("copy", shape, src, srcStrides);
+        Object d = own(dst).array(), s = own(src).array();
+        if (dst.dtype() == src.dtype()) {
+            CpuElementwise.copy(shape, d, dst.offset(), dstStrides, s, src.offset(), srcStrides);
+            return;
+        }
+        // dtype conversion: element by element through double (ints convert exactly, floats round)
+        RefElementwise.forEachIndex(shape, new int[][] {dstStrides, srcStrides}, new int[] {dst.offset(), src.offset()}, o -> {
+            double v = switch (s) {
+                case float[] a -> a[o[1]];
+                case double[] a -> a[o[1]];
+                case int[] a -> a[o[1]];
+                default -> throw new AssertionError();
+            };
+            switch (d) {
+                case float[] a -> a[o[0]] = (float) v;
+                case double[] a -> a[o[0]] = v;
+                case int[] a -> a[o[0]] = (int) v;
+                default -> throw new AssertionError();
+            }
+        });
+    }
+
+    /** Checks that every index of shape, addressed through strides from p, lies inside p's buffer. */
+    private static void checkStrided(String op, int[] shape, Ptr p, int[] strides) {
+        if (strides.length != shape.length) {
+            throw new IllegalArgumentException(op + ": strides " + Arrays.toString(strides) + " do not match shape " + Arrays.toString(shape));
+        }
+        long lo = p.offset(), hi = p.offset();
+        for (int k = 0; k < shape.length; k++) {
+            if (shape[k] < 0) throw new IllegalArgumentException(op + ": negative size in shape " + Arrays.toString(shape));
+            if (shape[k] == 0) return;
+            long span = (long) (shape[k] - 1) * strides[k];
+            if (span < 0) lo += span; else hi += span;
+        }
+        if (lo < 0 || hi >= p.buffer().length()) {
+            throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape) + " with strides " + Arrays.toString(strides)
+                    + " at offset " + p.offset() + " leaves the buffer of length " + p.buffer().length());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Elementwise and reductions
+    // ------------------------------------------------------------------------------------------------
+
+    @Override
+    public void unary(UnaryOp op, double alpha, int n, Ptr x, Ptr y) {
+        need(x, n, "unary " + op + ": x");
+        need(y, n, "unary " + op + ": y");
+        if (floating("unary " + op, x, y) == DType.FLOAT32) {
+            CpuElementwise.unary(op, alpha, n, f(x), x.offset(), f(y), y.offset());
+        } else {
+            RefElementwise.unary(op, alpha, n, d(x), x.offset(), d(y), y.offset());
+        }
+    }
+
+    @Override
+    public void binary(BinaryOp op, int[] shape, Ptr out, int[] os, Ptr a, int[] as, Ptr b, int[] bs) {
+        String what = "binary " + op;
+        checkStrided(what, shape, out, os);
+        checkStrided(what, shape, a, as);
+        checkStrided(what, shape, b, bs);
+        if (floating(what, out, a, b) == DType.FLOAT32) {
+            CpuElementwise.binary(op, shape, f(out), out.offset(), os, f(a), a.offset(), as, f(b), b.offset(), bs);
+        } else {
+            RefElementwise.binary(op, shape, d(out), out.offset(), os, d(a), a.offset(), as, d(b), b.offset(), bs);
+        }
+    }
+
+    @Override
+    public void reduce(ReduceOp op, int outer, int size, int inner, Ptr x, Ptr y) {
+        Checks.positive("reduce", "outer", outer, "size", size, "inner", inner);
+        need(x, outer * size * inner, "reduce: x");
+        need(y, outer * inner, "reduce: y");
+        if (floating("reduce", x, y) == DType.FLOAT32) {
+            CpuElementwise.reduce(op, outer, size, inner, f(x), x.offset(), f(y), y.offset());
+        } else {
+            RefElementwise.reduce(op, outer, size, inner, d(x), x.offset(), d(y), y.offset());
+        }
+    }
+
+    @Override
+    public void argmax(int outer, int size, int inner, Ptr x, Ptr indices) {
+        Checks.positive("argmax", "outer", outer, "size", size, "inner", inner);
+        need(x, outer * size * inner, "argmax: x");
+        need(indices, outer * inner, "argmax: indices");
+        if (floating("argmax", x) == DType.FLOAT32) {
+            CpuElementwise.argmax(outer, size, inner, f(x), x.offset(), i32(indices), indices.offset());
+        } else {
+            RefElementwise.argmax(outer, size, inner, d(x), x.offset(), i32(indices), indices.offset());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // GEMM
+    // ------------------------------------------------------------------------------------------------
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Ptr a, int lda, Ptr b, int ldb,
+                     double beta, Ptr c, int ldc, int batch, int strideA, int strideB, int strideC) {
+        Checks.nonNegative("gemm", "m", m);
+        Checks.nonNegative("gemm", "n", n);
+        Checks.nonNegative("gemm", "k", k);
+        Checks.positive("gemm", "batch", batch);
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        checkMatrix("A", a, aRows, aCols, lda, batch, strideA);
+        checkMatrix("B", b, bRows, bCols, ldb, batch, strideB);
+        checkMatrix("C", c, m, n, ldc, batch, strideC);
+        boolean single = floating("gemm", a, b, c) == DType.FLOAT32;
+        for (int i = 0; i < batch; i++) {
+            int ao = a.offset() + i * strideA, bo = b.offset() + i * strideB, co = c.offset() + i * strideC;
+            if (single) {
+                Sgemm.sgemm(transA, transB, m, n, k, (float) alpha, f(a), ao, lda, f(b), bo, ldb, (float) beta, f(c), co, ldc);
+            } else {
+                RefGemm.gemm(transA, transB, m, n, k, alpha, d(a), ao, lda, d(b), bo, ldb, beta, d(c), co, ldc);
+            }
+        }
+    }
+
+    private static void checkMatrix(String name, Ptr p, int rows, int cols, int ld, int batch, int stride) {
+        if (ld < Math.max(1, cols)) {
+            throw new IllegalArgumentException("gemm: leading dimension of " + name + " is " + ld + " < its " + cols + " columns");
+        }
+        if (rows == 0 || cols == 0) return;
+        long extent = (long) (batch - 1) * stride + (long) (rows - 1) * ld + cols;
+        if (stride < 0 || p.offset() + extent > p.buffer().length()) {
+            throw new IllegalArgumentException("gemm: " + name + " (" + batch + " x " + rows + " x " + cols + ", ld " + ld
+                    + ", stride " + stride + ") at offset " + p.offset() + " leaves its buffer of length " + p.buffer().length());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Convolution and pooling
+    // ------------------------------------------------------------------------------------------------
+
+    private static void convSizes(Conv2dGeometry g, Ptr x, Ptr w, Ptr y, String op) {
+        need(x, g.inputSize(), op + ": x");
+        need(w, g.filterSize(), op + ": w");
+        need(y, g.outputSize(), op + ": y");
+    }
+
+    @Override
+    public void conv2dForward(Conv2dGeometry g, Ptr x, Ptr w, Ptr y) {
+        convSizes(g, x, w, y, "conv2dForward");
+        if (floating("conv2dForward", x, w, y) == DType.FLOAT32) {
+            CpuConv.forward(g, f(x), x.offset(), f(w), w.offset(), f(y), y.offset());
+        } else {
+            RefConv.forward(g, d(x), x.offset(), d(w), w.offset(), d(y), y.offset());
+        }
+    }
+
+    @Override
+    public void conv2dBackwardData(Conv2dGeometry g, Ptr dy, Ptr w, Ptr dx) {
+        convSizes(g, dx, w, dy, "conv2dBackwardData");
+        if (floating("conv2dBackwardData", dy, w, dx) == DType.FLOAT32) {
+            CpuConv.backwardData(g, f(dy), dy.offset(), f(w), w.offset(), f(dx), dx.offset());
+        } else {
+            RefConv.backwardData(g, d(dy), dy.offset(), d(w), w.offset(), d(dx), dx.offset());
+        }
+    }
+
+    @Override
+    public void conv2dBackwardFilter(Conv2dGeometry g, Ptr x, Ptr dy, Ptr dw) {
+        convSizes(g, x, dw, dy, "conv2dBackwardFilter");
+        if (floating("conv2dBackwardFilter", x, dy, dw) == DType.FLOAT32) {
+            CpuConv.backwardFilter(g, f(x), x.offset(), f(dy), dy.offset(), f(dw), dw.offset());
+        } else {
+            RefConv.backwardFilter(g, d(x), x.offset(), d(dy), dy.offset(), d(dw), dw.offset());
+        }
+    }
+
+    private static void poolSizes(Pool2dGeometry g, Ptr x, Ptr y, String op) {
+        need(x, g.inputSize(), op + ": x");
+        need(y, g.outputSize(), op + ": y");
+    }
+
+    @Override
+    public void maxPool2dForward(Pool2dGeometry g, Ptr x, Ptr y) {
+        poolSizes(g, x, y, "maxPool2dForward");
+        if (floating("maxPool2dForward", x, y) == DType.FLOAT32) CpuPool.maxForward(g, f(x), x.offset(), f(y), y.offset());
+        else RefPool.maxForward(g, d(x), x.offset(), d(y), y.offset());
+    }
+
+    @Override
+    public void maxPool2dBackward(Pool2dGeometry g, Ptr x, Ptr y, Ptr dy, Ptr dx) {
+        poolSizes(g, x, y, "maxPool2dBackward");
+        poolSizes(g, dx, dy, "maxPool2dBackward");
+        if (floating("maxPool2dBackward", x, y, dy, dx) == DType.FLOAT32) {
+            CpuPool.maxBackward(g, f(x), x.offset(), f(y), y.offset(), f(dy), dy.offset(), f(dx), dx.offset());
+        } else {
+            RefPool.maxBackward(g, d(x), x.offset(), d(y), y.offset(), d(dy), dy.offset(), d(dx), dx.offset());
+        }
+    }
+
+    @Override
+    public void avgPool2dForward(Pool2dGeometry g, boolean countIncludePad, Ptr x, Ptr y) {
+        poolSizes(g, x, y, "avgPool2dForward");
+        if (floating("avgPool2dForward", x, y) == DType.FLOAT32) {
+            CpuPool.avgForward(g, countIncludePad, f(x), x.offset(), f(y), y.offset());
+        } else {
+            RefPool.avgForward(g, countIncludePad, d(x), x.offset(), d(y), y.offset());
+        }
+    }
+
+    @Override
+    public void avgPool2dBackward(Pool2dGeometry g, boolean countIncludePad, Ptr dy, Ptr dx) {
+        poolSizes(g, dx, dy, "avgPool2dBackward");
+        if (floating("avgPool2dBackward", dy, dx) == DType.FLOAT32) {
+            CpuPool.avgBackward(g, countIncludePad, f(dy), dy.offset(), f(dx), dx.offset());
+        } else {
+            RefPool.avgBackward(g, countIncludePad, d(dy), dy.offset(), d(dx), dx.offset());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Batch norm
+    // ------------------------------------------------------------------------------------------------
+
+    private static void bnSizes(String op, int n, int c, int hw, Ptr x, Ptr y, Ptr... perChannel) {
+        Checks.positive(op, "n", n, "c", c, "hw", hw);
+        need(x, n * c * hw, op + ": x");
+        need(y, n * c * hw, op + ": y");
+        for (Ptr p : perChannel) if (p != null) need(p, c, op + ": per-channel vector");
+    }
+
+    @Override
+    public void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
+                                         Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si) {
+        String op = "batchNormForwardTraining";
+        bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv, sm, si);
+        if ((rm == null) != (rv == null)) throw new IllegalArgumentException(op + ": runningMean and runningVar must both be given or both null");
+        if (floating(op, x, gamma, beta, y, sm, si) == DType.FLOAT32) {
+            CpuBatchNorm.forwardTraining(n, c, hw, f(x), x.offset(), f(gamma), gamma.offset(), f(beta), beta.offset(), eps, momentum,
+                    rm == null ? null : f(rm), rm == null ? 0 : rm.offset(), rv == null ? null : f(rv), rv == null ? 0 : rv.offset(),
+                    f(y), y.offset(), f(sm), sm.offset(), f(si), si.offset());
+        } else {
+            RefBatchNorm.forwardTraining(n, c, hw, d(x), x.offset(), d(gamma), gamma.offset(), d(beta), beta.offset(), eps, momentum,
+                    rm == null ? null : d(rm), rm == null ? 0 : rm.offset(), rv == null ? null : d(rv), rv == null ? 0 : rv.offset(),
+                    d(y), y.offset(), d(sm), sm.offset(), d(si), si.offset());
+        }
+    }
+
+    @Override
+    public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y) {
+        String op = "batchNormForwardInference";
+        bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv);
+        if (floating(op, x, gamma, beta, rm, rv, y) == DType.FLOAT32) {
+            CpuBatchNorm.forwardInference(n, c, hw, f(x), x.offset(), f(gamma), gamma.offset(), f(beta), beta.offset(),
+                    f(rm), rm.offset(), f(rv), rv.offset(), eps, f(y), y.offset());
+        } else {
+            RefBatchNorm.forwardInference(n, c, hw, d(x), x.offset(), d(gamma), gamma.offset(), d(beta), beta.offset(),
+                    d(rm), rm.offset(), d(rv), rv.offset(), eps, d(y), y.offset());
+        }
+    }
+
+    @Override
+    public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta) {
+        String op = "batchNormBackward";
+        bnSizes(op, n, c, hw, x, dy, gamma, sm, si, dgamma, dbeta);
+        need(dx, n * c * hw, op + ": dx");
+        if (floating(op, x, dy, gamma, sm, si, dx, dgamma, dbeta) == DType.FLOAT32) {
+            CpuBatchNorm.backward(n, c, hw, f(x), x.offset(), f(dy), dy.offset(), f(gamma), gamma.offset(), f(sm), sm.offset(),
+                    f(si), si.offset(), f(dx), dx.offset(), f(dgamma), dgamma.offset(), f(dbeta), dbeta.offset());
+        } else {
+            RefBatchNorm.backward(n, c, hw, d(x), x.offset(), d(dy), dy.offset(), d(gamma), gamma.offset(), d(sm), sm.offset(),
+                    d(si), si.offset(), d(dx), dx.offset(), d(dgamma), dgamma.offset(), d(dbeta), dbeta.offset());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Small per-step primitives: FLOAT32 widens to the reference (see class comment)
+    // ------------------------------------------------------------------------------------------------
+
+    /** The operand as doubles: the FLOAT64 array itself, or a widened copy of a FLOAT32 range. */
+    private double[] wide(Ptr p, int n) {
+        if (p.dtype() == DType.FLOAT64) return d(p);
+        float[] a = f(p);
+        double[] w = new double[n];
+        for (int i = 0; i < n; i++) w[i] = a[p.offset() + i];
+        return w;
+    }
+
+    /** Offset to use with {@link #wide}'s result. */
+    private static int wideOffset(Ptr p) {
+        return p.dtype() == DType.FLOAT64 ? p.offset() : 0;
+    }
+
+    /** Writes back a {@link #wide} result of a FLOAT32 operand. */
+    private void narrow(double[] w, Ptr p, int n) {
+        if (p.dtype() == DType.FLOAT64) return;
+        float[] a = f(p);
+        for (int i = 0; i < n; i++) a[p.offset() + i] = (float) w[i];
+    }
+
+    @Override
+    public void softmaxCrossEntropyForward(int n, int classes, Ptr logits, Ptr labels, double smoothing, Ptr loss, Ptr probs) {
+        String op = "softmaxCrossEntropyForward";
+        Checks.positive(op, "n", n, "classes", classes);
+        checkSmoothing(op, smoothing);
+        need(logits, n * classes, op + ": logits");
+        need(labels, n, op + ": labels");
+        need(loss, n, op + ": loss");
+        need(probs, n * classes, op + ": probs");
+        floating(op, logits, loss, probs);
+        double[] z = wide(logits, n * classes), l = wide(loss, n), p = wide(probs, n * classes);
+        RefLoss.softmaxCrossEntropyForward(n, classes, z, wideOffset(logits), i32(labels), labels.offset(), smoothing,
+                l, wideOffset(loss), p, wideOffset(probs));
+        narrow(l, loss, n);
+        narrow(p, probs, n * classes);
+    }
+
+    @Override
+    public void softmaxCrossEntropyBackward(int n, int classes, Ptr probs, Ptr labels, double smoothing, Ptr dLoss, Ptr dLogits) {
+        String op = "softmaxCrossEntropyBackward";
+        Checks.positive(op, "n", n, "classes", classes);
+        checkSmoothing(op, smoothing);
+        need(probs, n * classes, op + ": probs");
+        need(labels, n, op + ": labels");
+        need(dLoss, n, op + ": dLoss");
+        need(dLogits, n * classes, op + ": dLogits");
+        floating(op, probs, dLoss, dLogits);
+        double[] p = wide(probs, n * classes), dl = wide(dLoss, n), dz = wide(dLogits, n * classes);
+        RefLoss.softmaxCrossEntropyBackward(n, classes, p, wideOffset(probs), i32(labels), labels.offset(), smoothing,
+                dl, wideOffset(dLoss), dz, wideOffset(dLogits));
+        narrow(dz, dLogits, n * classes);
+    }
+
+    private static void checkSmoothing(String op, double s) {
+        if (!(s >= 0 && s <= 1)) throw new IllegalArgumentException(op + ": label smoothing must be in [0, 1], got " + s);
+    }
+
+    @Override
+    public void dropout(int n, double p, long seed, long counter, Ptr x, Ptr y) {
+        need(x, n, "dropout: x");
+        need(y, n, "dropout: y");
+        int threshold = Philox.threshold(p);
+        if (floating("dropout", x, y) == DType.FLOAT32) {
+            float[] xa = f(x), ya = f(y);
+            int xo = x.offset(), yo = y.offset();
+            float scale = (float) (1.0 / (1.0 - p));
+            Parallel.forRange(n, 4096, (from, to) -> {
+                for (int i = from; i < to; i++) ya[yo + i] = Philox.keep(seed, counter + i, threshold) ? xa[xo + i] * scale : 0f;
+            });
+        } else {
+            RefRandom.dropout(n, p, seed, counter, d(x), x.offset(), d(y), y.offset());
+        }
+    }
+
+    @Override
+    public void embeddingForward(int n, int dim, int vocab, Ptr indices, Ptr table, Ptr out) {
+        String op = "embeddingForward";
+        Checks.positive(op, "n", n, "dim", dim, "vocab", vocab);
+        need(indices, n, op + ": indices");
+        need(table, vocab * dim, op + ": table");
+        need(out, n * dim, op + ": out");
+        floating(op, table, out);
+        double[] t = wide(table, vocab * dim), o = wide(out, n * dim);
+        RefEmbedding.forward(n, dim, vocab, i32(indices), indices.offset(), t, wideOffset(table), o, wideOffset(out));
+        narrow(o, out, n * dim);
+    }
+
+    @Override
+    public void embeddingBackward(int n, int dim, int vocab, Ptr indices, Ptr dOut, Ptr dTable) {
+        String op = "embeddingBackward";
+        Checks.positive(op, "n", n, "dim", dim, "vocab", vocab);
+        need(indices, n, op + ": indices");
+        need(dOut, n * dim, op + ": dOut");
+        need(dTable, vocab * dim, op + ": dTable");
+        floating(op, dOut, dTable);
+        double[] g = wide(dOut, n * dim), t = wide(dTable, vocab * dim);
+        RefEmbedding.backward(n, dim, vocab, i32(indices), indices.offset(), g, wideOffset(dOut), t, wideOffset(dTable));
+        narrow(t, dTable, vocab * dim);
+    }
+
+    @Override
+    public void lstmCellForward(int n, int hidden, Ptr gates, Ptr cPrev, Ptr act, Ptr h, Ptr c) {
+        String op = "lstmCellForward";
+        Checks.positive(op, "n", n, "hidden", hidden);
+        int nh = n * hidden;
+        need(gates, 4 * nh, op + ": gates");
+        need(act, 4 * nh, op + ": act");
+        need(cPrev, nh, op + ": cPrev");
+        need(h, nh, op + ": h");
+        need(c, nh, op + ": c");
+        floating(op, gates, cPrev, act, h, c);
+        double[] gw = wide(gates, 4 * nh), cp = wide(cPrev, nh), aw = wide(act, 4 * nh), hw = wide(h, nh), cw = wide(c, nh);
+        RefLstm.forward(n, hidden, gw, wideOffset(gates), cp, wideOffset(cPrev), aw, wideOffset(act), hw, wideOffset(h), cw, wideOffset(c));
+        narrow(aw, act, 4 * nh);
+        narrow(hw, h, nh);
+        narrow(cw, c, nh);
+    }
+
+    @Override
+    public void lstmCellBackward(int n, int hidden, Ptr act, Ptr cPrev, Ptr c, Ptr dh, Ptr dc, Ptr dGates, Ptr dcPrev) {
+        String op = "lstmCellBackward";
+        Checks.positive(op, "n", n, "hidden", hidden);
+        int nh = n * hidden;
+        need(act, 4 * nh, op + ": act");
+        need(dGates, 4 * nh, op + ": dGates");
+        for (Ptr p : new Ptr[] {cPrev, c, dh, dcPrev}) need(p, nh, op);
+        if (dc != null) need(dc, nh, op + ": dc");
+        floating(op, act, cPrev, c, dh, dGates, dcPrev);
+        double[] aw = wide(act, 4 * nh), cp = wide(cPrev, nh), cw = wide(c, nh), dhw = wide(dh, nh);
+        double[] dcw = dc == null ? null : wide(dc, nh), dg = wide(dGates, 4 * nh), dcp = wide(dcPrev, nh);
+        RefLstm.backward(n, hidden, aw, wideOffset(act), cp, wideOffset(cPrev), cw, wideOffset(c), dhw, wideOffset(dh),
+                dcw, dc == null ? 0 : wideOffset(dc), dg, wideOffset(dGates), dcp, wideOffset(dcPrev));
+        narrow(dg, dGates, 4 * nh);
+        narrow(dcp, dcPrev, nh);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Fused programs
+    // ------------------------------------------------------------------------------------------------
+
+    @Override
+    public void fused(FusedKernel kernel, int n, Ptr[] operands, double[] scalars) {
+        Object[] arrays = new Object[operands.length];
+        int[] offsets = new int[operands.length];
+        for (int j = 0; j < operands.length; j++) {
+            need(operands[j], n, kernel.name() + ": operand " + j);
+            arrays[j] = own(operands[j]).array();
+            offsets[j] = operands[j].offset();
+        }
+        FusedKernel.HostOperands host = new FusedKernel.HostOperands() {
+            @Override
+            public float[] f32(int j) {
+                if (arrays[j] instanceof float[] a) return a;
+                throw new IllegalArgumentException(kernel.name() + ": operand " + j + " is " + operands[j].dtype() + ", not FLOAT32");
+            }
+
+            @Override
+            public double[] f64(int j) {
+                if (arrays[j] instanceof double[] a) return a;
+                throw new IllegalArgumentException(kernel.name() + ": operand " + j + " is " + operands[j].dtype() + ", not FLOAT64");
+            }
+
+            @Override
+            public int offset(int j) {
+                return offsets[j];
+            }
+        };
+        Parallel.forRange(n, 8192, (from, to) -> kernel.runHost(host, scalars, from, to));
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+}

@@ -1,0 +1,29 @@
+package optlab.kernels.reference;
+
+/** Reference embedding lookup: indices (n), table (vocab, dim), out (n, dim). */
+public final class RefEmbedding {
+    private RefEmbedding() {}
+
+    public static void forward(int n, int dim, int vocab, int[] idx, int io, double[] table, int to, double[] out, int oo) {
+        for (int i = 0; i < n; i++) {
+            int row = checkIndex(idx[io + i], i, vocab);
+            System.arraycopy(table, to + row * dim, out, oo + i * dim, dim);
+        }
+    }
+
+    /** dTable[idx[i]] += dOut[i]: accumulates. */
+    public static void backward(int n, int dim, int vocab, int[] idx, int io, double[] dOut, int doo, double[] dTable, int dto) {
+        for (int i = 0; i < n; i++) {
+            int row = checkIndex(idx[io + i], i, vocab);
+            for (int j = 0; j < dim; j++) dTable[dto + row * dim + j] += dOut[doo + i * dim + j];
+        }
+    }
+
+    public static int checkIndex(int index, int position, int vocab) {
+        if (index < 0 || index >= vocab) {
+            throw new IllegalArgumentException("embedding: index " + index + " at position " + position
+                    + " is outside [0, " + vocab + ")");
+        }
+        return index;
+    }
+}

@@ -24,8 +24,8 @@ import optlab.tensor.Tensor;
  * array library that kernels and optimizers use directly, and every differentiable op is visible as a
  * {@link Function} class here. Ops on variables record the graph; ops on their {@code data()} do not.
  */
-public final class Variable {
-    private final Tensor data;
+public class Variable {
+    private Tensor data;
     private final Function gradFn;
     private final boolean requiresGrad;
     private Tensor grad;
@@ -54,6 +54,21 @@ public final class Variable {
 
     public Tensor data() {
         return data;
+    }
+
+    /**
+     * Points this leaf at a new tensor of the same shape and dtype (its values move with it): how the
+     * flat parameter arena makes every parameter a view of one buffer. Returns the previous tensor.
+     */
+    protected final Tensor rebindLeaf(Tensor newData) {
+        if (gradFn != null) throw new IllegalStateException("rebind: " + describe() + " is not a leaf");
+        if (!newData.shape().equals(data.shape()) || newData.dtype() != data.dtype()) {
+            throw new IllegalArgumentException("rebind: " + newData.dtype() + " " + newData.shape() + " does not match "
+                    + data.dtype() + " " + describe());
+        }
+        Tensor old = data;
+        data = newData;
+        return old;
     }
 
     /** The accumulated gradient of a leaf (null before the first backward). */

@@ -144,6 +144,13 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
+    /** In place: fills this contiguous tensor with draws from {@code dist} (see {@link #random}). */
+    public Tensor fillRandomInPlace(RandomDistribution dist, double a, double b, Generator gen) {
+        if (!isContiguous()) throw new IllegalArgumentException("fillRandomInPlace: tensor of shape " + shape + " is not contiguous");
+        backend().fillRandom(ptr(), numel(), dist, a, b, gen.seed(), gen.take(numel()));
+        return this;
+    }
+
     /** Standard normal FLOAT32 CPU tensor. */
     public static Tensor randn(Generator gen, int... shape) {
         return random(RandomDistribution.NORMAL, 0, 1, gen, Shape.of(shape), DType.FLOAT32, Device.CPU);

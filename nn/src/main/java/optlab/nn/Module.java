@@ -1,0 +1,112 @@
+package optlab.nn;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import optlab.autograd.Variable;
+
+/**
+ * A layer or a model: a forward function with named parameters and named child modules, as
+ * {@code torch.nn.Module}. Subclasses register what they own in their constructor:
+ * <pre>{@code
+ * this.conv1 = register("conv1", new Conv2d(1, 32, 5, 1, 2, true, gen));
+ * this.weight = register("weight", new Parameter(...));
+ * }</pre>
+ * {@link #namedParameters()} then yields PyTorch's dotted names ({@code conv1.weight}).
+ */
+public abstract class Module {
+    private final Map<String, Parameter> parameters = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training = true;
+
+    /** y = f(x). */
+    public abstract Variable forward(Variable x);
+
+    protected final Parameter register(String name, Parameter p) {
+        checkName(name);
+        parameters.put(name, p);
+        p.named(name);
+        return p;
+    }
+
+    protected final <M extends Module> M register(String name, M child) {
+        checkName(name);
+        children.put(name, child);
+        return child;
+    }
+
+    private void checkName(String name) {
+        if (name.isEmpty() || name.contains(".") || parameters.containsKey(name) || children.containsKey(name)) {
+            throw new IllegalArgumentException("bad or repeated name '" + name + "' in " + getClass().getSimpleName());
+        }
+    }
+
+    /** Every parameter of this module and its descendants, by dotted name, in registration order. */
+    public final Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collect("", out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collect(String prefix, Map<String, Parameter> out) {
+        for (var e : parameters.entrySet()) out.put(prefix + e.getKey(), e.getValue());
+        for (var e : children.entrySet()) e.getValue().collect(prefix + e.getKey() + ".", out);
+    }
+
+    public final List<Parameter> parameters() {
+        return new ArrayList<>(namedParameters().values());
+    }
+
+    /** The direct children, by name. */
+    public final Map<String, Module> children() {
+        return Collections.unmodifiableMap(children);
+    }
+
+    /** Total number of parameter elements. */
+    public final long parameterCount() {
+        long n = 0;
+        for (Parameter p : namedParameters().values()) n += p.data().numel();
+        return n;
+    }
+
+    /** Training mode (the default): dropout drops, batch norm uses and updates batch statistics. */
+    public Module train() {
+        return setTraining(true);
+    }
+
+    /** Inference mode: dropout is the identity, batch norm uses its running statistics. */
+    public Module eval() {
+        return setTraining(false);
+    }
+
+    private Module setTraining(boolean on) {
+        training = on;
+        for (Module c : children.values()) c.setTraining(on);
+        return this;
+    }
+
+    public final boolean isTraining() {
+        return training;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder(getClass().getSimpleName()).append("(");
+        if (!children.isEmpty()) {
+            for (var e : children.entrySet()) {
+                sb.append("\n  (").append(e.getKey()).append("): ").append(e.getValue().toString().replace("\n", "\n  "));
+            }
+            sb.append("\n");
+        } else {
+            sb.append(describe());
+        }
+        return sb.append(")").toString();
+    }
+
+    /** The constructor arguments, for printing: {@code in_features=3136, out_features=1024}. */
+    protected String describe() {
+        return "";
+    }
+}

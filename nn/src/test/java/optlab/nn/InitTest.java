@@ -1,0 +1,40 @@
+package optlab.nn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import optlab.tensor.Generator;
+import optlab.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+class InitTest {
+    private static double std(Tensor t) {
+        float[] v = t.toFloatArray();
+        double s = 0, sq = 0;
+        for (float x : v) s += x;
+        double mean = s / v.length;
+        for (float x : v) sq += (x - mean) * (x - mean);
+        return Math.sqrt(sq / v.length);
+    }
+
+    @Test
+    void fansFollowPyTorch() {
+        Tensor conv = Tensor.empty(64, 32, 5, 5);
+        assertEquals(32 * 25, Init.fanIn(conv));
+        assertEquals(64 * 25, Init.fanOut(conv));
+        assertEquals(3136, Init.fanIn(Tensor.empty(1024, 3136)));
+    }
+
+    @Test
+    void variancesMatchTheirFormulas() {
+        Generator g = new Generator(9);
+        Tensor w = Tensor.empty(256, 128, 3, 3); // fanIn 1152, fanOut 2304, 294,912 samples: std known to ~0.3%
+        assertEquals(Math.sqrt(2.0 / 1152), std(Init.kaimingNormal(w, Init.FanMode.FAN_IN, g)), 0.01 * Math.sqrt(2.0 / 1152));
+        assertEquals(Math.sqrt(2.0 / 2304), std(Init.kaimingNormal(w, Init.FanMode.FAN_OUT, g)), 0.01 * Math.sqrt(2.0 / 2304));
+        assertEquals(Math.sqrt(2.0 / 3456), std(Init.glorotNormal(w, g)), 0.01 * Math.sqrt(2.0 / 3456));
+        // a uniform on [-b, b] has std b/sqrt(3)
+        assertEquals(Math.sqrt(6.0 / 3456) / Math.sqrt(3), std(Init.glorotUniform(w, g)), 0.01 * Math.sqrt(2.0 / 3456));
+        assertEquals(1 / Math.sqrt(1152) / Math.sqrt(3), std(Init.pytorchDefault(w, 1152, g)), 0.01 / Math.sqrt(1152));
+        for (float v : Init.pytorchDefault(w, 1152, g).toFloatArray()) assertTrue(Math.abs(v) <= 1 / Math.sqrt(1152));
+    }
+}

@@ -19,6 +19,21 @@ public interface FusedKernel {
      */
     void runHost(HostOperands operands, double[] scalars, int from, int to);
 
+    /**
+     * The CUDA implementation, or null when there is none (a device backend then refuses the kernel,
+     * naming it). CUDA contract: the function is {@code extern "C"} in {@code <module>.cu} (compiled to
+     * {@code /optlab/cuda/<module>.fatbin}, NOTE [fatbins]) with the parameters
+     * {@code (int n, T0* op0, ..., Tk* opk, double s0, ..., double sm)}: the element count, one pointer
+     * per operand in order (element type per the operand's dtype), then every scalar as a double. It
+     * must be correct for any grid and block size (grid-stride loop); the backend picks the launch.
+     */
+    default CudaFunction cuda() {
+        return null;
+    }
+
+    /** A function in a compiled kernel file: {@code module}.cu, function name {@code function}. */
+    record CudaFunction(String module, String function) {}
+
     /** The operands' arrays and offsets as the CPU backend sees them. */
     interface HostOperands {
         float[] f32(int operand);

@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import optlab.autograd.Variable;
+import optlab.tensor.Scope;
+import optlab.tensor.Tensor;
 
 /**
  * A layer or a model: a forward function with named parameters and named child modules, as
@@ -18,6 +20,7 @@ import optlab.autograd.Variable;
  */
 public abstract class Module {
     private final Map<String, Parameter> parameters = new LinkedHashMap<>();
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
 
@@ -31,6 +34,16 @@ public abstract class Module {
         return p;
     }
 
+    /**
+     * Registers state that is not trained but belongs to the model (batch norm's running statistics):
+     * saved in checkpoints, moved with the model, never touched by an optimizer. Returns t.
+     */
+    protected final Tensor registerBuffer(String name, Tensor t) {
+        checkName(name);
+        buffers.put(name, Scope.escape(t));
+        return t;
+    }
+
     protected final <M extends Module> M register(String name, M child) {
         checkName(name);
         children.put(name, child);
@@ -38,7 +51,8 @@ public abstract class Module {
     }
 
     private void checkName(String name) {
-        if (name.isEmpty() || name.contains(".") || parameters.containsKey(name) || children.containsKey(name)) {
+        if (name.isEmpty() || name.contains(".") || parameters.containsKey(name) || children.containsKey(name)
+                || buffers.containsKey(name)) {
             throw new IllegalArgumentException("bad or repeated name '" + name + "' in " + getClass().getSimpleName());
         }
     }
@@ -53,6 +67,29 @@ public abstract class Module {
     private void collect(String prefix, Map<String, Parameter> out) {
         for (var e : parameters.entrySet()) out.put(prefix + e.getKey(), e.getValue());
         for (var e : children.entrySet()) e.getValue().collect(prefix + e.getKey() + ".", out);
+    }
+
+    /** Every buffer of this module and its descendants, by dotted name. */
+    public final Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collectState("", null, out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * Parameters and buffers together, by dotted name, in the order of PyTorch's {@code state_dict()}:
+     * a module's own parameters, then its own buffers, then each child's state.
+     */
+    public final Map<String, Tensor> namedState() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collectState("", out, out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collectState(String prefix, Map<String, Tensor> params, Map<String, Tensor> bufs) {
+        if (params != null) for (var e : parameters.entrySet()) params.put(prefix + e.getKey(), e.getValue().data());
+        for (var e : buffers.entrySet()) bufs.put(prefix + e.getKey(), e.getValue());
+        for (var e : children.entrySet()) e.getValue().collectState(prefix + e.getKey() + ".", params, bufs);
     }
 
     public final List<Parameter> parameters() {

@@ -1,5 +1,7 @@
 package optlab.optim;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import optlab.kernels.FusedKernel;
 import optlab.kernels.Ptr;
 import optlab.nn.ParameterArena;
@@ -71,6 +73,14 @@ public final class Adam extends Optimizer {
             for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, stepSize, b1, b2, eps);
         }
     };
+
+    @Override
+    public Map<String, Tensor> stateTensors() {
+        Map<String, Tensor> s = new LinkedHashMap<>();
+        s.put("exp_avg", m);
+        s.put("exp_avg_sq", v);
+        return s;
+    }
 
     @Override
     public void close() {

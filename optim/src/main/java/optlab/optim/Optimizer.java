@@ -1,5 +1,6 @@
 package optlab.optim;
 
+import java.util.Map;
 import optlab.nn.ParameterArena;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
@@ -28,6 +29,19 @@ public abstract class Optimizer implements AutoCloseable {
     /** Steps taken so far. */
     public final long stepCount() {
         return step;
+    }
+
+    /**
+     * The state a checkpoint must hold to resume exactly, besides {@link #stepCount()}: each flat state
+     * buffer by name (PyTorch's names where they exist: {@code exp_avg}, {@code exp_avg_sq},
+     * {@code momentum_buffer}, ...). The tensors are the live buffers, not copies.
+     */
+    public abstract Map<String, Tensor> stateTensors();
+
+    /** Restores the step count (the state tensors are restored by copying into {@link #stateTensors()}). */
+    public final void restoreStepCount(long steps) {
+        if (steps < 0) throw new IllegalArgumentException("step count must be >= 0, got " + steps);
+        step = steps;
     }
 
     public void zeroGrad() {

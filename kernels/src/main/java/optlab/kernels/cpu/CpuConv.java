@@ -1,7 +1,7 @@
 package optlab.kernels.cpu;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Iterator;
+import java.util.TreeMap;
 import optlab.kernels.Conv2dGeometry;
 
 /**
@@ -18,7 +18,8 @@ import optlab.kernels.Conv2dGeometry;
  * </pre>
  * A 1x1, stride-1, unpadded convolution uses x[i] itself as col. Images are split across threads when
  * there are at least as many images as threads (each thread owns a col scratch, and for the filter
- * gradient a partial dw that is summed at the end); otherwise the GEMMs themselves run in parallel.
+ * gradient a partial dw; the partials are summed in image order, so results are deterministic for a
+ * given thread count); otherwise the GEMMs themselves run in parallel.
  */
 final class CpuConv {
     private CpuConv() {}
@@ -81,7 +82,9 @@ final class CpuConv {
     static void backwardFilter(Conv2dGeometry g, float[] x, int xo, float[] dy, int dyo, float[] dw, int dwo) {
         int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w(), kcrs = g.k() * crs;
         boolean pointwise = isPointwise(g);
-        List<float[]> partials = new ArrayList<>();
+        // Each chunk of images sums into its own partial, keyed by its first image; the partials are then
+        // added in image order, so the result does not depend on which thread finished first.
+        TreeMap<Integer, float[]> partials = new TreeMap<>();
         forEachImage(g, (i0, i1) -> {
             float[] col = pointwise ? null : scratch(crs * pq);
             float[] partial = new float[kcrs];
@@ -97,13 +100,14 @@ final class CpuConv {
                         i == i0 ? 0f : 1f, partial, 0, crs);
             }
             synchronized (partials) {
-                partials.add(partial);
+                partials.put(i0, partial);
             }
         });
-        for (int j = 0; j < kcrs; j++) {
-            float s = 0;
-            for (float[] p : partials) s += p[j];
-            dw[dwo + j] = s;
+        Iterator<float[]> it = partials.values().iterator();
+        System.arraycopy(it.next(), 0, dw, dwo, kcrs);
+        while (it.hasNext()) {
+            float[] p = it.next();
+            for (int j = 0; j < kcrs; j++) dw[dwo + j] += p[j];
         }
     }
 

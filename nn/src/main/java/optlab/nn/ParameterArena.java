@@ -1,8 +1,11 @@
 package optlab.nn;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.function.BiFunction;
 import optlab.kernels.DType;
 import optlab.tensor.Scope;
 import optlab.tensor.Shape;
@@ -13,20 +16,38 @@ import optlab.tensor.Tensor;
  * gradients views into a second one at the same offsets. An optimizer keeps each state buffer (m, v,
  * ...) flat at the same offsets too, so a whole update is one elementwise pass, one kernel launch,
  * over {@link #values()}, {@link #grads()} and the state. Parameters with different hyperparameters
- * (parameter groups) are contiguous ranges of the arena.
+ * (parameter groups) are contiguous ranges of the arena: {@link #pack(Module, BiFunction)} orders the
+ * parameters by group and records each group's range ({@link #groups()}), so an optimizer updates a
+ * group with one launch over {@code values().narrow(0, group.offset(), group.numel())} (or
+ * {@code Ptr.plus(group.offset())}) and the same range of each state buffer.
  */
 public final class ParameterArena implements AutoCloseable {
     /** One parameter's place in the arena. */
     public record Entry(String name, Parameter parameter, int offset, int numel) {}
 
+    /**
+     * A parameter group: the contiguous range [offset, offset + numel) of the arena holding the
+     * parameters named in {@code parameters} (in arena order).
+     */
+    public record Group(String name, int offset, int numel, List<String> parameters) {
+        public Group {
+            parameters = List.copyOf(parameters);
+        }
+    }
+
+    /** The name of the one group of an arena packed without a grouping ({@link #pack(Module)}). */
+    public static final String ALL = "all";
+
     private final Tensor values;
     private final Tensor grads;
     private final List<Entry> entries;
+    private final List<Group> groups;
 
-    private ParameterArena(Tensor values, Tensor grads, List<Entry> entries) {
+    private ParameterArena(Tensor values, Tensor grads, List<Entry> entries, List<Group> groups) {
         this.values = values;
         this.grads = grads;
         this.entries = entries;
+        this.groups = groups;
     }
 
     /**
@@ -34,7 +55,36 @@ public final class ParameterArena implements AutoCloseable {
      * arena: values are copied in, each parameter becomes a view, gradients start at zero.
      */
     public static ParameterArena pack(Module model) {
+        return pack(model.namedParameters(), model, null);
+    }
+
+    /**
+     * Packs like {@link #pack(Module)}, but ordered by parameter group: {@code grouping} names the group
+     * of each parameter (given its dotted name and the parameter); groups come in the order of their
+     * first member in {@link Module#namedParameters()} order, and within a group parameters keep that
+     * order. Each group is then one contiguous range ({@link #groups()}). For example, no weight decay
+     * on biases and normalization parameters:
+     * <pre>{@code
+     * ParameterArena.pack(model, (name, p) -> p.shape().rank() <= 1 ? "no_decay" : "decay");
+     * }</pre>
+     */
+    public static ParameterArena pack(Module model, BiFunction<String, Parameter, String> grouping) {
+        Objects.requireNonNull(grouping, "grouping");
+        Map<String, List<String>> byGroup = new LinkedHashMap<>();
         Map<String, Parameter> named = model.namedParameters();
+        for (var e : named.entrySet()) {
+            String g = grouping.apply(e.getKey(), e.getValue());
+            if (g == null || g.isEmpty()) {
+                throw new IllegalArgumentException("pack: the grouping gave no group name for parameter " + e.getKey());
+            }
+            byGroup.computeIfAbsent(g, k -> new ArrayList<>()).add(e.getKey());
+        }
+        Map<String, Parameter> ordered = new LinkedHashMap<>();
+        for (List<String> names : byGroup.values()) for (String n : names) ordered.put(n, named.get(n));
+        return pack(ordered, model, byGroup);
+    }
+
+    private static ParameterArena pack(Map<String, Parameter> named, Module model, Map<String, List<String>> byGroup) {
         if (named.isEmpty()) throw new IllegalArgumentException("pack: " + model.getClass().getSimpleName() + " has no parameters");
         Parameter first = named.values().iterator().next();
         long total = 0;
@@ -62,7 +112,19 @@ public final class ParameterArena implements AutoCloseable {
             entries.add(new Entry(e.getKey(), p, offset, n));
             offset += n;
         }
-        return new ParameterArena(values, grads, List.copyOf(entries));
+        List<Group> groups = new ArrayList<>();
+        if (byGroup == null) {
+            groups.add(new Group(ALL, 0, (int) total, List.copyOf(named.keySet())));
+        } else {
+            int start = 0;
+            for (var g : byGroup.entrySet()) {
+                int n = 0;
+                for (String name : g.getValue()) n += named.get(name).data().numel();
+                groups.add(new Group(g.getKey(), start, n, g.getValue()));
+                start += n;
+            }
+        }
+        return new ParameterArena(values, grads, List.copyOf(entries), List.copyOf(groups));
     }
 
     /** All parameter values, flat. */
@@ -81,6 +143,21 @@ public final class ParameterArena implements AutoCloseable {
 
     public int size() {
         return values.numel();
+    }
+
+    /**
+     * The parameter groups, in arena order, covering the arena without gaps: one group {@link #ALL}
+     * for {@link #pack(Module)}, the grouping's groups for {@link #pack(Module, BiFunction)}.
+     */
+    public List<Group> groups() {
+        return groups;
+    }
+
+    /** The group called {@code name}; throws naming the groups there are. */
+    public Group group(String name) {
+        for (Group g : groups) if (g.name().equals(name)) return g;
+        throw new IllegalArgumentException("no parameter group '" + name + "' in this arena; its groups are "
+                + groups.stream().map(Group::name).toList());
     }
 
     /** Sets every gradient to zero (one fill). */

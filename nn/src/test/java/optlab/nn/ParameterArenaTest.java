@@ -2,12 +2,14 @@ package optlab.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import optlab.autograd.Variable;
 import optlab.tensor.Generator;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ParameterArenaTest {
@@ -44,6 +46,37 @@ class ParameterArenaTest {
             assertArrayEquals(new float[] {2, 4, 2}, arena.grads().toFloatArray());
             arena.zeroGrad();
             assertArrayEquals(new float[] {0, 0, 0}, arena.grads().toFloatArray());
+        }
+    }
+
+    @Test
+    void groupingOrdersParametersIntoContiguousGroupRanges() {
+        Sequential m = new Sequential(new Linear(3, 4, true, new Generator(0)), new Linear(4, 2, true, new Generator(1)));
+        float[] b0 = m.namedParameters().get("0.bias").data().toFloatArray();
+        float[] w1 = m.namedParameters().get("1.weight").data().toFloatArray();
+        try (ParameterArena arena = ParameterArena.pack(m, (name, p) -> p.shape().rank() <= 1 ? "no_decay" : "decay")) {
+            // decay: 0.weight (12) then 1.weight (8); no_decay: 0.bias (4) then 1.bias (2)
+            assertEquals(List.of(new ParameterArena.Group("decay", 0, 20, List.of("0.weight", "1.weight")),
+                    new ParameterArena.Group("no_decay", 20, 6, List.of("0.bias", "1.bias"))), arena.groups());
+            assertEquals(List.of("0.weight", "1.weight", "0.bias", "1.bias"), arena.entries().stream().map(ParameterArena.Entry::name).toList());
+            assertEquals(12, arena.entries().get(1).offset());
+            assertEquals(20, arena.entries().get(2).offset());
+            assertArrayEquals(b0, m.namedParameters().get("0.bias").data().toFloatArray());
+            assertArrayEquals(w1, m.namedParameters().get("1.weight").data().toFloatArray());
+            try (Tensor range = arena.values().narrow(0, 12, 8)) {
+                assertArrayEquals(w1, range.toFloatArray());
+            }
+            assertEquals(20, arena.group("no_decay").offset());
+            var e = assertThrows(IllegalArgumentException.class, () -> arena.group("bn"));
+            assertEquals("no parameter group 'bn' in this arena; its groups are [decay, no_decay]", e.getMessage());
+        }
+    }
+
+    @Test
+    void plainPackingIsOneGroupCoveringTheArena() {
+        Linear lin = new Linear(2, 3, true, new Generator(0));
+        try (ParameterArena arena = ParameterArena.pack(lin)) {
+            assertEquals(List.of(new ParameterArena.Group(ParameterArena.ALL, 0, 9, List.of("weight", "bias"))), arena.groups());
         }
     }
 }

@@ -1,90 +1,193 @@
 package optlab.optim;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import optlab.kernels.FusedKernel;
-import optlab.kernels.Ptr;
 import optlab.nn.ParameterArena;
 import optlab.tensor.Tensor;
 
 /**
- * Adam in the form of Choi et al. (2019), Table 1 (TensorFlow 1 semantics; PAPERS.md section 1.2):
+ * Adam and NAdam with every numerical choice explicit: Choi et al.'s (TensorFlow 1) form, Zhuang et
+ * al.'s Adam-L2, AdamW and AdamProx, and PyTorch's Adam and AdamW are settings of this one rule
+ * ({@link Presets}). Per element, with m and v starting at zero and c1 = 1 - beta1^t, c2 = 1 - beta2^t
+ * (both 1 without bias correction):
  * <pre>
+ *   g <- g + lambda x                                  (L2 only: Adam-L2, PyTorch Adam's weight_decay)
  *   m <- beta1 m + (1 - beta1) g
- *   v <- beta2 v + (1 - beta2) g^2
- *   b_t = sqrt(1 - beta2^t) / (1 - beta1^t)
- *   x <- x - alpha b_t m / (sqrt(v) + eps)          eps on the uncorrected sqrt(v)
+ *   v <- beta2 v + (1 - beta2) (g g)
+ *   n  = m                                             Adam
+ *   n  = beta1 m + (1 - beta1) g                       NAdam (Choi et al.: no momentum-decay schedule)
+ *   u  = (s n) / den, where by eps placement
+ *        OUTSIDE_UNCORRECTED  s = lr_t sqrt(c2) / c1    den = sqrt(v) + eps           (Choi/TF1)
+ *        OUTSIDE_CORRECTED    s = lr_t / c1             den = sqrt(v) / sqrt(c2) + eps (PyTorch, Zhuang)
+ *        INSIDE_SQRT          s = lr_t / c1             den = sqrt(v / c2 + eps)
+ *   x <- x - u                                         none, L2
+ *   x <- (1 - d) x - u                                 decoupled (AdamW)
+ *   x <- (x - u) / (1 + d)                             proximal (AdamProx)
  * </pre>
- * m and v start at zero. One fused pass over the arena per step ({@link #KERNEL}).
+ * Scale-freeness (Zhuang et al.): with eps = 0 and no L2 term, multiplying g by c = 2^k multiplies m
+ * by c and sqrt(v) by c exactly in float, so u and every iterate are unchanged, bit for bit.
+ *
+ * <p>Kernels {@code adam_f32}, {@code adam_f32_f64state} in {@code optim_adam.cu}; operands
+ * (x, g, m, v); scalars (s, beta1, beta2, eps, d, epsInside, nadam, wdMode, wdL2, wdFactor) with
+ * {@code d} = 1, sqrt(c2) or c2 as in the table (the divisor of sqrt(v) or of v). State:
+ * {@code exp_avg} (m), {@code exp_avg_sq} (v).
  */
 public final class Adam extends Optimizer {
-    private final double lr, beta1, beta2, eps;
     private final Tensor m, v;
 
-    public Adam(ParameterArena arena, double lr, double beta1, double beta2, double eps) {
-        super(arena);
-        this.lr = check("learning rate", lr, 0, Double.POSITIVE_INFINITY);
-        this.beta1 = check("beta1", beta1, 0, 1);
-        this.beta2 = check("beta2", beta2, 0, 1);
-        this.eps = check("eps", eps, 0, Double.POSITIVE_INFINITY);
-        m = state(0);
-        v = state(0);
+    public Adam(ParameterArena arena, OptimizerConfig config) {
+        super(arena, config, Rule.ADAM, Rule.NADAM);
+        m = state("exp_avg", 0);
+        v = state("exp_avg_sq", 0);
     }
 
-    /** TensorFlow's defaults: beta1 0.9, beta2 0.999, eps 1e-8. */
+    /** {@code choi.adam} (TensorFlow 1's Adam, as in Choi et al.) with these hyperparameters. */
+    public Adam(ParameterArena arena, double lr, double beta1, double beta2, double eps) {
+        this(arena, Presets.builder("choi.adam").lr(lr).beta1(beta1).beta2(beta2).eps(eps).build());
+    }
+
+    /** {@code choi.adam} with TensorFlow's defaults: beta1 0.9, beta2 0.999, eps 1e-8. */
     public Adam(ParameterArena arena, double lr) {
         this(arena, lr, 0.9, 0.999, 1e-8);
     }
 
     @Override
-    protected void update(long t) {
-        double bt = Math.sqrt(1 - Math.pow(beta2, t)) / (1 - Math.pow(beta1, t));
-        Tensor x = arena.values(), g = arena.grads();
-        x.backend().fused(KERNEL, arena.size(), new Ptr[] {x.ptr(), g.ptr(), m.ptr(), v.ptr()},
-                new double[] {lr * bt, beta1, beta2, eps});
+    protected FusedKernel kernel() {
+        return float64State() ? KERNEL_F64 : KERNEL;
+    }
+
+    @Override
+    protected Tensor[] operands() {
+        return new Tensor[] {arena.values(), arena.grads(), m, v};
+    }
+
+    @Override
+    protected double[] scalars(long t, double eta, ResolvedGroup g) {
+        double[] wd = decayScalars(g, eta);
+        return concat(stepScalars(config, t, g.lr() * eta), wd);
     }
 
     /**
-     * The reference update of element i (the Java math; a CUDA kernel must match it). Operands
-     * x, g, m, v; scalars: stepSize = alpha * b_t, beta1, beta2, eps. Float32 arithmetic throughout.
+     * The first seven kernel scalars (s, beta1, beta2, eps, d, epsInside, nadam) at step t for current
+     * learning rate lrT = alpha * eta_t, computed in double.
      */
-    static void updateElement(float[] x, int xi, float[] g, int gi, float[] m, int mi, float[] v, int vi,
-                              float stepSize, float beta1, float beta2, float eps) {
-        float grad = g[gi];
-        float mt = beta1 * m[mi] + (1 - beta1) * grad;
-        float vt = beta2 * v[vi] + (1 - beta2) * grad * grad;
+    static double[] stepScalars(OptimizerConfig c, long t, double lrT) {
+        double beta1 = c.beta1(), beta2 = c.beta2();
+        boolean bc = c.numerics().biasCorrection();
+        double c1 = bc ? 1 - Math.pow(beta1, t) : 1, c2 = bc ? 1 - Math.pow(beta2, t) : 1;
+        double s, d, inside = 0;
+        switch (c.numerics().epsPlacement()) {
+            case OUTSIDE_UNCORRECTED -> {
+                s = lrT * (Math.sqrt(c2) / c1); // lr_t * b_t
+                d = 1;
+            }
+            case OUTSIDE_CORRECTED -> {
+                s = lrT / c1;
+                d = Math.sqrt(c2);
+            }
+            case INSIDE_SQRT -> {
+                s = lrT / c1;
+                d = c2;
+                inside = 1;
+            }
+            default -> throw new AssertionError();
+        }
+        return new double[] {s, beta1, beta2, c.eps(), d, inside, c.rule() == Rule.NADAM ? 1 : 0};
+    }
+
+    private static double[] concat(double[] a, double[] b) {
+        double[] r = new double[a.length + b.length];
+        System.arraycopy(a, 0, r, 0, a.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    /** The kernel scalars as float32 (1 - beta computed once, in float, as the kernel does). */
+    record Scalars(float step, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float eps, float d,
+                   boolean epsInside, boolean nadam, int wdMode, float wdL2, float wdFactor) {
+        static Scalars of(double[] s) {
+            float b1 = (float) s[1], b2 = (float) s[2];
+            return new Scalars((float) s[0], b1, 1 - b1, b2, 1 - b2, (float) s[3], (float) s[4], s[5] != 0, s[6] != 0,
+                    (int) s[7], (float) s[8], (float) s[9]);
+        }
+    }
+
+    /** The kernel scalars as float64. */
+    record Scalars64(double step, double beta1, double oneMinusBeta1, double beta2, double oneMinusBeta2, double eps, double d,
+                     boolean epsInside, boolean nadam, int wdMode, double wdL2, double wdFactor) {
+        static Scalars64 of(double[] s) {
+            return new Scalars64(s[0], s[1], 1 - s[1], s[2], 1 - s[2], s[3], s[4], s[5] != 0, s[6] != 0, (int) s[7], s[8], s[9]);
+        }
+    }
+
+    /**
+     * The reference update of element i (a CUDA kernel must match it): float32 arithmetic, in the order
+     * of the class comment.
+     */
+    static void updateElement(float[] x, int xi, float[] g, int gi, float[] m, int mi, float[] v, int vi, Scalars s) {
+        float grad = WeightDecay.gradient(g[gi], x[xi], s.wdMode(), s.wdL2());
+        float mt = s.beta1() * m[mi] + s.oneMinusBeta1() * grad;
+        float vt = s.beta2() * v[vi] + s.oneMinusBeta2() * (grad * grad);
         m[mi] = mt;
         v[vi] = vt;
-        x[xi] -= stepSize * mt / ((float) Math.sqrt(vt) + eps);
+        float num = s.nadam() ? s.beta1() * mt + s.oneMinusBeta1() * grad : mt;
+        float den = s.epsInside() ? (float) Math.sqrt(vt / s.d() + s.eps()) : (float) Math.sqrt(vt) / s.d() + s.eps();
+        float u = (s.step() * num) / den;
+        x[xi] = WeightDecay.apply(x[xi], u, s.wdMode(), s.wdFactor());
+    }
+
+    /** The same with float64 state and arithmetic; x rounds to float32 when written. */
+    static void updateElement(float[] x, int xi, float[] g, int gi, double[] m, int mi, double[] v, int vi, Scalars64 s) {
+        double xd = x[xi];
+        double grad = WeightDecay.gradient((double) g[gi], xd, s.wdMode(), s.wdL2());
+        double mt = s.beta1() * m[mi] + s.oneMinusBeta1() * grad;
+        double vt = s.beta2() * v[vi] + s.oneMinusBeta2() * (grad * grad);
+        m[mi] = mt;
+        v[vi] = vt;
+        double num = s.nadam() ? s.beta1() * mt + s.oneMinusBeta1() * grad : mt;
+        double den = s.epsInside() ? Math.sqrt(vt / s.d() + s.eps()) : Math.sqrt(vt) / s.d() + s.eps();
+        double u = (s.step() * num) / den;
+        x[xi] = (float) WeightDecay.apply(xd, u, s.wdMode(), s.wdFactor());
     }
 
     /** The fused pass: {@link #updateElement} over a range of the arena. */
     static final FusedKernel KERNEL = new FusedKernel() {
         @Override
         public String name() {
-            return "adam_choi";
+            return "adam_f32";
         }
 
         @Override
-        public void runHost(HostOperands ops, double[] s, int from, int to) {
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
             float[] x = ops.f32(0), g = ops.f32(1), m = ops.f32(2), v = ops.f32(3);
             int xo = ops.offset(0), go = ops.offset(1), mo = ops.offset(2), vo = ops.offset(3);
-            float stepSize = (float) s[0], b1 = (float) s[1], b2 = (float) s[2], eps = (float) s[3];
-            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, stepSize, b1, b2, eps);
+            Scalars s = Scalars.of(scalars);
+            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+        }
+
+        @Override
+        public CudaFunction cuda() {
+            return new CudaFunction("optim_adam", "adam_f32");
         }
     };
 
-    @Override
-    public Map<String, Tensor> stateTensors() {
-        Map<String, Tensor> s = new LinkedHashMap<>();
-        s.put("exp_avg", m);
-        s.put("exp_avg_sq", v);
-        return s;
-    }
+    static final FusedKernel KERNEL_F64 = new FusedKernel() {
+        @Override
+        public String name() {
+            return "adam_f32_f64state";
+        }
 
-    @Override
-    public void close() {
-        m.close();
-        v.close();
-    }
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            float[] x = ops.f32(0), g = ops.f32(1);
+            double[] m = ops.f64(2), v = ops.f64(3);
+            int xo = ops.offset(0), go = ops.offset(1), mo = ops.offset(2), vo = ops.offset(3);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+        }
+
+        @Override
+        public CudaFunction cuda() {
+            return new CudaFunction("optim_adam", "adam_f32_f64state");
+        }
+    };
 }

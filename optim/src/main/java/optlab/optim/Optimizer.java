@@ -1,42 +1,195 @@
 package optlab.optim;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import optlab.kernels.DType;
+import optlab.kernels.FusedKernel;
+import optlab.kernels.Ptr;
 import optlab.nn.ParameterArena;
+import optlab.optim.Numerics.StatePrecision;
 import optlab.tensor.Scope;
+import optlab.tensor.Shape;
 import optlab.tensor.Tensor;
 
 /**
  * An update rule over a model's flat {@link ParameterArena} (NOTE [flat-arena]): every state buffer is
- * a flat tensor at the arena's offsets, so {@link #step()} is one fused pass over all parameters.
+ * a flat tensor at the arena's offsets, so a step is one fused launch ({@link FusedKernel}) per
+ * parameter group, each over a contiguous range of the arena and the same range of every state buffer.
+ *
+ * <p>A step, in order ({@link #step()}):
+ * <ol>
+ *   <li>the non-finite check: one reduction over the gradients; a NaN or infinity is reported with its
+ *       parameter's name and, by default, the step is skipped before anything is written
+ *       ({@link NonFinitePolicy});</li>
+ *   <li>eta_t from the schedule;</li>
+ *   <li>per group: the rule's scalars for step t (bias corrections, decay factors, ...) computed in
+ *       double on the host, then one fused launch over the group's range.</li>
+ * </ol>
+ *
+ * <p>NOTE [optimizer-math]: each rule's per-element math is a plain static {@code updateElement}
+ * method in float32 (and one in float64 for float64 state), commented with its formula; the fused host
+ * kernel calls it over a range; the CUDA kernel in {@code optim/src/main/cuda/optim_<rule>.cu} does
+ * the same operations in the same order with round-to-nearest intrinsics (no FMA contraction), and the
+ * tests hold the fused pass to a per-parameter loop over the reference, bit for bit.
  */
 public abstract class Optimizer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Optimizer.class.getName());
+
     protected final ParameterArena arena;
+    protected final OptimizerConfig config;
+    private final List<ResolvedGroup> groups;
+    private final Map<String, Tensor> state = new LinkedHashMap<>();
     private long step;
+    private long skipped;
+    private NonFiniteGradientException lastSkipped;
 
-    protected Optimizer(ParameterArena arena) {
+    /**
+     * One parameter group as the optimizer runs it: the arena range and the resolved hyperparameters
+     * (the group's overrides, else the optimizer-wide values).
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonPropertyOrder({"name", "offset", "numel", "lr", "weight_decay", "parameters"})
+    public record ResolvedGroup(String name, int offset, int numel, double lr, double weightDecay, List<String> parameters) {}
+
+    /**
+     * Everything a result must record about its optimizer: the setting, the groups with their ranges
+     * and resolved values, the kernel, and the state buffers with their element types.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonPropertyOrder({"config", "kernel", "state", "groups"})
+    public record Settings(OptimizerConfig config, String kernel, Map<String, String> state, List<ResolvedGroup> groups) {
+        /** As pretty JSON. */
+        public String toJson() {
+            try {
+                return OptimizerConfig.JSON.writeValueAsString(this);
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("cannot write optimizer settings as JSON: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    protected Optimizer(ParameterArena arena, OptimizerConfig config, Rule... rules) {
         this.arena = arena;
+        this.config = config;
+        if (!List.of(rules).contains(config.rule())) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " runs " + List.of(rules) + ", not " + config.rule());
+        }
+        if (arena.values().dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": parameters are " + arena.values().dtype()
+                    + "; the update rules run on FLOAT32 parameters (use state_precision float64 for float64 state)");
+        }
+        for (OptimizerConfig.GroupSettings g : config.groups()) arena.group(g.name()); // throws naming an unknown group
+        List<ResolvedGroup> gs = new ArrayList<>();
+        for (ParameterArena.Group g : arena.groups()) {
+            OptimizerConfig.GroupSettings o = config.group(g.name());
+            double lr = o != null && o.lr() != null ? o.lr() : config.lr();
+            double wd = o != null && o.weightDecay() != null ? o.weightDecay() : config.weightDecay();
+            gs.add(new ResolvedGroup(g.name(), g.offset(), g.numel(), lr, wd, g.parameters()));
+        }
+        this.groups = List.copyOf(gs);
     }
 
-    /** Applies one update from the gradients in the arena; the step count t starts at 1. */
-    public final void step() {
-        step++;
-        update(step);
+    /**
+     * Applies one update from the gradients in the arena, at step t = {@link #stepCount()} + 1. Returns
+     * false when the step was skipped for a non-finite gradient (the weights, the state and the step
+     * count are then untouched; see {@link #lastSkipped()}).
+     *
+     * @throws NonFiniteGradientException under {@link NonFinitePolicy#THROW}, before anything is written
+     */
+    public final boolean step() {
+        long t = step + 1;
+        if (config.nonFiniteGradients() != NonFinitePolicy.UNCHECKED) {
+            int bad = GradientCheck.firstNonFinite(arena.grads());
+            if (bad >= 0) {
+                boolean skip = config.nonFiniteGradients() == NonFinitePolicy.SKIP;
+                NonFiniteGradientException e = GradientCheck.report(arena, bad, t,
+                        skip ? "step skipped: weights and optimizer state unchanged" : "nothing was written");
+                if (!skip) throw e;
+                skipped++;
+                lastSkipped = e;
+                LOG.log(System.Logger.Level.WARNING, e.getMessage());
+                return false;
+            }
+        }
+        double eta = config.schedule().multiplier(t);
+        Tensor[] ops = operands();
+        for (ResolvedGroup g : groups) {
+            if (g.numel() == 0) continue;
+            Ptr[] ptrs = new Ptr[ops.length];
+            for (int j = 0; j < ops.length; j++) ptrs[j] = ops[j].ptr().plus(g.offset());
+            ops[0].backend().fused(kernel(), g.numel(), ptrs, scalars(t, eta, g));
+        }
+        step = t;
+        return true;
     }
 
-    /** The rule itself, at step t = 1, 2, .... */
-    protected abstract void update(long t);
+    /** The fused kernel this optimizer launches (chosen for its state precision). */
+    protected abstract FusedKernel kernel();
 
-    /** Steps taken so far. */
+    /** The kernel's operands over the whole arena, in the kernel's order: x, g, then the state buffers. */
+    protected abstract Tensor[] operands();
+
+    /**
+     * The kernel's scalars for group {@code g} at step t with schedule multiplier {@code eta}; every
+     * rule's list ends with the three of {@link WeightDecay}.
+     */
+    protected abstract double[] scalars(long t, double eta, ResolvedGroup g);
+
+    /** The three weight-decay scalars for group g at step t (see {@link WeightDecay}). */
+    protected final double[] decayScalars(ResolvedGroup g, double eta) {
+        Numerics n = config.numerics();
+        return WeightDecay.scalars(n.weightDecayMode(), n.decayConvention(), g.weightDecay(), g.lr() * eta, eta);
+    }
+
+    /** Steps taken so far (skipped steps do not count). */
     public final long stepCount() {
         return step;
+    }
+
+    /** Steps refused for a non-finite gradient under {@link NonFinitePolicy#SKIP}. */
+    public final long skippedSteps() {
+        return skipped;
+    }
+
+    /** The report of the last skipped step, or null. */
+    public final NonFiniteGradientException lastSkipped() {
+        return lastSkipped;
+    }
+
+    /** The fully resolved setting. */
+    public final OptimizerConfig config() {
+        return config;
+    }
+
+    /** The groups as this optimizer runs them. */
+    public final List<ResolvedGroup> groups() {
+        return groups;
+    }
+
+    /** The setting plus the groups, kernel and state types: what a result records (see {@link Settings#toJson()}). */
+    public final Settings settings() {
+        Map<String, String> types = new LinkedHashMap<>();
+        for (var e : state.entrySet()) types.put(e.getKey(), e.getValue().dtype().name().toLowerCase(java.util.Locale.ROOT));
+        return new Settings(config, kernel().name(), types, groups);
     }
 
     /**
      * The state a checkpoint must hold to resume exactly, besides {@link #stepCount()}: each flat state
      * buffer by name (PyTorch's names where they exist: {@code exp_avg}, {@code exp_avg_sq},
-     * {@code momentum_buffer}, ...). The tensors are the live buffers, not copies.
+     * {@code momentum_buffer}, {@code square_avg}). The tensors are the live buffers, not copies.
      */
-    public abstract Map<String, Tensor> stateTensors();
+    public final Map<String, Tensor> stateTensors() {
+        return Collections.unmodifiableMap(state);
+    }
 
     /** Restores the step count (the state tensors are restored by copying into {@link #stateTensors()}). */
     public final void restoreStepCount(long steps) {
@@ -48,16 +201,25 @@ public abstract class Optimizer implements AutoCloseable {
         arena.zeroGrad();
     }
 
-    /** A flat state buffer the size of the arena, filled with {@code init}, living until {@link #close()}. */
-    protected final Tensor state(double init) {
-        return Scope.escape(arena.values().fullLike(init));
+    /**
+     * A flat state buffer the size of the arena in the configured state precision, filled with
+     * {@code init}, registered under {@code name} and living until {@link #close()}.
+     */
+    protected final Tensor state(String name, double init) {
+        StatePrecision p = config.numerics().statePrecision();
+        Tensor values = arena.values();
+        Tensor t = Scope.escape(Tensor.full(Shape.of(arena.size()), init, p.dtype(), values.device()));
+        state.put(name, t);
+        return t;
     }
 
-    /** Throws naming the hyperparameter unless lo <= value < hi (hi may be infinite). */
-    protected static double check(String name, double value, double lo, double hi) {
-        if (!(value >= lo && value < hi)) {
-            throw new IllegalArgumentException("invalid " + name + ": " + value + " (must be in [" + lo + ", " + hi + "))");
-        }
-        return value;
+    /** Whether the state is float64 (the kernels' f64-state variant). */
+    protected final boolean float64State() {
+        return config.numerics().statePrecision() == StatePrecision.FLOAT64;
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : state.values()) t.close();
     }
 }

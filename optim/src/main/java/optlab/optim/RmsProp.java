@@ -1,0 +1,129 @@
+package optlab.optim;
+
+import optlab.kernels.FusedKernel;
+import optlab.nn.ParameterArena;
+import optlab.optim.Numerics.EpsPlacement;
+import optlab.tensor.Tensor;
+
+/**
+ * RMSProp in Choi et al.'s (TensorFlow 1) form (PAPERS.md section 1.2): the learning rate is folded
+ * into the momentum buffer and the accumulator starts at one.
+ * <pre>
+ *   g <- g + lambda x                             (L2 only)
+ *   v <- rho v + (1 - rho) g^2                     v_0 = initial_accumulator (TF: 1, PyTorch: 0)
+ *   m <- gamma m + lr_t g / sqrt(v + eps)          eps INSIDE the sqrt (TF), or
+ *   m <- gamma m + lr_t g / (sqrt(v) + eps)        eps outside (PyTorch's placement)
+ *   x <- x - m  |  (1 - d) x - m  |  (x - m) / (1 + d)
+ * </pre>
+ * With rho = 1 the accumulator stays at v_0 = 1 and the rule is Momentum with lr_t / sqrt(1 + eps):
+ * lr = eta sqrt(1 + eps) reproduces Momentum(eta, gamma) (bit for bit when the products are exact;
+ * see the inclusion tests). Kernels {@code rmsprop_f32}, {@code rmsprop_f32_f64state} in
+ * {@code optim_rmsprop.cu}; operands (x, g, v, m); scalars (lr_t, gamma, rho, eps, epsInside, wdMode,
+ * wdL2, wdFactor). State: {@code square_avg} (v), {@code momentum_buffer} (m, which holds lr_t: not
+ * PyTorch's buffer).
+ */
+public final class RmsProp extends Optimizer {
+    private final Tensor v, m;
+
+    public RmsProp(ParameterArena arena, OptimizerConfig config) {
+        super(arena, config, Rule.RMSPROP);
+        v = state("square_avg", config.numerics().initialAccumulator());
+        m = state("momentum_buffer", 0);
+    }
+
+    @Override
+    protected FusedKernel kernel() {
+        return float64State() ? KERNEL_F64 : KERNEL;
+    }
+
+    @Override
+    protected Tensor[] operands() {
+        return new Tensor[] {arena.values(), arena.grads(), v, m};
+    }
+
+    @Override
+    protected double[] scalars(long t, double eta, ResolvedGroup g) {
+        double[] wd = decayScalars(g, eta);
+        boolean inside = config.numerics().epsPlacement() == EpsPlacement.INSIDE_SQRT;
+        return new double[] {g.lr() * eta, config.momentum(), config.rho(), config.eps(), inside ? 1 : 0, wd[0], wd[1], wd[2]};
+    }
+
+    record Scalars(float lr, float gamma, float rho, float oneMinusRho, float eps, boolean epsInside, int wdMode, float wdL2,
+                   float wdFactor) {
+        static Scalars of(double[] s) {
+            float rho = (float) s[2];
+            return new Scalars((float) s[0], (float) s[1], rho, 1 - rho, (float) s[3], s[4] != 0, (int) s[5], (float) s[6], (float) s[7]);
+        }
+    }
+
+    record Scalars64(double lr, double gamma, double rho, double oneMinusRho, double eps, boolean epsInside, int wdMode, double wdL2,
+                     double wdFactor) {
+        static Scalars64 of(double[] s) {
+            return new Scalars64(s[0], s[1], s[2], 1 - s[2], s[3], s[4] != 0, (int) s[5], s[6], s[7]);
+        }
+    }
+
+    /** The reference update of element i, float32 arithmetic, in the order of the class comment. */
+    static void updateElement(float[] x, int xi, float[] g, int gi, float[] v, int vi, float[] m, int mi, Scalars s) {
+        float grad = WeightDecay.gradient(g[gi], x[xi], s.wdMode(), s.wdL2());
+        float vt = s.rho() * v[vi] + s.oneMinusRho() * (grad * grad);
+        float denom = s.epsInside() ? (float) Math.sqrt(vt + s.eps()) : (float) Math.sqrt(vt) + s.eps();
+        float mt = s.gamma() * m[mi] + (s.lr() * grad) / denom;
+        v[vi] = vt;
+        m[mi] = mt;
+        x[xi] = WeightDecay.apply(x[xi], mt, s.wdMode(), s.wdFactor());
+    }
+
+    /** The same with float64 state and arithmetic; x rounds to float32 when written. */
+    static void updateElement(float[] x, int xi, float[] g, int gi, double[] v, int vi, double[] m, int mi, Scalars64 s) {
+        double xd = x[xi];
+        double grad = WeightDecay.gradient((double) g[gi], xd, s.wdMode(), s.wdL2());
+        double vt = s.rho() * v[vi] + s.oneMinusRho() * (grad * grad);
+        double denom = s.epsInside() ? Math.sqrt(vt + s.eps()) : Math.sqrt(vt) + s.eps();
+        double mt = s.gamma() * m[mi] + (s.lr() * grad) / denom;
+        v[vi] = vt;
+        m[mi] = mt;
+        x[xi] = (float) WeightDecay.apply(xd, mt, s.wdMode(), s.wdFactor());
+    }
+
+    static final FusedKernel KERNEL = new FusedKernel() {
+        @Override
+        public String name() {
+            return "rmsprop_f32";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            float[] x = ops.f32(0), g = ops.f32(1), v = ops.f32(2), m = ops.f32(3);
+            int xo = ops.offset(0), go = ops.offset(1), vo = ops.offset(2), mo = ops.offset(3);
+            Scalars s = Scalars.of(scalars);
+            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+        }
+
+        @Override
+        public CudaFunction cuda() {
+            return new CudaFunction("optim_rmsprop", "rmsprop_f32");
+        }
+    };
+
+    static final FusedKernel KERNEL_F64 = new FusedKernel() {
+        @Override
+        public String name() {
+            return "rmsprop_f32_f64state";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            float[] x = ops.f32(0), g = ops.f32(1);
+            double[] v = ops.f64(2), m = ops.f64(3);
+            int xo = ops.offset(0), go = ops.offset(1), vo = ops.offset(2), mo = ops.offset(3);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+        }
+
+        @Override
+        public CudaFunction cuda() {
+            return new CudaFunction("optim_rmsprop", "rmsprop_f32_f64state");
+        }
+    };
+}

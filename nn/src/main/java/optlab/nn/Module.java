@@ -96,6 +96,21 @@ public abstract class Module {
         return new ArrayList<>(namedParameters().values());
     }
 
+    /**
+     * This module (named "") and every descendant by dotted name, parents before children, as PyTorch's
+     * {@code named_modules()}: how a model visits its layers to initialize them.
+     */
+    public final Map<String, Module> namedModules() {
+        Map<String, Module> out = new LinkedHashMap<>();
+        collectModules("", out);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collectModules(String name, Map<String, Module> out) {
+        out.put(name, this);
+        for (var e : children.entrySet()) e.getValue().collectModules(name.isEmpty() ? e.getKey() : name + "." + e.getKey(), out);
+    }
+
     /** The direct children, by name. */
     public final Map<String, Module> children() {
         return Collections.unmodifiableMap(children);

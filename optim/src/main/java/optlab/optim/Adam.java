@@ -27,8 +27,10 @@ import optlab.tensor.Tensor;
  * by c and sqrt(v) by c exactly in float, so u and every iterate are unchanged, bit for bit.
  *
  * <p>Kernels {@code adam_f32}, {@code adam_f32_f64state} in {@code optim_adam.cu}; operands
- * (x, g, m, v); scalars (s, beta1, beta2, eps, d, epsInside, nadam, wdMode, wdL2, wdFactor) with
- * {@code d} = 1, sqrt(c2) or c2 as in the table (the divisor of sqrt(v) or of v). State:
+ * (x, g, m, v); scalars (s, beta1, 1 - beta1, beta2, 1 - beta2, eps, d, epsInside, nadam, wdMode, wdL2,
+ * wdFactor) with {@code d} = 1, sqrt(c2) or c2 as in the table (the divisor of sqrt(v) or of v).
+ * {@code 1 - beta} is computed in double on the host and rounded once, as PyTorch does: computed in
+ * float32 from a rounded beta2 = 0.999 it would be off by 1.3e-5 relative (cancellation). State:
  * {@code exp_avg} (m), {@code exp_avg_sq} (v).
  */
 public final class Adam extends Optimizer {
@@ -67,7 +69,7 @@ public final class Adam extends Optimizer {
     }
 
     /**
-     * The first seven kernel scalars (s, beta1, beta2, eps, d, epsInside, nadam) at step t for current
+     * The first nine kernel scalars (s, beta1, 1-beta1, beta2, 1-beta2, eps, d, epsInside, nadam) at step t for current
      * learning rate lrT = alpha * eta_t, computed in double.
      */
     static double[] stepScalars(OptimizerConfig c, long t, double lrT) {
@@ -91,7 +93,7 @@ public final class Adam extends Optimizer {
             }
             default -> throw new AssertionError();
         }
-        return new double[] {s, beta1, beta2, c.eps(), d, inside, c.rule() == Rule.NADAM ? 1 : 0};
+        return new double[] {s, beta1, 1 - beta1, beta2, 1 - beta2, c.eps(), d, inside, c.rule() == Rule.NADAM ? 1 : 0};
     }
 
     private static double[] concat(double[] a, double[] b) {
@@ -101,13 +103,12 @@ public final class Adam extends Optimizer {
         return r;
     }
 
-    /** The kernel scalars as float32 (1 - beta computed once, in float, as the kernel does). */
+    /** The kernel scalars as float32, each rounded once from the host's double. */
     record Scalars(float step, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float eps, float d,
                    boolean epsInside, boolean nadam, int wdMode, float wdL2, float wdFactor) {
         static Scalars of(double[] s) {
-            float b1 = (float) s[1], b2 = (float) s[2];
-            return new Scalars((float) s[0], b1, 1 - b1, b2, 1 - b2, (float) s[3], (float) s[4], s[5] != 0, s[6] != 0,
-                    (int) s[7], (float) s[8], (float) s[9]);
+            return new Scalars((float) s[0], (float) s[1], (float) s[2], (float) s[3], (float) s[4], (float) s[5], (float) s[6],
+                    s[7] != 0, s[8] != 0, (int) s[9], (float) s[10], (float) s[11]);
         }
     }
 
@@ -115,7 +116,7 @@ public final class Adam extends Optimizer {
     record Scalars64(double step, double beta1, double oneMinusBeta1, double beta2, double oneMinusBeta2, double eps, double d,
                      boolean epsInside, boolean nadam, int wdMode, double wdL2, double wdFactor) {
         static Scalars64 of(double[] s) {
-            return new Scalars64(s[0], s[1], 1 - s[1], s[2], 1 - s[2], s[3], s[4], s[5] != 0, s[6] != 0, (int) s[7], s[8], s[9]);
+            return new Scalars64(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7] != 0, s[8] != 0, (int) s[9], s[10], s[11]);
         }
     }
 

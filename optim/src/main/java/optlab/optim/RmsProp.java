@@ -18,8 +18,8 @@ import optlab.tensor.Tensor;
  * With rho = 1 the accumulator stays at v_0 = 1 and the rule is Momentum with lr_t / sqrt(1 + eps):
  * lr = eta sqrt(1 + eps) reproduces Momentum(eta, gamma) (bit for bit when the products are exact;
  * see the inclusion tests). Kernels {@code rmsprop_f32}, {@code rmsprop_f32_f64state} in
- * {@code optim_rmsprop.cu}; operands (x, g, v, m); scalars (lr_t, gamma, rho, eps, epsInside, wdMode,
- * wdL2, wdFactor). State: {@code square_avg} (v), {@code momentum_buffer} (m, which holds lr_t: not
+ * {@code optim_rmsprop.cu}; operands (x, g, v, m); scalars (lr_t, gamma, rho, 1 - rho, eps, epsInside,
+ * wdMode, wdL2, wdFactor), 1 - rho computed in double on the host. State: {@code square_avg} (v), {@code momentum_buffer} (m, which holds lr_t: not
  * PyTorch's buffer).
  */
 public final class RmsProp extends Optimizer {
@@ -45,21 +45,22 @@ public final class RmsProp extends Optimizer {
     protected double[] scalars(long t, double eta, ResolvedGroup g) {
         double[] wd = decayScalars(g, eta);
         boolean inside = config.numerics().epsPlacement() == EpsPlacement.INSIDE_SQRT;
-        return new double[] {g.lr() * eta, config.momentum(), config.rho(), config.eps(), inside ? 1 : 0, wd[0], wd[1], wd[2]};
+        double rho = config.rho();
+        return new double[] {g.lr() * eta, config.momentum(), rho, 1 - rho, config.eps(), inside ? 1 : 0, wd[0], wd[1], wd[2]};
     }
 
     record Scalars(float lr, float gamma, float rho, float oneMinusRho, float eps, boolean epsInside, int wdMode, float wdL2,
                    float wdFactor) {
         static Scalars of(double[] s) {
-            float rho = (float) s[2];
-            return new Scalars((float) s[0], (float) s[1], rho, 1 - rho, (float) s[3], s[4] != 0, (int) s[5], (float) s[6], (float) s[7]);
+            return new Scalars((float) s[0], (float) s[1], (float) s[2], (float) s[3], (float) s[4], s[5] != 0, (int) s[6], (float) s[7],
+                    (float) s[8]);
         }
     }
 
     record Scalars64(double lr, double gamma, double rho, double oneMinusRho, double eps, boolean epsInside, int wdMode, double wdL2,
                      double wdFactor) {
         static Scalars64 of(double[] s) {
-            return new Scalars64(s[0], s[1], s[2], 1 - s[2], s[3], s[4] != 0, (int) s[5], s[6], s[7]);
+            return new Scalars64(s[0], s[1], s[2], s[3], s[4], s[5] != 0, (int) s[6], s[7], s[8]);
         }
     }
 

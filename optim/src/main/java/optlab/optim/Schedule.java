@@ -1,7 +1,10 @@
 package optlab.optim;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 
 /**
  * A learning-rate schedule: the multiplier {@code eta_t} of the base learning rate {@code alpha} at
@@ -31,7 +34,10 @@ public sealed interface Schedule permits Schedule.Constant, Schedule.Step, Sched
     double multiplier(long t);
 
     /** Whether a schedule counts steps or epochs. */
-    enum Unit { STEP, EPOCH }
+    enum Unit {
+        @JsonProperty("step") STEP,
+        @JsonProperty("epoch") EPOCH
+    }
 
     /** eta_t = 1. */
     static Schedule constant() {
@@ -79,6 +85,7 @@ public sealed interface Schedule permits Schedule.Constant, Schedule.Step, Sched
     }
 
     /** {@code eta_t = 1} for every t. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Constant() implements Schedule {
         @Override
         public double multiplier(long t) {
@@ -93,6 +100,7 @@ public sealed interface Schedule permits Schedule.Constant, Schedule.Step, Sched
      * stepped once per epoch (EPOCH) or once per batch (STEP). {@code stepsPerEpoch} is ignored (and
      * recorded as given) for unit STEP.
      */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Step(Unit unit, int stepsPerEpoch, int every, double factor) implements Schedule {
         public Step {
             checkUnit("step", unit, stepsPerEpoch);
@@ -112,6 +120,7 @@ public sealed interface Schedule permits Schedule.Constant, Schedule.Step, Sched
      * stays at f after L. PyTorch's {@code CosineAnnealingLR(T_max=L, eta_min=f*alpha)} stepped once per
      * epoch (EPOCH) or batch (STEP), without the restart PyTorch's recursive form makes after T_max.
      */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Cosine(Unit unit, int stepsPerEpoch, long length, double finalFraction) implements Schedule {
         public Cosine {
             checkUnit("cosine", unit, stepsPerEpoch);
@@ -136,6 +145,7 @@ public sealed interface Schedule permits Schedule.Constant, Schedule.Step, Sched
      * detail (PAPERS.md): whether Choi et al. round T or count from step 0 or 1; this is TensorFlow's
      * convention (global_step = t - 1).
      */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record LinearDecay(long totalSteps, double decayFraction, double finalFraction) implements Schedule {
         public LinearDecay {
             if (totalSteps < 1) throw new IllegalArgumentException("linear_decay schedule: invalid total_steps: " + totalSteps + " (must be >= 1)");
@@ -160,6 +170,7 @@ public sealed interface Schedule permits Schedule.Constant, Schedule.Step, Sched
      * at the first step, the full value from step {@code steps} on. The inner schedule keeps counting
      * from step 1 (warmup multiplies, it does not shift).
      */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Warmup(long steps, Schedule then) implements Schedule {
         public Warmup {
             if (steps < 1) throw new IllegalArgumentException("warmup schedule: invalid steps: " + steps + " (must be >= 1)");

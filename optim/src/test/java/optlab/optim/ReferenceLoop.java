@@ -1,0 +1,50 @@
+package optlab.optim;
+
+import optlab.nn.ParameterArena;
+
+/**
+ * The plain per-parameter loop: one step of an optimizer's rule, parameter by parameter and element by
+ * element, calling the rule's reference {@code updateElement} on host copies of x, g and the state.
+ * The scalars come from the optimizer itself (their values are checked by {@link FirstStepsTest}); what
+ * this loop checks is the fused plumbing: groups, ranges, offsets, operand order, precision variants.
+ */
+final class ReferenceLoop {
+    private ReferenceLoop() {}
+
+    /** Host copies of an optimizer's state buffers, in {@link Optimizer#stateTensors()} order. */
+    static Object[] hostState(Optimizer opt) {
+        return opt.stateTensors().values().stream()
+                .map(t -> switch (t.dtype()) {
+                    case FLOAT32 -> (Object) t.toFloatArray();
+                    case FLOAT64 -> t.toDoubleArray();
+                    default -> throw new AssertionError(t.dtype());
+                })
+                .toArray();
+    }
+
+    /** Step t of {@code opt}'s rule over the host arrays. */
+    static void step(Optimizer opt, ParameterArena arena, long t, float[] x, float[] g, Object[] state) {
+        double eta = opt.config().schedule().multiplier(t);
+        for (Optimizer.ResolvedGroup grp : opt.groups()) {
+            double[] s = opt.scalars(t, eta, grp);
+            for (ParameterArena.Entry e : arena.entries()) {
+                if (e.offset() < grp.offset() || e.offset() >= grp.offset() + grp.numel()) continue;
+                for (int j = 0; j < e.numel(); j++) element(opt.kernel().name(), e.offset() + j, x, g, state, s);
+            }
+        }
+    }
+
+    private static void element(String kernel, int i, float[] x, float[] g, Object[] st, double[] s) {
+        switch (kernel) {
+            case "sgd_f32" -> Sgd.updateElement(x, i, g, i, Sgd.Scalars.of(s));
+            case "momentum_f32" -> Momentum.updateElement(x, i, g, i, (float[]) st[0], i, Momentum.Scalars.of(s));
+            case "momentum_f32_f64state" -> Momentum.updateElement(x, i, g, i, (double[]) st[0], i, Momentum.Scalars64.of(s));
+            case "rmsprop_f32" -> RmsProp.updateElement(x, i, g, i, (float[]) st[0], i, (float[]) st[1], i, RmsProp.Scalars.of(s));
+            case "rmsprop_f32_f64state" ->
+                    RmsProp.updateElement(x, i, g, i, (double[]) st[0], i, (double[]) st[1], i, RmsProp.Scalars64.of(s));
+            case "adam_f32" -> Adam.updateElement(x, i, g, i, (float[]) st[0], i, (float[]) st[1], i, Adam.Scalars.of(s));
+            case "adam_f32_f64state" -> Adam.updateElement(x, i, g, i, (double[]) st[0], i, (double[]) st[1], i, Adam.Scalars64.of(s));
+            default -> throw new AssertionError("no reference for kernel " + kernel);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+// optim_rmsprop.cu: fused RMSProp update over one parameter group of the flat arena.
+//
+// Math (Choi et al. 2019, Table 1, TensorFlow 1 form; PAPERS.md section 1.2), per element i:
+//   g <- g + lambda*x                                   (L2 mode only)
+//   v <- rho*v + (1 - rho)*(g*g)                         v_0 is set by the host (TF: 1, PyTorch: 0)
+//   den = sqrt(v + eps)        (epsInside = 1: TF)   or   sqrt(v) + eps   (epsInside = 0: PyTorch)
+//   m <- gamma*m + (lr_t*g)/den                          the learning rate lives inside m
+//   x <- wd_apply(x, m)                                  x - m | x*(1-d) - m | (x - m)/(1+d)
+// 1 - rho arrives precomputed in double (the host's choice, as for Adam's 1 - beta).
+// Java references (same operations, same order; exact arithmetic as in optim_common.cuh):
+//   rmsprop_f32            optlab.optim.RmsProp#updateElement(..., float[] v, ..., float[] m, ..., Scalars)
+//   rmsprop_f32_f64state   optlab.optim.RmsProp#updateElement(..., double[] v, ..., double[] m, ..., Scalars64)
+//
+// Layout: x, g float32; v (square_avg) and m (momentum_buffer) the same range of their flat buffers,
+// float32 or float64 (f64state: arithmetic in double, x rounded to float32 when written).
+//
+// Parameters (FusedKernel CUDA contract):
+//   (int n, float* x, const float* g, S* v, S* m, lr_t, gamma, rho, oneMinusRho, eps, epsInside, wdMode, wdL2, wdFactor)
+//
+// Variants and launch constraints: as optim_sgd.cu (grid-stride over 16-byte vectors with scalar head
+// and tail; any grid and block size is correct).
+#include "optim_common.cuh"
+
+template <typename S>
+struct RmsPropOp {
+    S lr, gamma, rho, oneMinusRho, eps, wdL2, wdFactor;
+    bool epsInside;
+    int wdMode;
+    __device__ __forceinline__ void operator()(float& x, float g, S& v, S& m) const {
+        S xs = (S)x;
+        S grad = wd_gradient((S)g, xs, wdMode, wdL2);
+        S vt = rn_add(rn_mul(rho, v), rn_mul(oneMinusRho, rn_mul(grad, grad)));
+        S den = epsInside ? rn_sqrt(rn_add(vt, eps)) : rn_add(rn_sqrt(vt), eps);
+        S mt = rn_add(rn_mul(gamma, m), rn_div(rn_mul(lr, grad), den));
+        v = vt;
+        m = mt;
+        x = (float)wd_apply(xs, mt, wdMode, wdFactor);
+    }
+};
+
+extern "C" __global__ void rmsprop_f32(int n, float* x, const float* g, float* v, float* m, double lr, double gamma, double rho,
+                                       double oneMinusRho, double eps, double epsInside, double wdMode, double wdL2, double wdFactor) {
+    RmsPropOp<float> op{(float)lr, (float)gamma, (float)rho, (float)oneMinusRho, (float)eps, (float)wdL2, (float)wdFactor,
+                        epsInside != 0, (int)wdMode};
+    fused_update<2, float>(n, x, g, v, m, op);
+}
+
+extern "C" __global__ void rmsprop_f32_f64state(int n, float* x, const float* g, double* v, double* m, double lr, double gamma,
+                                                double rho, double oneMinusRho, double eps, double epsInside, double wdMode,
+                                                double wdL2, double wdFactor) {
+    RmsPropOp<double> op{lr, gamma, rho, oneMinusRho, eps, wdL2, wdFactor, epsInside != 0, (int)wdMode};
+    fused_update<2, double>(n, x, g, v, m, op);
+}

@@ -1,0 +1,224 @@
+package optlab.optim;
+
+import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import optlab.kernels.FusedKernel;
+import optlab.kernels.cuda.Cuda;
+import optlab.nn.ParameterArena;
+import optlab.optim.Numerics.DecayConvention;
+import optlab.optim.Numerics.EpsPlacement;
+import optlab.optim.Numerics.StatePrecision;
+import optlab.optim.Numerics.WeightDecayMode;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every fused optimizer kernel of {@code optim/src/main/cuda} against its Java reference (the host
+ * {@link FusedKernel#runHost}, which calls the rule's {@code updateElement}), launched directly with
+ * JCuda as {@code CudaAddKernelTest} does: every rule and numerics variant, float32 and float64
+ * state, odd sizes (1, 7, 1023, 4099, 100003), ranges that start off the 16-byte boundary (the head
+ * and tail paths) or whose operands are misaligned differently (the scalar fallback), and several
+ * launch configurations. Each step starts both sides from the same values, and x and every state
+ * buffer must agree within {@link #MAX_ULPS} ulps per step (the kernels use round-to-nearest intrinsics
+ * in the reference's order, so 0 is expected).
+ *
+ * <p>GPU-tagged ({@code optlab.kernels.GpuTest} lives in kernels' test sources, out of reach here):
+ * skipped with the probe's reasons where no GPU is usable; run alone with {@code -Dgroups=gpu}.
+ */
+@Tag("gpu")
+class CudaOptimizerKernelTest {
+    private static final int MAX_ULPS = 2;
+    private static final int STEPS = 8;
+
+    static Stream<Arguments> cases() {
+        List<OptimizerConfig> cs = new ArrayList<>();
+        cs.add(Presets.builder("choi.sgd").build());
+        cs.add(Presets.builder("choi.sgd").weightDecayMode(WeightDecayMode.L2, null).weightDecay(0.1).preset("sgd l2").build());
+        cs.add(Presets.builder("choi.momentum").weightDecayMode(WeightDecayMode.DECOUPLED, DecayConvention.LAMBDA_LR)
+                .weightDecay(0.1).preset("momentum decoupled").build());
+        cs.add(Presets.builder("choi.nesterov").weightDecayMode(WeightDecayMode.PROXIMAL, DecayConvention.LAMBDA_ETA_T)
+                .weightDecay(0.01).preset("nesterov proximal").build());
+        cs.add(Presets.builder("choi.rmsprop").momentum(0.9).build());
+        cs.add(Presets.builder("choi.rmsprop").initialAccumulator(0).epsPlacement(EpsPlacement.OUTSIDE_UNCORRECTED).eps(1e-3)
+                .preset("rmsprop eps outside").build());
+        cs.add(Presets.builder("choi.adam").build());
+        cs.add(Presets.builder("choi.nadam").build());
+        cs.add(Presets.builder("pytorch.adam").weightDecay(0.01).build());
+        cs.add(Presets.builder("pytorch.adamw").build());
+        cs.add(Presets.builder("zhuang.adamw").weightDecay(0.01).build());
+        cs.add(Presets.builder("zhuang.adamprox").weightDecay(0.01).build());
+        cs.add(Presets.builder("pytorch.adam").epsPlacement(EpsPlacement.INSIDE_SQRT).eps(1e-4).preset("adam eps inside").build());
+        cs.add(Presets.builder("choi.adam").biasCorrection(false).preset("adam no bias correction").build());
+        List<Arguments> out = new ArrayList<>();
+        for (OptimizerConfig c : cs) {
+            out.add(Arguments.of(c.preset() + " f32", c));
+            if (c.rule().hasState()) {
+                OptimizerConfig c64 = c.toBuilder().statePrecision(StatePrecision.FLOAT64).build();
+                out.add(Arguments.of(c.preset() + " f64state", c64));
+            }
+        }
+        return out.stream();
+    }
+
+    /** (n, element offset of x and g, extra offset of the state buffers, grid, block). */
+    private static final int[][] LAUNCHES = {
+        {1, 0, 0, 1, 1}, {7, 0, 0, 1, 32}, {7, 3, 0, 2, 32}, {1023, 1, 0, 3, 97}, {4099, 2, 0, 7, 256},
+        {4099, 0, 1, 5, 128}, {100_003, 3, 0, 98, 256}, {100_003, 0, 0, 1024, 256},
+    };
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void kernelMatchesTheJavaReferenceEveryStep(String name, OptimizerConfig config) {
+        assumeTrue(Cuda.probe().usable(), () -> Cuda.probe().toString());
+        try (ParameterArena tiny = Fixtures.arenaOf(1f); Optimizer opt = config.create(tiny)) {
+            FusedKernel kernel = opt.kernel();
+            FusedKernel.CudaFunction cf = kernel.cuda();
+            CUfunction f = Cuda.function(cf.module(), cf.function());
+            int states = opt.stateTensors().size();
+            boolean f64 = config.numerics().statePrecision() == StatePrecision.FLOAT64;
+            for (int[] l : LAUNCHES) {
+                run(name + " " + cf.function(), opt, kernel, f, states, f64, l[0], l[1], l[2], l[3], l[4]);
+            }
+        }
+    }
+
+    private static void run(String what, Optimizer opt, FusedKernel kernel, CUfunction f, int states, boolean f64,
+                            int n, int off, int stateExtra, int grid, int block) {
+        SplittableRandom r = new SplittableRandom(n * 31L + off);
+        int so = off + stateExtra; // the state's element offset (differs from x's to exercise the scalar fallback)
+        float[] x = new float[off + n], g = new float[off + n];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        Object[] st = new Object[states];
+        for (int k = 0; k < states; k++) {
+            if (f64) {
+                double[] s = new double[so + n];
+                for (int i = 0; i < s.length; i++) s[i] = k == 1 || opt.config().rule() == Rule.RMSPROP && k == 0 ? Math.abs(r.nextGaussian()) : r.nextGaussian();
+                st[k] = s;
+            } else {
+                float[] s = new float[so + n];
+                for (int i = 0; i < s.length; i++) s[i] = (float) (k == 1 || opt.config().rule() == Rule.RMSPROP && k == 0 ? Math.abs(r.nextGaussian()) : r.nextGaussian());
+                st[k] = s;
+            }
+        }
+        int stateBytes = f64 ? 8 : 4;
+        CUdeviceptr dx = alloc(4L * x.length), dg = alloc(4L * g.length);
+        CUdeviceptr[] ds = new CUdeviceptr[states];
+        for (int k = 0; k < states; k++) ds[k] = alloc((long) stateBytes * (so + n));
+        try {
+            for (long t = 1; t <= STEPS; t++) {
+                for (int i = 0; i < g.length; i++) g[i] = (float) (r.nextGaussian() * (t % 3 == 0 ? 1e-3 : 1));
+                // both sides start the step from the same values
+                cuMemcpyHtoD(dx, Pointer.to(x), 4L * x.length);
+                cuMemcpyHtoD(dg, Pointer.to(g), 4L * g.length);
+                for (int k = 0; k < states; k++) cuMemcpyHtoD(ds[k], pointer(st[k]), (long) stateBytes * (so + n));
+                double[] scalars = opt.scalars(t, opt.config().schedule().multiplier(t), opt.groups().get(0));
+                // device
+                List<Pointer> args = new ArrayList<>();
+                args.add(Pointer.to(new int[] {n}));
+                args.add(Pointer.to(dx.withByteOffset(4L * off)));
+                args.add(Pointer.to(dg.withByteOffset(4L * off)));
+                for (int k = 0; k < states; k++) args.add(Pointer.to(ds[k].withByteOffset((long) stateBytes * so)));
+                for (double s : scalars) args.add(Pointer.to(new double[] {s}));
+                cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, null, Pointer.to(args.toArray(new Pointer[0])), null);
+                cuCtxSynchronize();
+                float[] xd = new float[x.length];
+                cuMemcpyDtoH(Pointer.to(xd), dx, 4L * x.length);
+                Object[] sd = new Object[states];
+                for (int k = 0; k < states; k++) {
+                    sd[k] = f64 ? new double[so + n] : new float[so + n];
+                    cuMemcpyDtoH(pointer(sd[k]), ds[k], (long) stateBytes * (so + n));
+                }
+                // host reference over the same range
+                kernel.runHost(host(x, g, st, off, so), scalars, 0, n);
+                String at = what + " n=" + n + " offset=" + off + "+" + stateExtra + " grid=" + grid + " block=" + block + " step " + t;
+                assertClose(at + ": x", x, xd);
+                for (int k = 0; k < states; k++) {
+                    if (f64) assertClose(at + ": state " + k, (double[]) st[k], (double[]) sd[k]);
+                    else assertClose(at + ": state " + k, (float[]) st[k], (float[]) sd[k]);
+                }
+            }
+        } finally {
+            cuMemFree(dx);
+            cuMemFree(dg);
+            for (CUdeviceptr d : ds) cuMemFree(d);
+        }
+    }
+
+    private static CUdeviceptr alloc(long bytes) {
+        CUdeviceptr p = new CUdeviceptr();
+        cuMemAlloc(p, Math.max(bytes, 4));
+        return p;
+    }
+
+    private static Pointer pointer(Object a) {
+        return a instanceof float[] f ? Pointer.to(f) : Pointer.to((double[]) a);
+    }
+
+    private static FusedKernel.HostOperands host(float[] x, float[] g, Object[] st, int off, int so) {
+        return new FusedKernel.HostOperands() {
+            @Override
+            public float[] f32(int j) {
+                return j == 0 ? x : j == 1 ? g : (float[]) st[j - 2];
+            }
+
+            @Override
+            public double[] f64(int j) {
+                return (double[]) st[j - 2];
+            }
+
+            @Override
+            public int offset(int j) {
+                return j < 2 ? off : so;
+            }
+        };
+    }
+
+    /** Distance in units in the last place (0 for equal values, including two NaNs). */
+    static long ulps(float a, float b) {
+        if (Float.isNaN(a) && Float.isNaN(b)) return 0;
+        int ia = Float.floatToIntBits(a), ib = Float.floatToIntBits(b);
+        if (ia < 0) ia = Integer.MIN_VALUE - ia;
+        if (ib < 0) ib = Integer.MIN_VALUE - ib;
+        return Math.abs((long) ia - ib);
+    }
+
+    static long ulps(double a, double b) {
+        if (Double.isNaN(a) && Double.isNaN(b)) return 0;
+        long ia = Double.doubleToLongBits(a), ib = Double.doubleToLongBits(b);
+        if (ia < 0) ia = Long.MIN_VALUE - ia;
+        if (ib < 0) ib = Long.MIN_VALUE - ib;
+        return Math.abs(ia - ib);
+    }
+
+    private static void assertClose(String what, float[] expected, float[] actual) {
+        for (int i = 0; i < expected.length; i++) {
+            long u = ulps(expected[i], actual[i]);
+            int fi = i;
+            assertTrue(u <= MAX_ULPS, () -> what + "[" + fi + "]: reference " + expected[fi] + ", kernel " + actual[fi] + " (" + u + " ulps)");
+        }
+    }
+
+    private static void assertClose(String what, double[] expected, double[] actual) {
+        for (int i = 0; i < expected.length; i++) {
+            long u = ulps(expected[i], actual[i]);
+            int fi = i;
+            assertTrue(u <= MAX_ULPS, () -> what + "[" + fi + "]: reference " + expected[fi] + ", kernel " + actual[fi] + " (" + u + " ulps)");
+        }
+    }
+}

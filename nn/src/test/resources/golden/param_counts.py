@@ -1,11 +1,13 @@
 """Writes param_counts.txt: the exact parameter count of every model of the OptLab zoo, counted on
 the PyTorch reference models of reference_models.py (same architecture, same names as the Java
-models). Run from this directory with a Python that has torch:
+models), and state_names.txt: each reference model's state_dict keys in order (without BN's
+num_batches_tracked, which OptLab does not keep; PyTorch's load_state_dict fills it in). Run from
+this directory with a Python that has torch:
 
     /tmp/venv/bin/python param_counts.py
 
-ModelZooTest reads param_counts.txt and checks the Java models against it, and against the counts
-the papers publish (rounded: ResNet-20 0.27M, ..., ResNet-50 25.6M).
+CifarResNetTest and ModelZooTest read both files and check the Java models against them, and the
+counts against the ones the papers publish (rounded: ResNet-20 0.27M, ..., ResNet-50 25.6M).
 """
 import os
 
@@ -45,6 +47,20 @@ def main():
             f.write("%s %d\n" % (name, n))
     for name, n in rows:
         print("%-32s %12d" % (name, n))
+
+    named = [("CifarResNet-20-bn", CifarResNet(20, True, 10)), ("CifarResNet-20-nobn", CifarResNet(20, False, 10)),
+             ("DenseNetBC-100-k12-bn", DenseNetBC(100, 12, True, 100)), ("DenseNetBC-100-k12-nobn", DenseNetBC(100, 12, False, 100)),
+             ("ResNet50", ResNet50(1000)), ("Vgg11-bn", Vgg11(True, 10)), ("Vgg11-nobn", Vgg11(False, 10)),
+             ("AllCnnC", AllCnnC(100)), ("SimpleCnn", SimpleCnn()), ("CharLstm-pytorch", CharLstm(83))]
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "state_names.txt")
+    with open(out, "w") as f:
+        f.write("# state_dict keys of the PyTorch reference models (reference_models.py), in order, without\n")
+        f.write("# num_batches_tracked; written by param_counts.py. A line '[model]' starts each model.\n")
+        for name, model in named:
+            f.write("[%s]\n" % name)
+            for k in model.state_dict().keys():
+                if not k.endswith("num_batches_tracked"):
+                    f.write(k + "\n")
 
 
 if __name__ == "__main__":

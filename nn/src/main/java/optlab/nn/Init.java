@@ -64,6 +64,25 @@ public final class Init {
     }
 
     /**
+     * Glorot uniform with explicit fans: U(-b, b), b = sqrt(6 / (fanIn + fanOut)). For a tensor that is
+     * a slice of a larger TensorFlow variable (an LSTM's input and recurrent kernels are one (in + h, 4h)
+     * matrix there), pass the fans of the whole variable.
+     */
+    public static Tensor glorotUniform(Tensor t, int fanIn, int fanOut, Generator g) {
+        double bound = Math.sqrt(6.0 / (fanIn + fanOut));
+        return uniform(t, -bound, bound, g);
+    }
+
+    /**
+     * PyTorch's default for every weight and bias of {@code nn.LSTM} (and {@code nn.LSTMCell}):
+     * U(-1/sqrt(hidden), 1/sqrt(hidden)).
+     */
+    public static Tensor pytorchLstm(Tensor t, int hiddenSize, Generator g) {
+        double bound = 1.0 / Math.sqrt(hiddenSize);
+        return uniform(t, -bound, bound, g);
+    }
+
+    /**
      * PyTorch's default for Linear and Conv weights, kaiming_uniform_(a = sqrt 5), which works out to
      * U(-1/sqrt(fanIn), 1/sqrt(fanIn)); and for their biases the same bound.
      */

@@ -6,7 +6,9 @@ import optlab.autograd.Functional;
 import optlab.autograd.Variable;
 import optlab.nn.Module;
 import optlab.nn.ParameterArena;
+import optlab.nn.models.CharLstm;
 import optlab.nn.models.CifarResNet;
+import optlab.nn.models.DenseNetBC;
 import optlab.optim.Adam;
 import optlab.tensor.Generator;
 import optlab.tensor.Scope;
@@ -75,5 +77,55 @@ class OverfitTest {
         // two-core machine (the GEMM is being replaced); the architecture is the same at any size
         Tensor[] b = imageBatch(2, 16);
         assertOverfits("ResNet-20 without BN", overfit(new CifarResNet(20, false, 10, new Generator(0)), b[0], b[1], 1e-3, chance(10)), chance(10));
+    }
+
+    @Test
+    void denseNetBcOfReducedDepth() {
+        // DenseNet-BC-16 (2 bottleneck layers per block, k = 12) with BN, and without BN
+        Tensor[] b = imageBatch(3, 16);
+        assertOverfits("DenseNet-BC-16 with BN", overfit(new DenseNetBC(16, 12, true, 10, new Generator(0)), b[0], b[1], 1e-3, chance(10)), chance(10));
+        assertOverfits("DenseNet-BC-16 without BN", overfit(new DenseNetBC(16, 12, false, 10, new Generator(0)), b[0], b[1], 1e-3, chance(10)), chance(10));
+    }
+
+    /**
+     * The character LSTM as DeepOBS builds it (128-dim embedding, 2 x LSTM(128), dropout keep 0.8 in
+     * training) on one fixed batch of 4 sequences of 25 characters of synthetic text, each step from a
+     * zero state (carrying the state is tested in ModelZooTest and TrainingCheckpointTest).
+     */
+    @Test
+    void charLstmLanguageModel() {
+        String text = "in the beginning was the word, and the word was with the text; the text was synthetic. ";
+        int vocab = 32, n = 4, t = 25;
+        int[] x = new int[n * t], y = new int[n * t];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < t; j++) {
+                x[i * t + j] = code(text.charAt((i * t + j) % text.length()));
+                y[i * t + j] = code(text.charAt((i * t + j + 1) % text.length()));
+            }
+        }
+        Tensor tokens = Tensor.ofInts(x, n, t), targets = Tensor.ofInts(y, n, t);
+        CharLstm model = new CharLstm(vocab, new Generator(0), new Generator(1));
+        double target = chance(vocab);
+        try (ParameterArena arena = ParameterArena.pack(model); Adam adam = new Adam(arena, 3e-3)) {
+            double first = Double.NaN, last = Double.NaN;
+            int step = 0;
+            for (; step < MAX_STEPS; step++) {
+                try (Scope s = Scope.open()) {
+                    Variable loss = CharLstm.loss(model.forward(tokens, null).logits(), targets);
+                    last = loss.item();
+                    if (step == 0) first = last;
+                    if (last <= first / 10 && last <= target) break;
+                    adam.zeroGrad();
+                    loss.backward();
+                    adam.step();
+                }
+            }
+            assertOverfits("CharLstm", new double[] {first, last, step}, target);
+        }
+    }
+
+    /** Characters of the synthetic text to codes in [0, 32). */
+    private static int code(char c) {
+        return c == ' ' ? 0 : c == ',' ? 27 : c == ';' ? 28 : c == '.' ? 29 : c - 'a' + 1;
     }
 }

@@ -32,10 +32,25 @@ class FatbinBuildTest {
     @Test
     void everyKernelFileWasCompiledIntoAFatbin() throws Exception {
         assumeTrue(nvccPresent(), "nvcc is not installed here, so the build skipped the CUDA kernels");
-        try (InputStream in = Cuda.class.getResourceAsStream(Cuda.resource("elementwise"))) {
-            assertNotNull(in, "elementwise.fatbin missing although nvcc is present");
-            byte[] head = in.readNBytes(4);
-            assertEquals(FATBIN_MAGIC, ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt(), "not a fatbin");
+        for (String module : Cuda.MODULES) {
+            try (InputStream in = Cuda.class.getResourceAsStream(Cuda.resource(module))) {
+                assertNotNull(in, module + ".fatbin missing although nvcc is present");
+                byte[] head = in.readNBytes(4);
+                assertEquals(FATBIN_MAGIC, ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt(), module + ".fatbin is not a fatbin");
+            }
+        }
+    }
+
+    @Test
+    void everyKernelFileIsListedInCudaModules() throws Exception {
+        // a new src/main/cuda/X.cu must be added to Cuda.MODULES, or the probe and this test would not know it
+        Path src = Path.of("src/main/cuda");
+        assumeTrue(Files.isDirectory(src), "run from the kernels module directory (as Maven does)");
+        try (var files = Files.list(src)) {
+            for (Path p : files.filter(f -> f.toString().endsWith(".cu")).toList()) {
+                String name = p.getFileName().toString().replace(".cu", "");
+                org.junit.jupiter.api.Assertions.assertTrue(Cuda.MODULES.contains(name), name + ".cu is not in Cuda.MODULES");
+            }
         }
     }
 }

@@ -1,0 +1,892 @@
+package optlab.kernels.cuda;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import jcuda.Pointer;
+import optlab.kernels.Backend;
+import optlab.kernels.BinaryOp;
+import optlab.kernels.Buffer;
+import optlab.kernels.Checks;
+import optlab.kernels.Conv2dGeometry;
+import optlab.kernels.DType;
+import optlab.kernels.Device;
+import optlab.kernels.FusedKernel;
+import optlab.kernels.KernelRegistry;
+import optlab.kernels.MemoryStats;
+import optlab.kernels.Pool2dGeometry;
+import optlab.kernels.Ptr;
+import optlab.kernels.RandomDistribution;
+import optlab.kernels.ReduceOp;
+import optlab.kernels.Strides;
+import optlab.kernels.UnaryOp;
+import optlab.kernels.random.Philox;
+import optlab.kernels.reference.RefBatchNorm;
+import optlab.kernels.reference.RefEmbedding;
+import optlab.kernels.reference.RefLoss;
+
+/**
+ * The CUDA backend: every primitive of the {@link Backend} contract as the engine's own kernels
+ * ({@code src/main/cuda/*.cu}, compiled ahead of time, NOTE [fatbins]), on one device's primary context
+ * and one stream (NOTE [one-stream]), with device memory from a caching allocator (NOTE [size-classes],
+ * NOTE [oom]).
+ *
+ * <p>Dtypes: FLOAT32 everywhere. FLOAT64 is supported by fill, copy, random fills, unary, binary,
+ * reduce, argmax, dropout and gemm (a plain kernel), enough to move and inspect double tensors; the NN
+ * primitives (convolution, pooling, batch norm, losses, embedding, LSTM) refuse it, naming the primitive:
+ * the double-precision gradient checks run on the CPU backend's reference. INT32 holds labels and indices.
+ *
+ * <p>Kernel choices (gemm, conv2d, unary user kernels, fused-kernel overrides) come from a
+ * {@link KernelRegistry} (NOTE [kernel-registry]); the vendor variants (cuBLAS, cuDNN) load on first use
+ * and fail loudly with what was tried ({@link VendorLibraries}). The engine's own kernels never depend
+ * on them.
+ *
+ * <p>Host transfers are synchronous; everything else is queued on the stream and a failure surfaces at
+ * the next transfer or {@link #synchronize()} (NOTE [debug-launches] for finding which kernel failed).
+ * Index and label checks (softmax cross-entropy, embedding) read one int back after their kernel, so
+ * those primitives synchronize.
+ */
+public final class CudaBackend implements Backend {
+    private static final Map<Integer, CudaBackend> INSTANCES = new HashMap<>();
+    /** The largest coalesced rank of a strided copy or binary op (Strided2/Strided3 in common.cuh). */
+    static final int MAX_RANK = 8;
+
+    final CudaDevice dev;
+    final LaunchConfig launch;
+    private final KernelRegistry registry; // null: KernelRegistry.global() at each call
+    private final CudaBackend canonical;  // the instance buffers report as their backend
+    private final CudaConv conv;
+
+    private CudaBackend(CudaDevice dev, LaunchConfig launch, KernelRegistry registry, CudaBackend canonical) {
+        this.dev = dev;
+        this.launch = launch;
+        this.registry = registry;
+        this.canonical = canonical == null ? this : canonical;
+        this.conv = new CudaConv(this);
+    }
+
+    /** The backend of device 0. */
+    public static CudaBackend get() {
+        return get(0);
+    }
+
+    /**
+     * The backend of device {@code index}, created on first use. Throws {@link IllegalStateException}
+     * listing every step tried ({@link Cuda#probe()}) when CUDA cannot be used.
+     */
+    public static synchronized CudaBackend get(int index) {
+        CudaBackend b = INSTANCES.get(index);
+        if (b == null) {
+            Cuda.require();
+            CudaDevice dev = new CudaDevice(index);
+            b = new CudaBackend(dev, LaunchConfig.defaults(dev.info.multiprocessors()), null, null);
+            INSTANCES.put(index, b);
+        }
+        return b;
+    }
+
+    /** A view of this backend (same device, memory and stream) that launches with {@code config}. */
+    public CudaBackend withLaunch(LaunchConfig config) {
+        return new CudaBackend(dev, Objects.requireNonNull(config), registry, canonical);
+    }
+
+    /** A view of this backend that takes its kernel choices from {@code r} instead of the global registry. */
+    public CudaBackend withRegistry(KernelRegistry r) {
+        return new CudaBackend(dev, launch, Objects.requireNonNull(r), canonical);
+    }
+
+    public LaunchConfig launchConfig() {
+        return launch;
+    }
+
+    KernelRegistry registry() {
+        return registry != null ? registry : KernelRegistry.global();
+    }
+
+    KernelRegistry.Choice choice(String op) {
+        return registry().choice(op, KernelRegistry.Target.CUDA);
+    }
+
+    /** The device's description (name, compute capability, memory, SMs). */
+    public Cuda.DeviceInfo deviceInfo() {
+        return dev.info;
+    }
+
+    @Override
+    public String name() {
+        return "cuda:" + dev.index + " (" + dev.info.name() + ", cc " + dev.info.computeCapability() + ")";
+    }
+
+    @Override
+    public Device device() {
+        return Device.cuda(dev.index);
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Buffers, pointers, launches
+    // ------------------------------------------------------------------------------------------------
+
+    private CudaBuffer own(Ptr p) {
+        if (!(p.buffer() instanceof CudaBuffer b) || b.device != dev) {
+            throw new IllegalArgumentException(name() + " got a buffer of another backend: " + p.buffer());
+        }
+        return b;
+    }
+
+    /** The device address of {@code p} (NOTE [raw-pointers]); 0 for null. */
+    long addr(Ptr p) {
+        if (p == null) return 0L;
+        CudaBuffer b = own(p);
+        return b.address() + (long) p.offset() * b.dtype().bytes();
+    }
+
+    private static void requireType(String op, Ptr p, DType t) {
+        if (p.dtype() != t) throw new IllegalArgumentException(op + ": expected a " + t + " buffer, got " + p.dtype());
+    }
+
+    private static DType floating(String op, Ptr... ptrs) {
+        DType t = Checks.sameDType(op, ptrs);
+        if (!t.isFloating()) throw new IllegalArgumentException(op + ": needs FLOAT32 or FLOAT64, got " + t);
+        return t;
+    }
+
+    /** FLOAT32 operands only: the NN primitives (see the class comment). */
+    private static void float32(String op, Ptr... ptrs) {
+        for (Ptr p : ptrs) {
+            if (p != null && p.dtype() != DType.FLOAT32) {
+                throw new IllegalArgumentException(op + ": the CUDA backend runs this primitive in FLOAT32 only, got "
+                        + p.dtype() + " (FLOAT64 runs on the CPU backend's reference)");
+            }
+        }
+    }
+
+    private static void need(Ptr p, int n, String what) {
+        p.require(n, what);
+    }
+
+    static String suffix(DType t) {
+        return switch (t) {
+            case FLOAT32 -> "f32";
+            case FLOAT64 -> "f64";
+            case INT32 -> "i32";
+        };
+    }
+
+    /** Blocks for a 1-D grid-stride launch over {@code work} items. */
+    int blocks(long work) {
+        long b = (work + launch.block() - 1) / launch.block();
+        return (int) Math.max(1, Math.min(b, launch.maxBlocks()));
+    }
+
+    /** A 1-D grid-stride launch over {@code work} items (nothing when work is 0). */
+    void launch1d(String module, String function, long work, KernelArgs args) {
+        if (work <= 0) return;
+        dev.launch(module, function, blocks(work), 1, 1, launch.block(), 0, args);
+    }
+
+    /** A block-per-item launch (grid-stride over items) with {@code bytesPerThread} of dynamic shared memory. */
+    private void launchPerBlock(String module, String function, long items, int bytesPerThread, KernelArgs args) {
+        if (items <= 0) return;
+        int grid = (int) Math.max(1, Math.min(items, launch.maxBlocks()));
+        dev.launch(module, function, grid, 1, 1, launch.block(), launch.block() * bytesPerThread, args);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Memory and host transfers
+    // ------------------------------------------------------------------------------------------------
+
+    private static final boolean POISON = Boolean.getBoolean("optlab.poison");
+
+    @Override
+    public Buffer allocate(DType dtype, int length) {
+        Objects.requireNonNull(dtype);
+        if (length < 0) throw new IllegalArgumentException("allocate: length must be >= 0, got " + length);
+        if (length == 0) {
+            dev.allocator.acquireEmpty();
+            return new CudaBuffer(canonical, dev, dtype, 0, null);
+        }
+        dev.enter();
+        long bytes = (long) length * dtype.bytes();
+        CudaAllocator.Block block = dev.allocator.acquire(bytes, dtype + "[" + length + "]");
+        if (POISON) dev.poison(block.address(), bytes, dtype == DType.INT32);
+        return new CudaBuffer(canonical, dev, dtype, length, block);
+    }
+
+    @Override
+    public MemoryStats memoryStats() {
+        return dev.allocator.stats();
+    }
+
+    /** Returns the allocator's cached blocks to the driver (synchronizes first). */
+    public void emptyCache() {
+        dev.enter();
+        dev.allocator.emptyCache();
+    }
+
+    /** Bytes this device's allocator holds from the driver: live buffers plus its cache. */
+    public long reservedBytes() {
+        return dev.allocator.reservedBytes();
+    }
+
+    @Override
+    public void write(Ptr dst, float[] src, int srcOffset, int length) {
+        requireType("write", dst, DType.FLOAT32);
+        need(dst, length, "write");
+        Objects.checkFromIndexSize(srcOffset, length, src.length);
+        float[] a = srcOffset == 0 ? src : Arrays.copyOfRange(src, srcOffset, srcOffset + length);
+        dev.copyToDevice(addr(dst), Pointer.to(a), (long) length * 4);
+    }
+
+    @Override
+    public void write(Ptr dst, double[] src, int srcOffset, int length) {
+        requireType("write", dst, DType.FLOAT64);
+        need(dst, length, "write");
+        Objects.checkFromIndexSize(srcOffset, length, src.length);
+        double[] a = srcOffset == 0 ? src : Arrays.copyOfRange(src, srcOffset, srcOffset + length);
+        dev.copyToDevice(addr(dst), Pointer.to(a), (long) length * 8);
+    }
+
+    @Override
+    public void write(Ptr dst, int[] src, int srcOffset, int length) {
+        requireType("write", dst, DType.INT32);
+        need(dst, length, "write");
+        Objects.checkFromIndexSize(srcOffset, length, src.length);
+        int[] a = srcOffset == 0 ? src : Arrays.copyOfRange(src, srcOffset, srcOffset + length);
+        dev.copyToDevice(addr(dst), Pointer.to(a), (long) length * 4);
+    }
+
+    @Override
+    public void read(Ptr src, float[] dst, int dstOffset, int length) {
+        need(src, length, "read");
+        Objects.checkFromIndexSize(dstOffset, length, dst.length);
+        switch (src.dtype()) {
+            case FLOAT32 -> {
+                float[] a = dstOffset == 0 ? dst : new float[length];
+                dev.copyToHost(Pointer.to(a), addr(src), (long) length * 4, "read");
+                if (a != dst) System.arraycopy(a, 0, dst, dstOffset, length);
+            }
+            case FLOAT64 -> {
+                double[] a = new double[length];
+                dev.copyToHost(Pointer.to(a), addr(src), (long) length * 8, "read");
+                for (int i = 0; i < length; i++) dst[dstOffset + i] = (float) a[i];
+            }
+            case INT32 -> {
+                int[] a = new int[length];
+                dev.copyToHost(Pointer.to(a), addr(src), (long) length * 4, "read");
+                for (int i = 0; i < length; i++) dst[dstOffset + i] = a[i];
+            }
+        }
+    }
+
+    @Override
+    public void read(Ptr src, double[] dst, int dstOffset, int length) {
+        need(src, length, "read");
+        Objects.checkFromIndexSize(dstOffset, length, dst.length);
+        switch (src.dtype()) {
+            case FLOAT64 -> {
+                double[] a = dstOffset == 0 ? dst : new double[length];
+                dev.copyToHost(Pointer.to(a), addr(src), (long) length * 8, "read");
+                if (a != dst) System.arraycopy(a, 0, dst, dstOffset, length);
+            }
+            case FLOAT32 -> {
+                float[] a = new float[length];
+                dev.copyToHost(Pointer.to(a), addr(src), (long) length * 4, "read");
+                for (int i = 0; i < length; i++) dst[dstOffset + i] = a[i];
+            }
+            case INT32 -> {
+                int[] a = new int[length];
+                dev.copyToHost(Pointer.to(a), addr(src), (long) length * 4, "read");
+                for (int i = 0; i < length; i++) dst[dstOffset + i] = a[i];
+            }
+        }
+    }
+
+    @Override
+    public void read(Ptr src, int[] dst, int dstOffset, int length) {
+        requireType("read", src, DType.INT32);
+        need(src, length, "read");
+        Objects.checkFromIndexSize(dstOffset, length, dst.length);
+        int[] a = dstOffset == 0 ? dst : new int[length];
+        dev.copyToHost(Pointer.to(a), addr(src), (long) length * 4, "read");
+        if (a != dst) System.arraycopy(a, 0, dst, dstOffset, length);
+    }
+
+    @Override
+    public void synchronize() {
+        dev.synchronize("synchronize");
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Fill, random, copy
+    // ------------------------------------------------------------------------------------------------
+
+    @Override
+    public void fill(Ptr dst, int n, double value) {
+        need(dst, n, "fill");
+        KernelArgs a = new KernelArgs().p(addr(dst)).i(n);
+        switch (dst.dtype()) {
+            case FLOAT32 -> a.f((float) value);
+            case FLOAT64 -> a.d(value);
+            case INT32 -> {
+                if (value != (int) value) throw new IllegalArgumentException("fill: " + value + " is not an INT32 value");
+                a.i((int) value);
+            }
+        }
+        launch1d("elementwise", "fill_" + suffix(dst.dtype()), n, a);
+    }
+
+    @Override
+    public void fillRandom(Ptr dst, int n, RandomDistribution dist, double a, double b, long seed, long counter) {
+        need(dst, n, "fillRandom");
+        if (dist == RandomDistribution.UNIFORM ? !(a <= b) : !(b >= 0)) {
+            throw new IllegalArgumentException("fillRandom: bad parameters for " + dist + ": " + a + ", " + b);
+        }
+        DType t = floating("fillRandom", dst);
+        int code = switch (dist) {
+            case UNIFORM -> 0;
+            case NORMAL -> 1;
+            case TRUNCATED_NORMAL -> 2;
+        };
+        launch1d("random", "fill_random_" + suffix(t), n,
+                new KernelArgs().i(n).p(addr(dst)).i(code).d(a).d(b).l(seed).l(counter));
+    }
+
+    @Override
+    public void copy(int[] shape, Ptr dst, int[] dstStrides, Ptr src, int[] srcStrides) {
+        checkStrided("copy", shape, dst, dstStrides);
+        checkStrided("copy", shape, src, srcStrides);
+        int[][] c = Strides.coalesce(shape, dstStrides, srcStrides);
+        int n = Strides.numel(c[0]);
+        if (n == 0) return;
+        launch1d("elementwise", "copy_" + suffix(dst.dtype()) + "_" + suffix(src.dtype()), n,
+                new KernelArgs().i(n).p(addr(dst)).p(addr(src)).struct(strided("copy", c)));
+    }
+
+    /**
+     * Packs a coalesced iteration ({@code {shape, strides_0, strides_1, ...}}) as the struct Strided2 or
+     * Strided3 of common.cuh: rank, then each array padded to {@link #MAX_RANK}.
+     */
+    static int[] strided(String op, int[][] coalesced) {
+        int rank = coalesced[0].length;
+        if (rank > MAX_RANK) {
+            throw new IllegalArgumentException(op + ": " + rank + " dimensions remain after coalescing " + Arrays.toString(coalesced[0])
+                    + "; the CUDA kernels take at most " + MAX_RANK);
+        }
+        int[] words = new int[1 + MAX_RANK * coalesced.length];
+        words[0] = rank;
+        for (int j = 0; j < coalesced.length; j++) System.arraycopy(coalesced[j], 0, words, 1 + j * MAX_RANK, rank);
+        return words;
+    }
+
+    /** Checks that every index of shape, addressed through strides from p, lies inside p's buffer (as the CPU backend). */
+    private static void checkStrided(String op, int[] shape, Ptr p, int[] strides) {
+        if (strides.length != shape.length) {
+            throw new IllegalArgumentException(op + ": strides " + Arrays.toString(strides) + " do not match shape " + Arrays.toString(shape));
+        }
+        if (p.buffer().isClosed()) throw new IllegalStateException(op + ": buffer was already freed");
+        long lo = p.offset(), hi = p.offset();
+        for (int k = 0; k < shape.length; k++) {
+            if (shape[k] < 0) throw new IllegalArgumentException(op + ": negative size in shape " + Arrays.toString(shape));
+            if (shape[k] == 0) return;
+            long span = (long) (shape[k] - 1) * strides[k];
+            if (span < 0) lo += span; else hi += span;
+        }
+        if (lo < 0 || hi >= p.buffer().length()) {
+            throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape) + " with strides " + Arrays.toString(strides)
+                    + " at offset " + p.offset() + " leaves the buffer of length " + p.buffer().length());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Elementwise and reductions
+    // ------------------------------------------------------------------------------------------------
+
+    /** The op codes of elementwise.cu (an exhaustive switch: a new UnaryOp does not compile until it has one). */
+    static int unaryCode(UnaryOp op) {
+        return switch (op) {
+            case NEG -> 0;
+            case EXP -> 1;
+            case LOG -> 2;
+            case SQRT -> 3;
+            case ABS -> 4;
+            case SQUARE -> 5;
+            case RECIPROCAL -> 6;
+            case RELU -> 7;
+            case TANH -> 8;
+            case SIGMOID -> 9;
+            case ADD_SCALAR -> 10;
+            case MUL_SCALAR -> 11;
+            case RSUB_SCALAR -> 12;
+            case POW_SCALAR -> 13;
+        };
+    }
+
+    static int binaryCode(BinaryOp op) {
+        return switch (op) {
+            case ADD -> 0;
+            case SUB -> 1;
+            case MUL -> 2;
+            case DIV -> 3;
+            case MAX -> 4;
+            case MIN -> 5;
+            case RELU_BACKWARD -> 6;
+            case TANH_BACKWARD -> 7;
+            case SIGMOID_BACKWARD -> 8;
+        };
+    }
+
+    static int reduceCode(ReduceOp op) {
+        return switch (op) {
+            case SUM -> 0;
+            case MEAN -> 1;
+            case MAX -> 2;
+        };
+    }
+
+    @Override
+    public void unary(UnaryOp op, double alpha, int n, Ptr x, Ptr y) {
+        need(x, n, "unary " + op + ": x");
+        need(y, n, "unary " + op + ": y");
+        DType t = floating("unary " + op, x, y);
+        KernelRegistry.Choice c = choice("unary." + op.name().toLowerCase(java.util.Locale.ROOT));
+        if (c.isUser()) {
+            float32("unary " + op + " (user kernel " + c.user().function() + ")", x, y);
+            if (n == 0) return;
+            int block = c.user().intOption("block", launch.block());
+            dev.launch(c.user().module(), c.user().function(), blocksFor(n, block), 1, 1, block, 0,
+                    new KernelArgs().i(n).p(addr(x)).p(addr(y)).d(alpha));
+            return;
+        }
+        launch1d("elementwise", "unary_" + suffix(t), n, new KernelArgs().i(unaryCode(op)).i(n).p(addr(x)).p(addr(y)).d(alpha));
+    }
+
+    private int blocksFor(long work, int block) {
+        return (int) Math.max(1, Math.min((work + block - 1) / block, launch.maxBlocks()));
+    }
+
+    @Override
+    public void binary(BinaryOp op, int[] shape, Ptr out, int[] os, Ptr a, int[] as, Ptr b, int[] bs) {
+        String what = "binary " + op;
+        checkStrided(what, shape, out, os);
+        checkStrided(what, shape, a, as);
+        checkStrided(what, shape, b, bs);
+        DType t = floating(what, out, a, b);
+        int[][] c = Strides.coalesce(shape, os, as, bs);
+        int n = Strides.numel(c[0]);
+        if (n == 0) return;
+        launch1d("elementwise", "binary_" + suffix(t), n,
+                new KernelArgs().i(binaryCode(op)).i(n).p(addr(out)).p(addr(a)).p(addr(b)).struct(strided(what, c)));
+    }
+
+    /** Whether reduce/argmax use the block-per-output kernel (see reduce.cu). */
+    private boolean reduceByRows(int outer, int inner) {
+        return switch (launch.reduce()) {
+            case ROWS -> true;
+            case COLS -> false;
+            case AUTO -> inner == 1 || (long) outer * inner <= 4L * dev.info.multiprocessors();
+        };
+    }
+
+    @Override
+    public void reduce(ReduceOp op, int outer, int size, int inner, Ptr x, Ptr y) {
+        Checks.positive("reduce", "outer", outer, "size", size, "inner", inner);
+        need(x, outer * size * inner, "reduce: x");
+        need(y, outer * inner, "reduce: y");
+        DType t = floating("reduce", x, y);
+        KernelArgs a = new KernelArgs().i(reduceCode(op)).i(outer).i(size).i(inner).p(addr(x)).p(addr(y));
+        if (reduceByRows(outer, inner)) launchPerBlock("reduce", "reduce_rows_" + suffix(t), (long) outer * inner, 8, a);
+        else launch1d("reduce", "reduce_cols_" + suffix(t), (long) outer * inner, a);
+    }
+
+    @Override
+    public void argmax(int outer, int size, int inner, Ptr x, Ptr indices) {
+        Checks.positive("argmax", "outer", outer, "size", size, "inner", inner);
+        need(x, outer * size * inner, "argmax: x");
+        need(indices, outer * inner, "argmax: indices");
+        DType t = floating("argmax", x);
+        requireType("argmax", indices, DType.INT32);
+        KernelArgs a = new KernelArgs().i(outer).i(size).i(inner).p(addr(x)).p(addr(indices));
+        if (reduceByRows(outer, inner)) launchPerBlock("reduce", "argmax_rows_" + suffix(t), (long) outer * inner, t.bytes() + 4, a);
+        else launch1d("reduce", "argmax_cols_" + suffix(t), (long) outer * inner, a);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // GEMM
+    // ------------------------------------------------------------------------------------------------
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Ptr a, int lda, Ptr b, int ldb,
+                     double beta, Ptr c, int ldc, int batch, int strideA, int strideB, int strideC) {
+        Checks.nonNegative("gemm", "m", m);
+        Checks.nonNegative("gemm", "n", n);
+        Checks.nonNegative("gemm", "k", k);
+        Checks.positive("gemm", "batch", batch);
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        checkMatrix("A", a, aRows, aCols, lda, batch, strideA);
+        checkMatrix("B", b, bRows, bCols, ldb, batch, strideB);
+        checkMatrix("C", c, m, n, ldc, batch, strideC);
+        DType t = floating("gemm", a, b, c);
+        if (m == 0 || n == 0) return;
+        if (t == DType.FLOAT64) {
+            long work = (long) m * n * batch;
+            launch1d("gemm", "gemm_naive_f64", work, new KernelArgs().i(transA ? 1 : 0).i(transB ? 1 : 0).i(m).i(n).i(k).d(alpha)
+                    .p(addr(a)).i(lda).l(strideA).p(addr(b)).i(ldb).l(strideB).d(beta).p(addr(c)).i(ldc).l(strideC).i(batch));
+            return;
+        }
+        sgemm(transA, transB, m, n, k, (float) alpha, addr(a), lda, strideA, addr(b), ldb, strideB, (float) beta,
+                addr(c), ldc, strideC, batch);
+    }
+
+    private static void checkMatrix(String name, Ptr p, int rows, int cols, int ld, int batch, int stride) {
+        if (ld < Math.max(1, cols)) {
+            throw new IllegalArgumentException("gemm: leading dimension of " + name + " is " + ld + " < its " + cols + " columns");
+        }
+        if (p.buffer().isClosed()) throw new IllegalStateException("gemm: " + name + "'s buffer was already freed");
+        if (rows == 0 || cols == 0) return;
+        long extent = (long) (batch - 1) * stride + (long) (rows - 1) * ld + cols;
+        if (stride < 0 || p.offset() + extent > p.buffer().length()) {
+            throw new IllegalArgumentException("gemm: " + name + " (" + batch + " x " + rows + " x " + cols + ", ld " + ld
+                    + ", stride " + stride + ") at offset " + p.offset() + " leaves its buffer of length " + p.buffer().length());
+        }
+    }
+
+    /**
+     * FLOAT32 GEMM on raw device addresses, with the registry's variant (also used by the convolutions):
+     * the contract's semantics, arguments already checked. Strides are in elements.
+     */
+    void sgemm(boolean ta, boolean tb, int m, int n, int k, float alpha, long a, int lda, long sa, long b, int ldb, long sb,
+               float beta, long c, int ldc, long sc, int batch) {
+        if (m == 0 || n == 0) return;
+        KernelRegistry.Choice choice = choice("gemm");
+        KernelArgs args = new KernelArgs().i(ta ? 1 : 0).i(tb ? 1 : 0).i(m).i(n).i(k).f(alpha)
+                .p(a).i(lda).l(sa).p(b).i(ldb).l(sb).f(beta).p(c).i(ldc).l(sc).i(batch);
+        switch (choice.variant()) {
+            case "own_naive" -> launch1d("gemm", "gemm_naive_f32", (long) m * n * batch, args);
+            case "own_tiled_fp32" -> {
+                // 128x128 tiles when they fill the GPU at least once, else 64x64 tiles (more blocks)
+                long big = (long) ceil(m, 128) * ceil(n, 128) * batch;
+                if (big >= dev.info.multiprocessors()) tiled("gemm_tiled128_f32", 128, 128, 256, m, n, batch, args);
+                else tiled("gemm_tiled64_f32", 64, 64, 256, m, n, batch, args);
+            }
+            case "own_tf32" -> tiled("gemm_tf32_f32", 64, 64, 128, m, n, batch, args);
+            case "cublas", "cublas_tf32" -> VendorLibraries.cublas().sgemm(this, choice.variant().equals("cublas_tf32"),
+                    ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
+            case "user" -> {
+                KernelRegistry.UserKernel u = choice.user();
+                if (u.options().containsKey("tileM")) {
+                    int block = u.intOption("block", 256);
+                    int gx = ceil(n, u.intOption("tileN", 1)), gy = ceil(m, u.intOption("tileM", 1));
+                    dev.launch(u.module(), u.function(), gx, Math.min(gy, 65535), Math.min(batch, 65535), block, 0, args);
+                } else {
+                    int block = u.intOption("block", launch.block());
+                    dev.launch(u.module(), u.function(), blocksFor((long) m * n * batch, block), 1, 1, block, 0, args);
+                }
+            }
+            default -> throw new IllegalStateException("gemm: the kernel registry chose '" + choice.variant()
+                    + "', which this CUDA backend does not know");
+        }
+    }
+
+    /** Launches a tiled GEMM kernel: x over n-tiles, y over m-tiles, z over batches (each grid-stride). */
+    private void tiled(String function, int bm, int bn, int threads, int m, int n, int batch, KernelArgs args) {
+        int gx = ceil(n, bn), gy = Math.min(ceil(m, bm), 65535), gz = Math.min(batch, 65535);
+        if (launch.gemmGrid() > 0) {
+            gx = Math.min(gx, launch.gemmGrid());
+            gy = Math.min(gy, launch.gemmGrid());
+            gz = Math.min(gz, launch.gemmGrid());
+        }
+        dev.launch("gemm", function, gx, gy, gz, threads, 0, args);
+    }
+
+    static int ceil(long a, long b) {
+        return (int) ((a + b - 1) / b);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Convolution and pooling
+    // ------------------------------------------------------------------------------------------------
+
+    private static void convSizes(Conv2dGeometry g, Ptr x, Ptr w, Ptr y, String op) {
+        need(x, g.inputSize(), op + ": x");
+        need(w, g.filterSize(), op + ": w");
+        need(y, g.outputSize(), op + ": y");
+        float32(op, x, w, y);
+    }
+
+    @Override
+    public void conv2dForward(Conv2dGeometry g, Ptr x, Ptr w, Ptr y) {
+        convSizes(g, x, w, y, "conv2dForward");
+        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn().convForward(this, g, addr(x), addr(w), addr(y));
+        else conv.forward(g, addr(x), addr(w), addr(y));
+    }
+
+    @Override
+    public void conv2dBackwardData(Conv2dGeometry g, Ptr dy, Ptr w, Ptr dx) {
+        convSizes(g, dx, w, dy, "conv2dBackwardData");
+        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn().convBackwardData(this, g, addr(dy), addr(w), addr(dx));
+        else conv.backwardData(g, addr(dy), addr(w), addr(dx));
+    }
+
+    @Override
+    public void conv2dBackwardFilter(Conv2dGeometry g, Ptr x, Ptr dy, Ptr dw) {
+        convSizes(g, x, dw, dy, "conv2dBackwardFilter");
+        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn().convBackwardFilter(this, g, addr(x), addr(dy), addr(dw));
+        else conv.backwardFilter(g, addr(x), addr(dy), addr(dw));
+    }
+
+    private static void poolSizes(Pool2dGeometry g, Ptr x, Ptr y, String op) {
+        need(x, g.inputSize(), op + ": x");
+        need(y, g.outputSize(), op + ": y");
+        float32(op, x, y);
+    }
+
+    /** Pool2dGeometry as the struct PoolGeom of pool.cu. */
+    private static int[] poolGeometry(Pool2dGeometry g) {
+        return new int[] {g.n(), g.c(), g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.p(), g.q()};
+    }
+
+    @Override
+    public void maxPool2dForward(Pool2dGeometry g, Ptr x, Ptr y) {
+        poolSizes(g, x, y, "maxPool2dForward");
+        launch1d("pool", "maxpool_fwd_f32", g.outputSize(), new KernelArgs().struct(poolGeometry(g)).p(addr(x)).p(addr(y)));
+    }
+
+    @Override
+    public void maxPool2dBackward(Pool2dGeometry g, Ptr x, Ptr y, Ptr dy, Ptr dx) {
+        poolSizes(g, x, y, "maxPool2dBackward");
+        poolSizes(g, dx, dy, "maxPool2dBackward");
+        launch1d("pool", "maxpool_bwd_f32", g.inputSize(),
+                new KernelArgs().struct(poolGeometry(g)).p(addr(x)).p(addr(y)).p(addr(dy)).p(addr(dx)));
+    }
+
+    @Override
+    public void avgPool2dForward(Pool2dGeometry g, boolean countIncludePad, Ptr x, Ptr y) {
+        poolSizes(g, x, y, "avgPool2dForward");
+        launch1d("pool", "avgpool_fwd_f32", g.outputSize(),
+                new KernelArgs().struct(poolGeometry(g)).i(countIncludePad ? 1 : 0).p(addr(x)).p(addr(y)));
+    }
+
+    @Override
+    public void avgPool2dBackward(Pool2dGeometry g, boolean countIncludePad, Ptr dy, Ptr dx) {
+        poolSizes(g, dx, dy, "avgPool2dBackward");
+        launch1d("pool", "avgpool_bwd_f32", g.inputSize(),
+                new KernelArgs().struct(poolGeometry(g)).i(countIncludePad ? 1 : 0).p(addr(dy)).p(addr(dx)));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Batch norm
+    // ------------------------------------------------------------------------------------------------
+
+    private static void bnSizes(String op, int n, int c, int hw, Ptr x, Ptr y, Ptr... perChannel) {
+        Checks.positive(op, "n", n, "c", c, "hw", hw);
+        need(x, n * c * hw, op + ": x");
+        need(y, n * c * hw, op + ": y");
+        for (Ptr p : perChannel) if (p != null) need(p, c, op + ": per-channel vector");
+        float32(op, x, y);
+        float32(op, perChannel);
+    }
+
+    @Override
+    public void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
+                                         Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si) {
+        String op = "batchNormForwardTraining";
+        bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv, sm, si);
+        if ((rm == null) != (rv == null)) throw new IllegalArgumentException(op + ": runningMean and runningVar must both be given or both null");
+        RefBatchNorm.checkCount(n, hw);
+        launchPerBlock("batchnorm", "bn_fwd_train_f32", c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma)).p(addr(beta))
+                .d(eps).d(momentum).p(addr(rm)).p(addr(rv)).p(addr(y)).p(addr(sm)).p(addr(si)));
+    }
+
+    @Override
+    public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y) {
+        String op = "batchNormForwardInference";
+        bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv);
+        launch1d("batchnorm", "bn_fwd_infer_f32", (long) n * c * hw, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma))
+                .p(addr(beta)).p(addr(rm)).p(addr(rv)).d(eps).p(addr(y)));
+    }
+
+    @Override
+    public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta) {
+        String op = "batchNormBackward";
+        bnSizes(op, n, c, hw, x, dy, gamma, sm, si, dgamma, dbeta);
+        need(dx, n * c * hw, op + ": dx");
+        float32(op, dx);
+        launchPerBlock("batchnorm", "bn_bwd_f32", c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(dy)).p(addr(gamma))
+                .p(addr(sm)).p(addr(si)).p(addr(dx)).p(addr(dgamma)).p(addr(dbeta)));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Losses, dropout, embedding, LSTM
+    // ------------------------------------------------------------------------------------------------
+
+    private static void checkSmoothing(String op, double s) {
+        if (!(s >= 0 && s <= 1)) throw new IllegalArgumentException(op + ": label smoothing must be in [0, 1], got " + s);
+    }
+
+    /** After a launch that checked labels or indices: throws naming the first bad value, as the reference does. */
+    private void throwIfBadIndex(String op, Ptr indices, int bound, boolean labels) {
+        int pos = dev.readFlag(op);
+        if (pos == CudaDevice.NO_BAD_INDEX) return;
+        int[] v = new int[1];
+        read(indices.plus(pos), v, 0, 1);
+        if (labels) RefLoss.checkLabel(v[0], pos, bound);
+        else RefEmbedding.checkIndex(v[0], pos, bound);
+        throw new IllegalStateException(op + ": the kernel flagged position " + pos + " but its value " + v[0] + " is valid");
+    }
+
+    @Override
+    public void softmaxCrossEntropyForward(int n, int classes, Ptr logits, Ptr labels, double smoothing, Ptr loss, Ptr probs) {
+        String op = "softmaxCrossEntropyForward";
+        Checks.positive(op, "n", n, "classes", classes);
+        checkSmoothing(op, smoothing);
+        need(logits, n * classes, op + ": logits");
+        need(labels, n, op + ": labels");
+        need(loss, n, op + ": loss");
+        need(probs, n * classes, op + ": probs");
+        float32(op, logits, loss, probs);
+        requireType(op, labels, DType.INT32);
+        long flag = dev.resetFlag();
+        launchPerBlock("loss", "sce_fwd_f32", n, 8, new KernelArgs().i(n).i(classes).p(addr(logits)).p(addr(labels)).d(smoothing)
+                .p(addr(loss)).p(addr(probs)).p(flag));
+        throwIfBadIndex(op, labels, classes, true);
+    }
+
+    @Override
+    public void softmaxCrossEntropyBackward(int n, int classes, Ptr probs, Ptr labels, double smoothing, Ptr dLoss, Ptr dLogits) {
+        String op = "softmaxCrossEntropyBackward";
+        Checks.positive(op, "n", n, "classes", classes);
+        checkSmoothing(op, smoothing);
+        need(probs, n * classes, op + ": probs");
+        need(labels, n, op + ": labels");
+        need(dLoss, n, op + ": dLoss");
+        need(dLogits, n * classes, op + ": dLogits");
+        float32(op, probs, dLoss, dLogits);
+        requireType(op, labels, DType.INT32);
+        long flag = dev.resetFlag();
+        launch1d("loss", "sce_bwd_f32", (long) n * classes, new KernelArgs().i(n).i(classes).p(addr(probs)).p(addr(labels))
+                .d(smoothing).p(addr(dLoss)).p(addr(dLogits)).p(flag));
+        throwIfBadIndex(op, labels, classes, true);
+    }
+
+    @Override
+    public void dropout(int n, double p, long seed, long counter, Ptr x, Ptr y) {
+        need(x, n, "dropout: x");
+        need(y, n, "dropout: y");
+        int threshold = Philox.threshold(p);
+        DType t = floating("dropout", x, y);
+        KernelArgs a = new KernelArgs().i(n).i(threshold);
+        if (t == DType.FLOAT32) a.f((float) (1.0 / (1.0 - p)));
+        else a.d(1.0 / (1.0 - p));
+        launch1d("random", "dropout_" + suffix(t), n, a.l(seed).l(counter).p(addr(x)).p(addr(y)));
+    }
+
+    @Override
+    public void embeddingForward(int n, int dim, int vocab, Ptr indices, Ptr table, Ptr out) {
+        String op = "embeddingForward";
+        Checks.positive(op, "n", n, "dim", dim, "vocab", vocab);
+        need(indices, n, op + ": indices");
+        need(table, vocab * dim, op + ": table");
+        need(out, n * dim, op + ": out");
+        float32(op, table, out);
+        requireType(op, indices, DType.INT32);
+        long flag = dev.resetFlag();
+        launch1d("embedding", "embedding_fwd_f32", (long) n * dim,
+                new KernelArgs().i(n).i(dim).i(vocab).p(addr(indices)).p(addr(table)).p(addr(out)).p(flag));
+        throwIfBadIndex(op, indices, vocab, false);
+    }
+
+    @Override
+    public void embeddingBackward(int n, int dim, int vocab, Ptr indices, Ptr dOut, Ptr dTable) {
+        String op = "embeddingBackward";
+        Checks.positive(op, "n", n, "dim", dim, "vocab", vocab);
+        need(indices, n, op + ": indices");
+        need(dOut, n * dim, op + ": dOut");
+        need(dTable, vocab * dim, op + ": dTable");
+        float32(op, dOut, dTable);
+        requireType(op, indices, DType.INT32);
+        long flag = dev.resetFlag();
+        launch1d("embedding", "embedding_bwd_f32", (long) n * dim,
+                new KernelArgs().i(n).i(dim).i(vocab).p(addr(indices)).p(addr(dOut)).p(addr(dTable)).p(flag));
+        throwIfBadIndex(op, indices, vocab, false);
+    }
+
+    @Override
+    public void lstmCellForward(int n, int hidden, Ptr gates, Ptr cPrev, Ptr act, Ptr h, Ptr c) {
+        String op = "lstmCellForward";
+        Checks.positive(op, "n", n, "hidden", hidden);
+        int nh = n * hidden;
+        need(gates, 4 * nh, op + ": gates");
+        need(act, 4 * nh, op + ": act");
+        need(cPrev, nh, op + ": cPrev");
+        need(h, nh, op + ": h");
+        need(c, nh, op + ": c");
+        float32(op, gates, cPrev, act, h, c);
+        launch1d("lstm", "lstm_fwd_f32", nh, new KernelArgs().i(n).i(hidden).p(addr(gates)).p(addr(cPrev)).p(addr(act))
+                .p(addr(h)).p(addr(c)));
+    }
+
+    @Override
+    public void lstmCellBackward(int n, int hidden, Ptr act, Ptr cPrev, Ptr c, Ptr dh, Ptr dc, Ptr dGates, Ptr dcPrev) {
+        String op = "lstmCellBackward";
+        Checks.positive(op, "n", n, "hidden", hidden);
+        int nh = n * hidden;
+        need(act, 4 * nh, op + ": act");
+        need(dGates, 4 * nh, op + ": dGates");
+        for (Ptr p : new Ptr[] {cPrev, c, dh, dcPrev}) need(p, nh, op);
+        if (dc != null) need(dc, nh, op + ": dc");
+        float32(op, act, cPrev, c, dh, dc, dGates, dcPrev);
+        launch1d("lstm", "lstm_bwd_f32", nh, new KernelArgs().i(n).i(hidden).p(addr(act)).p(addr(cPrev)).p(addr(c)).p(addr(dh))
+                .p(addr(dc)).p(addr(dGates)).p(addr(dcPrev)));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Fused programs
+    // ------------------------------------------------------------------------------------------------
+
+    /**
+     * Launches the kernel's CUDA function per the contract of {@link FusedKernel#cuda()}, or the user
+     * kernel the registry names for {@code fused.<name>} (which takes precedence). Refuses, naming the
+     * kernel, when there is neither.
+     */
+    @Override
+    public void fused(FusedKernel kernel, int n, Ptr[] operands, double[] scalars) {
+        String name = kernel.name();
+        Checks.nonNegative(name, "n", n);
+        KernelRegistry.Choice c = null;
+        try {
+            c = choice("fused." + name);
+        } catch (IllegalArgumentException e) {
+            // a kernel name the registry cannot express: it can only use the kernel's own function
+        }
+        String module, function;
+        int block = launch.block();
+        if (c != null && c.isUser()) {
+            module = c.user().module();
+            function = c.user().function();
+            block = c.user().intOption("block", block);
+        } else {
+            FusedKernel.CudaFunction f = kernel.cuda();
+            if (f == null) {
+                throw new IllegalArgumentException("fused kernel '" + name + "' has no CUDA implementation (its cuda() returns null) "
+                        + "and the kernel registry names none; give it one (FusedKernel#cuda) or set fused." + name
+                        + "=user:FILE:FUNCTION (KernelRegistry)");
+            }
+            module = f.module();
+            function = f.function();
+        }
+        KernelArgs a = new KernelArgs().i(n);
+        for (int j = 0; j < operands.length; j++) {
+            need(operands[j], n, name + ": operand " + j);
+            a.p(addr(operands[j]));
+        }
+        for (double s : scalars) a.d(s);
+        if (n == 0) return;
+        dev.launch(module, function, blocksFor(n, block), 1, 1, block, 0, a);
+    }
+}

@@ -1,0 +1,475 @@
+package optlab.kernels.cuda;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import optlab.kernels.Buffer;
+import optlab.kernels.Conv2dGeometry;
+import optlab.kernels.DType;
+
+/**
+ * The optional vendor libraries behind the registry's {@code cublas}, {@code cublas_tf32} and
+ * {@code cudnn} variants. Each loads on first use, once per process; when it cannot, asking for its
+ * variant throws with every attempt and why it failed (NOTE [loud-cuda]). The engine's own kernels
+ * never depend on these.
+ *
+ * <p>NOTE [vendor-ffm]: JCublas 12.6.0 needs libcublas.so.12 and JCudnn 11.7.0 (the newest on Maven
+ * Central) needs libcudnn.so.8, importing symbols versioned {@code libcudnn.so.8} and the v6/v7 RNN API
+ * that cuDNN 9 removed; a cuDNN 9 / CUDA 13 machine (ours: PyTorch's cu130 wheels) has neither, and no
+ * symlink can satisfy versioned symbols. So each adapter tries the JCuda binding first, reports why it
+ * failed, then binds the library that is there (libcublas.so.13 or .12, libcudnn.so.9) directly with
+ * Java's foreign-function API: a handful of C functions with plain integer and pointer arguments,
+ * which the JCuda bindings would otherwise wrap.
+ */
+public final class VendorLibraries {
+    private VendorLibraries() {}
+
+    /** FLOAT32 GEMM on device addresses (row-major, as Backend#gemm). */
+    interface Blas {
+        void sgemm(CudaBackend be, boolean tf32, boolean ta, boolean tb, int m, int n, int k, float alpha, long a, int lda, long sa,
+                   long b, int ldb, long sb, float beta, long c, int ldc, long sc, int batch);
+
+        String description();
+    }
+
+    /** Convolutions on device addresses (NCHW, FLOAT32, as Backend#conv2d*). */
+    interface Dnn {
+        void convForward(CudaBackend be, Conv2dGeometry g, long x, long w, long y);
+
+        void convBackwardData(CudaBackend be, Conv2dGeometry g, long dy, long w, long dx);
+
+        void convBackwardFilter(CudaBackend be, Conv2dGeometry g, long x, long dy, long dw);
+
+        String description();
+    }
+
+    private static Blas blas;
+    private static Dnn dnn;
+    private static List<String> blasTried, dnnTried;
+
+    /** cuBLAS, loading it on first use; throws listing what was tried when it cannot be loaded. */
+    static synchronized Blas cublas() {
+        if (blas == null && blasTried == null) loadBlas();
+        if (blas == null) {
+            throw new IllegalStateException("gemm: the kernel registry chose a cuBLAS variant, but cuBLAS could not be loaded:\n  "
+                    + String.join("\n  ", blasTried) + "\nChoose gemm=own_tiled_fp32 (the default) or install cuBLAS.");
+        }
+        return blas;
+    }
+
+    /** cuDNN, loading it on first use; throws listing what was tried when it cannot be loaded. */
+    static synchronized Dnn cudnn() {
+        if (dnn == null && dnnTried == null) loadDnn();
+        if (dnn == null) {
+            throw new IllegalStateException("conv2d: the kernel registry chose cudnn, but cuDNN could not be loaded:\n  "
+                    + String.join("\n  ", dnnTried) + "\nChoose conv2d=own_im2col (the default), or put libcudnn.so.9 on "
+                    + "LD_LIBRARY_PATH (pip's nvidia-cudnn-cu13 wheel has it in site-packages/nvidia/cudnn/lib).");
+        }
+        return dnn;
+    }
+
+    /** One line per library: what loaded (and its version) or every attempt and why it failed. Never throws. */
+    public static synchronized List<String> report() {
+        List<String> lines = new ArrayList<>();
+        try {
+            cublas();
+        } catch (RuntimeException | LinkageError e) {
+            // reported below
+        }
+        try {
+            cudnn();
+        } catch (RuntimeException | LinkageError e) {
+            // reported below
+        }
+        lines.add("cuBLAS: " + (blas != null ? blas.description() : "NOT loaded"));
+        for (String t : blasTried) lines.add("  " + t);
+        lines.add("cuDNN: " + (dnn != null ? dnn.description() : "NOT loaded"));
+        for (String t : dnnTried) lines.add("  " + t);
+        return lines;
+    }
+
+    /** Whether cuBLAS loads (for tests and benchmarks that compare against it). */
+    public static synchronized boolean cublasAvailable() {
+        try {
+            cublas();
+            return true;
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    public static synchronized boolean cudnnAvailable() {
+        try {
+            cudnn();
+            return true;
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    private static void loadBlas() {
+        blasTried = new ArrayList<>();
+        if (!Cuda.probe().usable()) {
+            blasTried.add("no usable GPU: " + Cuda.probe().steps().get(Cuda.probe().steps().size() - 1));
+            return;
+        }
+        try {
+            blas = new JCublasBlas();
+            blasTried.add("JCublas 12.6.0 (libJCublas2 -> libcublas.so.12): loaded");
+            return;
+        } catch (LinkageError | RuntimeException e) {
+            blasTried.add("JCublas 12.6.0 (libJCublas2 -> libcublas.so.12): " + e);
+        }
+        List<String> tried = new ArrayList<>();
+        NativeLibrary lib = NativeLibrary.open(List.of("libcublas.so.13", "libcublas.so.12"),
+                NativeLibrary.searchDirectories("cublas", "cu13"), tried);
+        if (lib == null) {
+            blasTried.addAll(tried);
+            return;
+        }
+        try {
+            blas = new FfmBlas(lib);
+            blasTried.add("FFM binding of " + lib.where() + ": loaded");
+        } catch (Throwable e) {
+            blasTried.add("FFM binding of " + lib.where() + ": " + e);
+        }
+    }
+
+    private static void loadDnn() {
+        dnnTried = new ArrayList<>();
+        try {
+            long v = jcuda.jcudnn.JCudnn.cudnnGetVersion();
+            dnnTried.add("JCudnn 11.7.0 loaded and reports cuDNN " + v + ", but the cudnn variants use the cuDNN 9 FFM binding");
+        } catch (LinkageError | RuntimeException e) {
+            dnnTried.add("JCudnn 11.7.0 (libJCudnn -> libcudnn.so.8, symbols versioned libcudnn.so.8): " + e);
+        }
+        if (!Cuda.probe().usable()) {
+            dnnTried.add("no usable GPU: " + Cuda.probe().steps().get(Cuda.probe().steps().size() - 1));
+            return;
+        }
+        List<String> tried = new ArrayList<>();
+        NativeLibrary lib = NativeLibrary.open(List.of("libcudnn.so.9"), NativeLibrary.searchDirectories("cudnn"), tried);
+        if (lib == null) {
+            dnnTried.addAll(tried);
+            return;
+        }
+        try {
+            dnn = new FfmDnn(lib);
+            dnnTried.add("FFM binding of " + lib.where() + ": loaded");
+        } catch (Throwable e) {
+            dnnTried.add("FFM binding of " + lib.where() + ": " + e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // cuBLAS through JCublas (libcublas.so.12)
+    // ------------------------------------------------------------------------------------------------
+
+    /**
+     * Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS gets B first, the
+     * transposes as given, and m and n swapped (the standard trick; no data moves).
+     */
+    private static final class JCublasBlas implements Blas {
+        private final Map<Integer, jcuda.jcublas.cublasHandle> handles = new HashMap<>();
+        private final String version;
+
+        JCublasBlas() {
+            jcuda.jcublas.JCublas2.setExceptionsEnabled(true);
+            jcuda.jcublas.JCublas2.initialize(); // loads libJCublas2, which needs libcublas.so.12
+            CudaBackend be = CudaBackend.get();
+            int[] v = new int[1];
+            jcuda.jcublas.JCublas2.cublasGetVersion(handle(be), v);
+            version = Integer.toString(v[0]);
+        }
+
+        private synchronized jcuda.jcublas.cublasHandle handle(CudaBackend be) {
+            be.dev.enter();
+            return handles.computeIfAbsent(be.dev.index, i -> {
+                jcuda.jcublas.cublasHandle h = new jcuda.jcublas.cublasHandle();
+                jcuda.jcublas.JCublas2.cublasCreate(h);
+                jcuda.jcublas.JCublas2.cublasSetStream(h, new jcuda.runtime.cudaStream_t(be.dev.stream));
+                return h;
+            });
+        }
+
+        @Override
+        public void sgemm(CudaBackend be, boolean tf32, boolean ta, boolean tb, int m, int n, int k, float alpha, long a, int lda,
+                          long sa, long b, int ldb, long sb, float beta, long c, int ldc, long sc, int batch) {
+            jcuda.jcublas.cublasHandle h = handle(be);
+            jcuda.jcublas.JCublas2.cublasSetMathMode(h, tf32 ? 3 : 0); // CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH
+            jcuda.jcublas.JCublas2.cublasSgemmStridedBatched(h, tb ? 1 : 0, ta ? 1 : 0, n, m, k, jcuda.Pointer.to(new float[] {alpha}),
+                    Handles.pointer(b), ldb, sb, Handles.pointer(a), lda, sa, jcuda.Pointer.to(new float[] {beta}),
+                    Handles.pointer(c), ldc, sc, batch);
+        }
+
+        @Override
+        public String description() {
+            return "JCublas 12.6.0 on libcublas.so.12, cuBLAS version " + version;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // cuBLAS through FFM (libcublas.so.13 or .12)
+    // ------------------------------------------------------------------------------------------------
+
+    private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong J = ValueLayout.JAVA_LONG;
+    private static final java.lang.foreign.AddressLayout P = ValueLayout.ADDRESS;
+
+    private static MemorySegment at(long address) {
+        return MemorySegment.ofAddress(address);
+    }
+
+    private static final class FfmBlas implements Blas {
+        private final NativeLibrary lib;
+        private final MethodHandle create, setStream, setMathMode, getVersion, sgemm;
+        private final Map<Integer, MemorySegment> handles = new HashMap<>();
+        private final int version;
+
+        FfmBlas(NativeLibrary lib) throws Throwable {
+            this.lib = lib;
+            create = lib.function("cublasCreate_v2", FunctionDescriptor.of(I, P));
+            setStream = lib.function("cublasSetStream_v2", FunctionDescriptor.of(I, P, P));
+            setMathMode = lib.function("cublasSetMathMode", FunctionDescriptor.of(I, P, I));
+            getVersion = lib.function("cublasGetVersion_v2", FunctionDescriptor.of(I, P, P));
+            // (handle, transa, transb, m, n, k, *alpha, A, lda, strideA, B, ldb, strideB, *beta, C, ldc, strideC, batch)
+            sgemm = lib.function("cublasSgemmStridedBatched", FunctionDescriptor.of(I, P, I, I, I, I, I, P, P, I, J, P, I, J, P, P, I, J, I));
+            CudaBackend be = CudaBackend.get();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment v = arena.allocate(I);
+                check("cublasGetVersion_v2", (int) getVersion.invokeExact(handle(be), v));
+                version = v.get(I, 0);
+            }
+        }
+
+        private static void check(String what, int status) {
+            if (status != 0) throw new IllegalStateException(what + " returned cublasStatus " + status);
+        }
+
+        private synchronized MemorySegment handle(CudaBackend be) throws Throwable {
+            be.dev.enter();
+            MemorySegment h = handles.get(be.dev.index);
+            if (h == null) {
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment out = arena.allocate(P);
+                    check("cublasCreate_v2", (int) create.invokeExact(out));
+                    h = out.get(P, 0);
+                }
+                check("cublasSetStream_v2", (int) setStream.invokeExact(h, at(be.dev.stream.address())));
+                handles.put(be.dev.index, h);
+            }
+            return h;
+        }
+
+        @Override
+        public void sgemm(CudaBackend be, boolean tf32, boolean ta, boolean tb, int m, int n, int k, float alpha, long a, int lda,
+                          long sa, long b, int ldb, long sb, float beta, long c, int ldc, long sc, int batch) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment h = handle(be);
+                check("cublasSetMathMode", (int) setMathMode.invokeExact(h, tf32 ? 3 : 0));
+                MemorySegment al = arena.allocateFrom(ValueLayout.JAVA_FLOAT, alpha), bt = arena.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
+                check("cublasSgemmStridedBatched", (int) sgemm.invokeExact(h, tb ? 1 : 0, ta ? 1 : 0, n, m, k, al, at(b), ldb, sb,
+                        at(a), lda, sa, bt, at(c), ldc, sc, batch));
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException("cuBLAS sgemm failed: " + e, e);
+            }
+        }
+
+        @Override
+        public String description() {
+            return "FFM binding of " + lib.where() + ", cuBLAS version " + version;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // cuDNN 9 through FFM
+    // ------------------------------------------------------------------------------------------------
+
+    /**
+     * Convolutions through cuDNN's (still supported) descriptor API: NCHW FLOAT32 tensors, cross-correlation,
+     * CUDNN_FMA_MATH (no TF32, so results compare with the own kernels at FP32 tolerance), algorithms from
+     * the cudnnGet*Algorithm_v7 heuristics (the first one that reports success), workspaces from the
+     * backend's caching allocator. Descriptors and algorithm choices are cached per geometry.
+     */
+    private static final class FfmDnn implements Dnn {
+        private static final int NCHW = 0, FLOAT = 0, CROSS_CORRELATION = 1, FMA_MATH = 3;
+        /** cudnnConvolution*AlgoPerf_t: {int algo; int status; float time; size_t memory; int determinism; int mathType; int reserved[3]} */
+        private static final long PERF_BYTES = 48;
+        private static final int MAX_ALGOS = 8;
+
+        private final NativeLibrary lib;
+        private final long version;
+        private final MethodHandle create, setStream, errorString, createTensor, setTensor4d, createFilter, setFilter4d, createConv,
+                setConv2d, setConvMath, fwdAlgo, bwdDataAlgo, bwdFilterAlgo, fwdWs, bwdDataWs, bwdFilterWs, fwd, bwdData, bwdFilter;
+        private final Map<Integer, MemorySegment> handles = new HashMap<>();
+        private final Map<Conv2dGeometry, Plan> plans = new HashMap<>();
+
+        private record Plan(MemorySegment x, MemorySegment w, MemorySegment y, MemorySegment conv,
+                            int fwdAlgo, long fwdWs, int bwdDataAlgo, long bwdDataWs, int bwdFilterAlgo, long bwdFilterWs) {}
+
+        FfmDnn(NativeLibrary lib) throws Throwable {
+            this.lib = lib;
+            MethodHandle getVersion = lib.function("cudnnGetVersion", FunctionDescriptor.of(J));
+            version = (long) getVersion.invokeExact();
+            if (version < 8000) throw new IllegalStateException(lib.where() + " reports cuDNN " + version + "; the binding needs 8.0 or newer");
+            create = lib.function("cudnnCreate", FunctionDescriptor.of(I, P));
+            setStream = lib.function("cudnnSetStream", FunctionDescriptor.of(I, P, P));
+            errorString = lib.function("cudnnGetErrorString", FunctionDescriptor.of(P, I));
+            createTensor = lib.function("cudnnCreateTensorDescriptor", FunctionDescriptor.of(I, P));
+            setTensor4d = lib.function("cudnnSetTensor4dDescriptor", FunctionDescriptor.of(I, P, I, I, I, I, I, I));
+            createFilter = lib.function("cudnnCreateFilterDescriptor", FunctionDescriptor.of(I, P));
+            setFilter4d = lib.function("cudnnSetFilter4dDescriptor", FunctionDescriptor.of(I, P, I, I, I, I, I, I));
+            createConv = lib.function("cudnnCreateConvolutionDescriptor", FunctionDescriptor.of(I, P));
+            setConv2d = lib.function("cudnnSetConvolution2dDescriptor", FunctionDescriptor.of(I, P, I, I, I, I, I, I, I, I));
+            setConvMath = lib.function("cudnnSetConvolutionMathType", FunctionDescriptor.of(I, P, I));
+            fwdAlgo = lib.function("cudnnGetConvolutionForwardAlgorithm_v7", FunctionDescriptor.of(I, P, P, P, P, P, I, P, P));
+            bwdDataAlgo = lib.function("cudnnGetConvolutionBackwardDataAlgorithm_v7", FunctionDescriptor.of(I, P, P, P, P, P, I, P, P));
+            bwdFilterAlgo = lib.function("cudnnGetConvolutionBackwardFilterAlgorithm_v7", FunctionDescriptor.of(I, P, P, P, P, P, I, P, P));
+            fwdWs = lib.function("cudnnGetConvolutionForwardWorkspaceSize", FunctionDescriptor.of(I, P, P, P, P, P, I, P));
+            bwdDataWs = lib.function("cudnnGetConvolutionBackwardDataWorkspaceSize", FunctionDescriptor.of(I, P, P, P, P, P, I, P));
+            bwdFilterWs = lib.function("cudnnGetConvolutionBackwardFilterWorkspaceSize", FunctionDescriptor.of(I, P, P, P, P, P, I, P));
+            // (handle, *alpha, xDesc, x, wDesc, w, convDesc, algo, ws, wsBytes, *beta, yDesc, y)
+            fwd = lib.function("cudnnConvolutionForward", FunctionDescriptor.of(I, P, P, P, P, P, P, P, I, P, J, P, P, P));
+            bwdData = lib.function("cudnnConvolutionBackwardData", FunctionDescriptor.of(I, P, P, P, P, P, P, P, I, P, J, P, P, P));
+            bwdFilter = lib.function("cudnnConvolutionBackwardFilter", FunctionDescriptor.of(I, P, P, P, P, P, P, P, I, P, J, P, P, P));
+        }
+
+        private void check(String what, int status) {
+            if (status == 0) return;
+            String text;
+            try {
+                text = ((MemorySegment) errorString.invokeExact(status)).reinterpret(256).getString(0);
+            } catch (Throwable e) {
+                text = "status " + status;
+            }
+            throw new IllegalStateException("cuDNN " + what + " failed: " + text + " (" + status + ")");
+        }
+
+        private MemorySegment handle(CudaBackend be) throws Throwable {
+            be.dev.enter();
+            MemorySegment h = handles.get(be.dev.index);
+            if (h == null) {
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment out = arena.allocate(P);
+                    check("cudnnCreate", (int) create.invokeExact(out));
+                    h = out.get(P, 0);
+                }
+                check("cudnnSetStream", (int) setStream.invokeExact(h, at(be.dev.stream.address())));
+                handles.put(be.dev.index, h);
+            }
+            return h;
+        }
+
+        private MemorySegment descriptor(MethodHandle creator, String what) throws Throwable {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = arena.allocate(P);
+                check(what, (int) creator.invokeExact(out));
+                return out.get(P, 0);
+            }
+        }
+
+        /** The first algorithm whose heuristic entry reports success, and its workspace size. */
+        private int[] pick(MethodHandle heuristic, MemorySegment h, MemorySegment a, MemorySegment b, MemorySegment conv,
+                           MemorySegment c, String what) throws Throwable {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment count = arena.allocate(I);
+                MemorySegment perf = arena.allocate(PERF_BYTES * MAX_ALGOS, 8);
+                check(what, (int) heuristic.invokeExact(h, a, b, conv, c, MAX_ALGOS, count, perf));
+                for (int i = 0; i < count.get(I, 0); i++) {
+                    long base = i * PERF_BYTES;
+                    if (perf.get(I, base + 4) == 0) return new int[] {perf.get(I, base)};
+                }
+                throw new IllegalStateException("cuDNN " + what + ": no algorithm reports success for this convolution");
+            }
+        }
+
+        private long workspace(MethodHandle size, MemorySegment h, MemorySegment a, MemorySegment b, MemorySegment conv,
+                               MemorySegment c, int algo, String what) throws Throwable {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = arena.allocate(J);
+                check(what, (int) size.invokeExact(h, a, b, conv, c, algo, out));
+                return out.get(J, 0);
+            }
+        }
+
+        private synchronized Plan plan(CudaBackend be, Conv2dGeometry g) throws Throwable {
+            Plan p = plans.get(g);
+            if (p != null) return p;
+            MemorySegment h = handle(be);
+            MemorySegment x = descriptor(createTensor, "cudnnCreateTensorDescriptor");
+            MemorySegment y = descriptor(createTensor, "cudnnCreateTensorDescriptor");
+            MemorySegment w = descriptor(createFilter, "cudnnCreateFilterDescriptor");
+            MemorySegment conv = descriptor(createConv, "cudnnCreateConvolutionDescriptor");
+            check("cudnnSetTensor4dDescriptor(x)", (int) setTensor4d.invokeExact(x, NCHW, FLOAT, g.n(), g.c(), g.h(), g.w()));
+            check("cudnnSetTensor4dDescriptor(y)", (int) setTensor4d.invokeExact(y, NCHW, FLOAT, g.n(), g.k(), g.p(), g.q()));
+            check("cudnnSetFilter4dDescriptor", (int) setFilter4d.invokeExact(w, FLOAT, NCHW, g.k(), g.c(), g.r(), g.s()));
+            check("cudnnSetConvolution2dDescriptor", (int) setConv2d.invokeExact(conv, g.padH(), g.padW(), g.strideH(), g.strideW(),
+                    1, 1, CROSS_CORRELATION, FLOAT));
+            check("cudnnSetConvolutionMathType", (int) setConvMath.invokeExact(conv, FMA_MATH));
+            int fa = pick(fwdAlgo, h, x, w, conv, y, "cudnnGetConvolutionForwardAlgorithm_v7")[0];
+            int da = pick(bwdDataAlgo, h, w, y, conv, x, "cudnnGetConvolutionBackwardDataAlgorithm_v7")[0];
+            int wa = pick(bwdFilterAlgo, h, x, y, conv, w, "cudnnGetConvolutionBackwardFilterAlgorithm_v7")[0];
+            p = new Plan(x, w, y, conv, fa, workspace(fwdWs, h, x, w, conv, y, fa, "cudnnGetConvolutionForwardWorkspaceSize"),
+                    da, workspace(bwdDataWs, h, w, y, conv, x, da, "cudnnGetConvolutionBackwardDataWorkspaceSize"),
+                    wa, workspace(bwdFilterWs, h, x, y, conv, w, wa, "cudnnGetConvolutionBackwardFilterWorkspaceSize"));
+            plans.put(g, p);
+            return p;
+        }
+
+        private static Buffer scratch(CudaBackend be, long bytes) {
+            return be.allocate(DType.FLOAT32, (int) Math.max(1, (bytes + 3) / 4));
+        }
+
+        private interface Call {
+            int run(MemorySegment h, Plan p, MemorySegment alpha, MemorySegment beta, MemorySegment ws, long wsBytes) throws Throwable;
+        }
+
+        private void run(CudaBackend be, Conv2dGeometry g, String what, java.util.function.ToLongFunction<Plan> wsBytes, Call call) {
+            try (Arena arena = Arena.ofConfined()) {
+                Plan p = plan(be, g);
+                MemorySegment h = handle(be);
+                long bytes = wsBytes.applyAsLong(p);
+                try (Buffer ws = scratch(be, bytes)) {
+                    check(what, call.run(h, p, arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f), arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f),
+                            at(be.addr(ws.ptr())), bytes));
+                }
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable e) {
+                throw new IllegalStateException("cuDNN " + what + " failed: " + e, e);
+            }
+        }
+
+        @Override
+        public void convForward(CudaBackend be, Conv2dGeometry g, long x, long w, long y) {
+            run(be, g, "cudnnConvolutionForward", Plan::fwdWs, (h, p, al, bt, ws, n) ->
+                    (int) fwd.invokeExact(h, al, p.x(), at(x), p.w(), at(w), p.conv(), p.fwdAlgo(), ws, n, bt, p.y(), at(y)));
+        }
+
+        @Override
+        public void convBackwardData(CudaBackend be, Conv2dGeometry g, long dy, long w, long dx) {
+            run(be, g, "cudnnConvolutionBackwardData", Plan::bwdDataWs, (h, p, al, bt, ws, n) ->
+                    (int) bwdData.invokeExact(h, al, p.w(), at(w), p.y(), at(dy), p.conv(), p.bwdDataAlgo(), ws, n, bt, p.x(), at(dx)));
+        }
+
+        @Override
+        public void convBackwardFilter(CudaBackend be, Conv2dGeometry g, long x, long dy, long dw) {
+            run(be, g, "cudnnConvolutionBackwardFilter", Plan::bwdFilterWs, (h, p, al, bt, ws, n) ->
+                    (int) bwdFilter.invokeExact(h, al, p.x(), at(x), p.y(), at(dy), p.conv(), p.bwdFilterAlgo(), ws, n, bt, p.w(), at(dw)));
+        }
+
+        @Override
+        public String description() {
+            return "FFM binding of " + lib.where() + ", cuDNN version " + version + " (" + version / 10000 + "." + (version / 100) % 100
+                    + "." + version % 100 + ")";
+        }
+    }
+}

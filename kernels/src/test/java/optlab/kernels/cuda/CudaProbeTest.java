@@ -1,0 +1,54 @@
+package optlab.kernels.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import optlab.kernels.Backend;
+import optlab.kernels.Backends;
+import optlab.kernels.Device;
+import org.junit.jupiter.api.Test;
+
+/**
+ * NOTE [loud-cuda], on every machine: where CUDA is unusable, asking for a GPU backend throws one message
+ * with every step the probe tried; where it is usable, the backend comes back. Not GPU-tagged: it checks
+ * the no-GPU path on CI and the GPU path on a GPU.
+ */
+class CudaProbeTest {
+    @Test
+    void theProbeNeverThrowsAndSaysWhatItTried() {
+        Cuda.Status s = Cuda.probe();
+        assertNotNull(s);
+        assertFalse(s.steps().isEmpty());
+        assertTrue(s.toString().startsWith(s.usable() ? "CUDA usable" : "CUDA unusable"), s.toString());
+    }
+
+    @Test
+    void aGpuBackendWithoutAUsableGpuFailsWithEveryStepTried() {
+        Cuda.Status s = Cuda.probe();
+        if (s.usable()) {
+            Backend b = Backends.of(Device.cuda(0));
+            assertTrue(b.name().startsWith("cuda:0"), b.name());
+            var e = assertThrows(IllegalStateException.class, () -> Backends.of(Device.cuda(s.devices().size())));
+            assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+            return;
+        }
+        var e = assertThrows(IllegalStateException.class, () -> Backends.of(Device.cuda(0)));
+        assertTrue(e.getMessage().startsWith("no usable GPU."), e.getMessage());
+        for (String step : s.steps()) assertTrue(e.getMessage().contains(step), "names the step '" + step + "': " + e.getMessage());
+    }
+
+    @Test
+    void theVendorReportNeverThrows() {
+        List<String> lines = VendorLibraries.report();
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("cuBLAS: ")), lines.toString());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("cuDNN: ")), lines.toString());
+        if (!Cuda.probe().usable()) {
+            assertFalse(VendorLibraries.cublasAvailable());
+            var e = assertThrows(IllegalStateException.class, VendorLibraries::cudnn);
+            assertTrue(e.getMessage().contains("JCudnn 11.7.0"), e.getMessage());
+        }
+    }
+}

@@ -150,7 +150,10 @@ public final class Adam extends Optimizer {
         x[xi] = (float) WeightDecay.apply(xd, u, s.wdMode(), s.wdFactor());
     }
 
-    /** The fused pass: {@link #updateElement} over a range of the arena. */
+    /**
+     * The fused pass: {@link #updateElement} over a range of the arena, lane by lane (NOTE
+     * [vectorized-host]: the same operations, bit for bit).
+     */
     static final FusedKernel KERNEL = new FusedKernel() {
         @Override
         public String name() {
@@ -161,8 +164,7 @@ public final class Adam extends Optimizer {
         public void runHost(HostOperands ops, double[] scalars, int from, int to) {
             float[] x = ops.f32(0), g = ops.f32(1), m = ops.f32(2), v = ops.f32(3);
             int xo = ops.offset(0), go = ops.offset(1), mo = ops.offset(2), vo = ops.offset(3);
-            Scalars s = Scalars.of(scalars);
-            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+            VectorizedHost.adam(x, xo, g, go, m, mo, v, vo, Scalars.of(scalars), from, to); // NOTE [vectorized-host]
         }
 
         @Override
@@ -182,8 +184,7 @@ public final class Adam extends Optimizer {
             float[] x = ops.f32(0), g = ops.f32(1);
             double[] m = ops.f64(2), v = ops.f64(3);
             int xo = ops.offset(0), go = ops.offset(1), mo = ops.offset(2), vo = ops.offset(3);
-            Scalars64 s = Scalars64.of(scalars);
-            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+            VectorizedHost.adam(x, xo, g, go, m, mo, v, vo, Scalars64.of(scalars), from, to); // NOTE [vectorized-host]
         }
 
         @Override

@@ -1,29 +1,86 @@
 package optlab.optim;
 
+import java.util.concurrent.atomic.AtomicInteger;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import optlab.kernels.Device;
+import optlab.kernels.FusedKernel;
+import optlab.kernels.Ptr;
 import optlab.nn.ParameterArena;
 import optlab.tensor.Tensor;
 
 /**
- * Finds a NaN or infinite gradient before an update writes anything: one reduction pass over the flat
- * gradients on their own device, then, only when something is wrong, a host scan to name the element.
+ * Finds a NaN or infinite gradient before an update writes anything: one read pass over the flat
+ * gradients on their own device, then, only when something is wrong, the element is named.
  *
- * <p>Why a sum: NaN and infinities propagate through addition in any order (Inf + finite = Inf,
- * Inf - Inf = NaN), so the sum of the gradients is finite only if every gradient is. The converse can
- * fail (finite values whose sum overflows), which costs only the host scan that then finds nothing.
- * The sum runs as (rows, COLUMNS) column sums and a sum of those, so the backend's reduction runs in
- * parallel with contiguous loads.
+ * <p>On the CPU the pass is a host fused kernel ({@link FirstNonFinite}, NOTE [host-kernels]) that
+ * returns the first bad index itself: per vector {@code acc += g * 0}, which stays 0 for finite
+ * values and turns NaN for a NaN or an infinity, so the pass streams at memory speed; a range whose
+ * accumulator ends NaN is rescanned to find the element.
+ *
+ * <p>On other devices it is the backend's sum reduction: NaN and infinities propagate through
+ * addition in any order (Inf + finite = Inf, Inf - Inf = NaN), so the sum is finite only if every
+ * gradient is. The converse can fail (finite values whose sum overflows), which costs only a host scan
+ * that then finds nothing. The sum runs as (rows, COLUMNS) column sums and a sum of those.
  */
 final class GradientCheck {
     private GradientCheck() {}
 
     private static final int COLUMNS = 4096;
 
-    /** -1 if every element of the flat tensor is finite, else the index of the first that is not. */
+    /** -1 if every element of the flat FLOAT32 tensor is finite, else the index of the first that is not. */
     static int firstNonFinite(Tensor flat) {
+        return flat.device().equals(Device.CPU) ? byHostPass(flat) : byReduction(flat);
+    }
+
+    /** The CPU path: one {@link FirstNonFinite} pass. */
+    static int byHostPass(Tensor flat) {
+        FirstNonFinite k = new FirstNonFinite();
+        flat.backend().fused(k, flat.numel(), new Ptr[] {flat.ptr()}, new double[0]);
+        int first = k.first.get();
+        return first == Integer.MAX_VALUE ? -1 : first;
+    }
+
+    /** The portable path: the backend's sum, then a host scan only when the sum is not finite. */
+    static int byReduction(Tensor flat) {
         if (sumIsFinite(flat)) return -1;
         float[] host = flat.toFloatArray();
         for (int i = 0; i < host.length; i++) if (!Float.isFinite(host[i])) return i;
         return -1; // the sum overflowed, but every value is finite
+    }
+
+    /**
+     * A host-only fused pass over one operand that records the lowest index holding a NaN or an
+     * infinity. Each check uses a fresh instance (it carries the result).
+     */
+    static final class FirstNonFinite implements FusedKernel {
+        private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+        final AtomicInteger first = new AtomicInteger(Integer.MAX_VALUE);
+
+        @Override
+        public String name() {
+            return "first_nonfinite_f32 (host)";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            float[] g = ops.f32(0);
+            int o = ops.offset(0);
+            FloatVector acc = FloatVector.zero(F);
+            int i = from, upper = from + F.loopBound(to - from);
+            for (; i < upper; i += F.length()) acc = acc.add(FloatVector.fromArray(F, g, o + i).mul(0f));
+            float tail = 0;
+            for (; i < to; i++) tail += g[o + i] * 0f;
+            if (Float.isNaN(acc.reduceLanes(VectorOperators.ADD) + tail)) {
+                for (int j = from; j < to; j++) {
+                    if (!Float.isFinite(g[o + j])) {
+                        first.accumulateAndGet(j, Math::min);
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     static boolean sumIsFinite(Tensor flat) {

@@ -144,6 +144,21 @@ public abstract class Optimizer implements AutoCloseable {
      */
     protected abstract double[] scalars(long t, double eta, ResolvedGroup g);
 
+    /**
+     * The fused kernel {@link #step()} launches (for benchmarks, other backends and inspection).
+     */
+    public final FusedKernel fusedKernel() {
+        return kernel();
+    }
+
+    /**
+     * The kernel scalars {@link #step()} passes for group {@code g} at step {@code t}, with the
+     * schedule's eta_t: every number the update uses besides the operands.
+     */
+    public final double[] kernelScalars(long t, ResolvedGroup g) {
+        return scalars(t, config.schedule().multiplier(t), g);
+    }
+
     /** The three weight-decay scalars for group g at step t (see {@link WeightDecay}). */
     protected final double[] decayScalars(ResolvedGroup g, double eta) {
         Numerics n = config.numerics();

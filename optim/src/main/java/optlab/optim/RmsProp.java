@@ -97,8 +97,7 @@ public final class RmsProp extends Optimizer {
         public void runHost(HostOperands ops, double[] scalars, int from, int to) {
             float[] x = ops.f32(0), g = ops.f32(1), v = ops.f32(2), m = ops.f32(3);
             int xo = ops.offset(0), go = ops.offset(1), vo = ops.offset(2), mo = ops.offset(3);
-            Scalars s = Scalars.of(scalars);
-            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+            VectorizedHost.rmsprop(x, xo, g, go, v, vo, m, mo, Scalars.of(scalars), from, to); // NOTE [vectorized-host]
         }
 
         @Override
@@ -118,8 +117,7 @@ public final class RmsProp extends Optimizer {
             float[] x = ops.f32(0), g = ops.f32(1);
             double[] v = ops.f64(2), m = ops.f64(3);
             int xo = ops.offset(0), go = ops.offset(1), vo = ops.offset(2), mo = ops.offset(3);
-            Scalars64 s = Scalars64.of(scalars);
-            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+            VectorizedHost.rmsprop(x, xo, g, go, v, vo, m, mo, Scalars64.of(scalars), from, to); // NOTE [vectorized-host]
         }
 
         @Override

@@ -37,4 +37,16 @@ class InitTest {
         assertEquals(1 / Math.sqrt(1152) / Math.sqrt(3), std(Init.pytorchDefault(w, 1152, g)), 0.01 / Math.sqrt(1152));
         for (float v : Init.pytorchDefault(w, 1152, g).toFloatArray()) assertTrue(Math.abs(v) <= 1 / Math.sqrt(1152));
     }
+
+    @Test
+    void lstmAndExplicitFanInitializers() {
+        Generator g = new Generator(10);
+        Tensor w = Tensor.empty(512, 128);
+        for (float v : Init.pytorchLstm(w, 128, g).toFloatArray()) assertTrue(Math.abs(v) <= 1 / Math.sqrt(128));
+        assertEquals(1 / Math.sqrt(128) / Math.sqrt(3), std(w), 0.01 / Math.sqrt(128));
+        // a slice of TensorFlow's joint LSTM kernel (256, 512): the bound uses the whole kernel's fans
+        double bound = Math.sqrt(6.0 / (256 + 512));
+        for (float v : Init.glorotUniform(w, 256, 512, g).toFloatArray()) assertTrue(Math.abs(v) <= bound);
+        assertEquals(bound / Math.sqrt(3), std(w), 0.01 * bound);
+    }
 }

@@ -73,10 +73,13 @@ struct MaxOp {
     __device__ __forceinline__ A operator()(A a, A b) const { return (a != a || a >= b) ? a : b; }
 };
 
-// Dynamic shared memory, aligned for doubles; kernels cast it to the element type they need.
+// Dynamic shared memory, aligned for doubles; kernels cast it to the element type they need. (The CPU emulator,
+// emu/cuda_emu.h, defines its own version first.)
+#ifndef SHARED_SCRATCH
 #define SHARED_SCRATCH(T, name) \
     extern __shared__ __align__(16) unsigned char optlab_shared_raw[]; \
     T* name = reinterpret_cast<T*>(optlab_shared_raw)
+#endif
 
 // Records the first bad position of an index/label check: flag starts at INT_MAX (the host resets it), and
 // the host reads it back after the launch to throw an error naming the value and its position.

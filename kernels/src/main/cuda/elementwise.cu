@@ -8,6 +8,7 @@
 //   binary_T      out[idx.s0] = op(a[idx.s1], b[idx.s2])       optlab.kernels.BinaryOp#apply, RefElementwise#binary
 //   add_f32       out[i] = a[i] + b[i]                         (the first kernel; kept for CudaAddKernelTest)
 //   axpy_f32      y[i] += (float) s0 * x[i]                    a FusedKernel-ABI kernel (see below)
+//   leaky_relu_user_f32 / _bwd_f32                              examples of the registry's unary user-kernel ABI
 //
 // Op codes are fixed by CudaBackend#unaryCode / #binaryCode (an exhaustive switch over the Java enums, so a
 // new enum member fails to compile until it has a code here):
@@ -223,4 +224,18 @@ extern "C" __global__ void add_f32(const float* a, const float* b, float* out, i
 extern "C" __global__ void axpy_f32(int n, const float* x, float* y, double s0) {
     const float a = (float)s0;
     GRID_STRIDE(i, n) y[i] += a * x[i];
+}
+
+// Examples of the kernel registry's user-kernel ABI for unary ops (KernelRegistry#userKernelAbi, the FusedKernel
+// ABI): a leaky ReLU with slope 0.01 that a user could put in place of unary.relu with
+//   unary.relu=user:FILE:leaky_relu_user_f32:backward=leaky_relu_user_bwd_f32
+// The GPU tests bind them from this file's fatbin, which exercises the user-kernel path end to end.
+//   forward:  y = x > 0 ? x : 0.01 x
+//   backward: dx = dy * (x > 0 ? 1 : 0.01)
+extern "C" __global__ void leaky_relu_user_f32(int n, const float* x, float* y, double alpha) {
+    GRID_STRIDE(i, n) y[i] = x[i] > 0.0f ? x[i] : 0.01f * x[i];
+}
+
+extern "C" __global__ void leaky_relu_user_bwd_f32(int n, const float* x, const float* y, const float* dy, float* dx, double alpha) {
+    GRID_STRIDE(i, n) dx[i] = x[i] > 0.0f ? dy[i] : 0.01f * dy[i];
 }

@@ -1,0 +1,288 @@
+// driver.cpp: a stand-in for the NVIDIA driver (libcuda.so.1) that runs the engine's kernels on the CPU, for
+// testing without a GPU (see cuda_emu.h for what that checks and what it cannot). JCuda's libJCudaDriver binds the
+// driver lazily, so implementing the functions the engine calls is enough; anything else ends the process with a
+// "symbol lookup error", which is the right answer for an emulator.
+//
+// Device: one, named as an emulation, compute capability 9.0, 16 "SMs", OPTLAB_EMU_MEM_MIB (default 4096) MiB of
+// memory. Memory is host memory (device pointers are host addresses); each allocation ends at a protected page, so
+// a kernel that writes or reads past the end of a buffer crashes instead of corrupting its neighbour. Everything is
+// synchronous: a launch runs to completion inside cuLaunchKernel. Launch limits are a GPU's: <= 1024 threads per
+// block, <= 48 KiB of dynamic shared memory, grid.y and grid.z <= 65535.
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cuda_emu.h"
+#include "emu_registry.h"
+
+typedef int CUresult;
+typedef int CUdevice;
+typedef unsigned long long CUdeviceptr;
+enum : int {
+    SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_DEVICE = 101, INVALID_IMAGE = 200,
+    INVALID_HANDLE = 400, NOT_FOUND = 500
+};
+
+dim3 threadIdx, blockIdx, blockDim, gridDim;
+alignas(16) unsigned char optlab_emu_shared[48 * 1024];
+
+std::map<std::string, EmuKernel>& optlab_emu_kernels() {
+    static std::map<std::string, EmuKernel> k;
+    return k;
+}
+
+namespace {
+std::recursive_mutex lock;
+bool initialized = false;
+long long capacity() {
+    const char* e = getenv("OPTLAB_EMU_MEM_MIB");
+    return (e ? atoll(e) : 4096LL) << 20;
+}
+long long used = 0;
+struct Allocation {
+    void* base;
+    size_t mapped;
+    size_t bytes;
+};
+std::map<CUdeviceptr, Allocation> allocations;
+const size_t PAGE = 4096;
+
+struct Function {
+    std::string name;
+    EmuKernel* run;
+};
+std::map<std::string, Function*> functions;
+int context_token, module_token, stream_token;
+
+// ---- fibers: the threads of one block ------------------------------------------------------------------------
+const size_t STACK = 256 * 1024;
+struct Fiber {
+    ucontext_t ctx;
+    char* stack = nullptr;
+    bool done = false;
+};
+ucontext_t scheduler;
+std::vector<Fiber> fibers;
+int current = 0;
+std::function<void()>* body = nullptr;
+
+void fiber_entry() {
+    (*body)();
+    fibers[current].done = true;  // uc_link returns to the scheduler
+}
+
+void run_block(unsigned threads) {
+    if (fibers.size() < threads) fibers.resize(threads);
+    for (unsigned t = 0; t < threads; t++) {
+        Fiber& f = fibers[t];
+        if (!f.stack) f.stack = (char*)malloc(STACK);
+        getcontext(&f.ctx);
+        f.ctx.uc_stack.ss_sp = f.stack;
+        f.ctx.uc_stack.ss_size = STACK;
+        f.ctx.uc_link = &scheduler;
+        makecontext(&f.ctx, fiber_entry, 0);
+        f.done = false;
+    }
+    // round robin: every live fiber runs to its next __syncthreads (or its end), then the next one
+    bool live = true;
+    while (live) {
+        live = false;
+        for (unsigned t = 0; t < threads; t++) {
+            if (fibers[t].done) continue;
+            current = (int)t;
+            threadIdx.x = t;
+            threadIdx.y = threadIdx.z = 0;
+            swapcontext(&scheduler, &fibers[t].ctx);
+            if (!fibers[t].done) live = true;
+        }
+    }
+}
+}  // namespace
+
+extern "C" void optlab_emu_syncthreads() { swapcontext(&fibers[current].ctx, &scheduler); }
+
+extern "C" {
+CUresult cuInit(unsigned) {
+    initialized = true;
+    return SUCCESS;
+}
+CUresult cuDriverGetVersion(int* v) {
+    *v = 13000;
+    return SUCCESS;
+}
+CUresult cuDeviceGetCount(int* c) {
+    *c = 1;
+    return SUCCESS;
+}
+CUresult cuDeviceGet(CUdevice* d, int ordinal) {
+    if (ordinal != 0) return INVALID_DEVICE;
+    *d = 0;
+    return SUCCESS;
+}
+CUresult cuDeviceGetName(char* name, int len, CUdevice) {
+    snprintf(name, len, "OptLab CPU emulation of a CUDA device (NOT a GPU)");
+    return SUCCESS;
+}
+CUresult cuDeviceGetAttribute(int* v, int attribute, CUdevice) {
+    switch (attribute) {
+        case 75: *v = 9; break;   // compute capability major
+        case 76: *v = 0; break;   // minor
+        case 16: *v = 16; break;  // multiprocessors
+        case 1: *v = 1024; break; // max threads per block
+        default: *v = 0;
+    }
+    return SUCCESS;
+}
+CUresult cuDeviceTotalMem_v2(size_t* bytes, CUdevice) {
+    *bytes = (size_t)capacity();
+    return SUCCESS;
+}
+CUresult cuDevicePrimaryCtxRetain(void** ctx, CUdevice) {
+    *ctx = &context_token;
+    return SUCCESS;
+}
+CUresult cuCtxSetCurrent(void*) { return SUCCESS; }
+CUresult cuCtxGetCurrent(void** ctx) {
+    *ctx = &context_token;
+    return SUCCESS;
+}
+CUresult cuCtxSynchronize() { return SUCCESS; }
+CUresult cuModuleLoadData(void** module, const void* image) {
+    if (!image) return INVALID_VALUE;
+    *module = &module_token;  // every registered kernel is in every module
+    return SUCCESS;
+}
+CUresult cuModuleGetFunction(void** f, void*, const char* name) {
+    std::lock_guard<std::recursive_mutex> g(lock);
+    auto k = optlab_emu_kernels().find(name);
+    if (k == optlab_emu_kernels().end()) return NOT_FOUND;
+    Function*& fn = functions[name];
+    if (!fn) fn = new Function{name, &k->second};
+    *f = fn;
+    return SUCCESS;
+}
+CUresult cuFuncGetAttribute(int* v, int, void*) {
+    *v = 0;
+    return SUCCESS;
+}
+CUresult cuStreamCreate(void** s, unsigned) {
+    *s = &stream_token;
+    return SUCCESS;
+}
+CUresult cuStreamSynchronize(void*) { return SUCCESS; }
+
+CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (bytes == 0) return INVALID_VALUE;
+    if (used + (long long)bytes > capacity()) return OUT_OF_MEMORY;
+    size_t rounded = (bytes + 15) / 16 * 16;
+    size_t pages = (rounded + PAGE - 1) / PAGE + 1;  // + a guard page
+    void* base = mmap(nullptr, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return OUT_OF_MEMORY;
+    mprotect((char*)base + (pages - 1) * PAGE, PAGE, PROT_NONE);
+    CUdeviceptr at = (CUdeviceptr)((char*)base + (pages - 1) * PAGE - rounded);  // ends at the guard page
+    allocations[at] = Allocation{base, pages * PAGE, bytes};
+    used += (long long)bytes;
+    *p = at;
+    return SUCCESS;
+}
+CUresult cuMemFree_v2(CUdeviceptr p) {
+    std::lock_guard<std::recursive_mutex> g(lock);
+    auto a = allocations.find(p);
+    if (a == allocations.end()) return INVALID_VALUE;
+    munmap(a->second.base, a->second.mapped);
+    used -= (long long)a->second.bytes;
+    allocations.erase(a);
+    return SUCCESS;
+}
+CUresult cuMemGetInfo_v2(size_t* free, size_t* total) {
+    *free = (size_t)(capacity() - used);
+    *total = (size_t)capacity();
+    return SUCCESS;
+}
+CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t bytes) {
+    memcpy((void*)dst, src, bytes);
+    return SUCCESS;
+}
+CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t bytes) {
+    memcpy(dst, (const void*)src, bytes);
+    return SUCCESS;
+}
+CUresult cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t bytes) {
+    memmove((void*)dst, (const void*)src, bytes);
+    return SUCCESS;
+}
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t bytes, void*) { return cuMemcpyDtoD_v2(dst, src, bytes); }
+CUresult cuMemsetD16Async(CUdeviceptr p, unsigned short v, size_t count, void*) {
+    unsigned short* a = (unsigned short*)p;
+    for (size_t i = 0; i < count; i++) a[i] = v;
+    return SUCCESS;
+}
+CUresult cuMemsetD32Async(CUdeviceptr p, unsigned v, size_t count, void*) {
+    unsigned* a = (unsigned*)p;
+    for (size_t i = 0; i < count; i++) a[i] = v;
+    return SUCCESS;
+}
+
+CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned shared,
+                        void*, void** params, void** extra) {
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (!f) return INVALID_HANDLE;
+    if (extra) return INVALID_VALUE;
+    if (bx * by * bz == 0 || bx * by * bz > 1024 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535) return INVALID_VALUE;
+    if (by != 1 || bz != 1) return INVALID_VALUE;  // the engine's kernels are 1-D blocks
+    if (shared > sizeof(optlab_emu_shared)) return INVALID_VALUE;
+    Function* fn = (Function*)f;
+    std::function<void()> run = [&] { (*fn->run)(params); };
+    body = &run;
+    blockDim = dim3{bx, 1, 1};
+    gridDim = dim3{gx, gy, gz};
+    for (unsigned z = 0; z < gz; z++)
+        for (unsigned y = 0; y < gy; y++)
+            for (unsigned x = 0; x < gx; x++) {
+                blockIdx = dim3{x, y, z};
+                memset(optlab_emu_shared, 0xFF, shared);  // garbage, as uninitialized shared memory is
+                run_block(bx);
+            }
+    body = nullptr;
+    return SUCCESS;
+}
+
+typedef struct {
+    std::chrono::steady_clock::time_point t;
+} Event;
+CUresult cuEventCreate(void** e, unsigned) {
+    *e = new Event();
+    return SUCCESS;
+}
+CUresult cuEventRecord(void* e, void*) {
+    ((Event*)e)->t = std::chrono::steady_clock::now();
+    return SUCCESS;
+}
+CUresult cuEventSynchronize(void*) { return SUCCESS; }
+CUresult cuEventElapsedTime(float* ms, void* a, void* b) {
+    *ms = std::chrono::duration<float, std::milli>(((Event*)b)->t - ((Event*)a)->t).count();
+    return SUCCESS;
+}
+CUresult cuEventDestroy_v2(void* e) {
+    delete (Event*)e;
+    return SUCCESS;
+}
+CUresult cuGetErrorName(CUresult, const char** s) {
+    *s = "CUDA_ERROR (emulator)";
+    return SUCCESS;
+}
+CUresult cuGetErrorString(CUresult, const char** s) {
+    *s = "error (emulator)";
+    return SUCCESS;
+}
+}

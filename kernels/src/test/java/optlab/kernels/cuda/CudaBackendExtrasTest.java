@@ -1,0 +1,267 @@
+package optlab.kernels.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import optlab.kernels.Backend;
+import optlab.kernels.Buffer;
+import optlab.kernels.Conv2dGeometry;
+import optlab.kernels.DType;
+import optlab.kernels.FusedKernel;
+import optlab.kernels.GpuTest;
+import optlab.kernels.KernelRegistry;
+import optlab.kernels.Ptr;
+import optlab.kernels.RandomDistribution;
+import optlab.kernels.ReduceOp;
+import optlab.kernels.Tolerance;
+import optlab.kernels.UnaryOp;
+import optlab.kernels.cpu.CpuBackend;
+import optlab.kernels.reference.RefElementwise;
+import optlab.kernels.reference.RefGemm;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * GPU checks beyond the shared conformance suite: GEMM at sizes that select the 128x128 tiles, the vendor
+ * variants against the own kernels at a ResNet layer's size, exact agreement of random fills and dropout
+ * masks with the CPU backend at a million elements, long reductions, user kernels from files, and the
+ * errors that name a kernel.
+ */
+@GpuTest
+class CudaBackendExtrasTest {
+    private final List<Buffer> buffers = new ArrayList<>();
+    private long liveAtStart;
+
+    @BeforeEach
+    void gpuAndMark() {
+        GpuFixtures.requireGpu();
+        liveAtStart = CudaBackend.get().memoryStats().liveBuffers();
+    }
+
+    @AfterEach
+    void free() {
+        if (!Cuda.probe().usable()) return;
+        for (Buffer b : buffers) b.close();
+        buffers.clear();
+        assertEquals(liveAtStart, CudaBackend.get().memoryStats().liveBuffers(), "buffers leaked");
+    }
+
+    private static CudaBackend gpu(String kernels) {
+        return CudaBackend.get().withRegistry(GpuFixtures.registry(kernels));
+    }
+
+    private Buffer upload(Backend be, float[] data) {
+        Buffer b = be.allocate(DType.FLOAT32, data.length);
+        buffers.add(b);
+        be.write(b.ptr(), data, 0, data.length);
+        return b;
+    }
+
+    private Buffer empty(Backend be, int n) {
+        Buffer b = be.allocate(DType.FLOAT32, n);
+        buffers.add(b);
+        return b;
+    }
+
+    private static float[] download(Backend be, Buffer b) {
+        float[] out = new float[b.length()];
+        be.read(b.ptr(), out, 0, out.length);
+        return out;
+    }
+
+    private static float[] randn(long seed, int n) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
+        return a;
+    }
+
+    private static double[] wide(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // GEMM
+    // ------------------------------------------------------------------------------------------------
+
+    /** (m, n, k): 1536^2 selects the 128x128 tiles on GPUs with <= 144 SMs; the others are odd and skinny. */
+    static final int[][] GEMMS = {{1536, 1536, 40}, {1, 1, 1}, {257, 129, 300}, {1000, 3, 77}, {5, 2049, 33}, {64, 64, 0}};
+
+    @ParameterizedTest
+    @ValueSource(strings = {"own_tiled_fp32", "own_naive", "own_tf32", "cublas", "cublas_tf32"})
+    void gemmVariantsMatchTheReferenceAtEveryTransposeAndSize(String variant) {
+        if (variant.startsWith("cublas")) assumeTrue(VendorLibraries.cublasAvailable(), () -> String.join("\n", VendorLibraries.report()));
+        CudaBackend be = gpu("gemm=" + variant);
+        // TF32 rounds the operands to 10 mantissa bits: ~1e-3 relative per product, growing like sqrt(k)
+        Tolerance tol = variant.endsWith("tf32") ? new Tolerance(5e-2, 1e-2) : new Tolerance(1e-4, 1e-4);
+        for (int[] s : GEMMS) {
+            int m = s[0], n = s[1], k = s[2];
+            for (boolean ta : new boolean[] {false, true})
+                for (boolean tb : new boolean[] {false, true}) {
+                    int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
+                    float[] a = randn(1, (ta ? k : m) * lda + 1), b = randn(2, (tb ? n : k) * ldb + 1), c = randn(3, m * ldc);
+                    for (double beta : new double[] {0.0, -0.5}) {
+                        if (beta == 0) java.util.Arrays.fill(c, Float.NaN); // beta = 0 must not read C
+                        Buffer ab = upload(be, a), bb = upload(be, b), cb = upload(be, c);
+                        be.gemm(ta, tb, m, n, k, 1.25, ab.ptr(1), lda, bb.ptr(1), ldb, beta, cb.ptr(), ldc, 1, 0, 0, 0);
+                        double[] expected = wide(c);
+                        RefGemm.gemm(ta, tb, m, n, k, 1.25, wide(a), 1, lda, wide(b), 1, ldb, beta, expected, 0, ldc);
+                        float[] got = download(be, cb);
+                        for (int i = 0; i < m; i++) // only the m x n corner of C is defined
+                            for (int j = n; j < ldc; j++) got[i * ldc + j] = (float) expected[i * ldc + j];
+                        tol.assertClose(variant + " " + m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " beta=" + beta, got, expected);
+                        if (beta == 0) c = randn(3, m * ldc);
+                    }
+                }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // convolution: own kernels against cuDNN at ResNet-20 layer sizes
+    // ------------------------------------------------------------------------------------------------
+
+    @Test
+    void cudnnConvolutionsMatchTheOwnKernelsAtResnetSizes() {
+        assumeTrue(VendorLibraries.cudnnAvailable(), () -> String.join("\n", VendorLibraries.report()));
+        CudaBackend own = gpu(""), dnn = gpu("conv2d=cudnn");
+        Conv2dGeometry[] layers = {
+                new Conv2dGeometry(128, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1),
+                new Conv2dGeometry(128, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1),
+                new Conv2dGeometry(128, 32, 16, 16, 64, 3, 3, 2, 2, 1, 1),
+                new Conv2dGeometry(64, 64, 8, 8, 64, 1, 1, 1, 1, 0, 0),
+        };
+        Tolerance tol = new Tolerance(1e-3, 1e-3); // two FP32 summation orders over up to 128*32*32 terms (filter gradient)
+        for (Conv2dGeometry g : layers) {
+            Buffer x = upload(own, randn(1, g.inputSize())), w = upload(own, randn(2, g.filterSize())), dy = upload(own, randn(3, g.outputSize()));
+            Buffer y1 = empty(own, g.outputSize()), y2 = empty(own, g.outputSize());
+            Buffer dx1 = empty(own, g.inputSize()), dx2 = empty(own, g.inputSize());
+            Buffer dw1 = empty(own, g.filterSize()), dw2 = empty(own, g.filterSize());
+            own.conv2dForward(g, x.ptr(), w.ptr(), y1.ptr());
+            dnn.conv2dForward(g, x.ptr(), w.ptr(), y2.ptr());
+            own.conv2dBackwardData(g, dy.ptr(), w.ptr(), dx1.ptr());
+            dnn.conv2dBackwardData(g, dy.ptr(), w.ptr(), dx2.ptr());
+            own.conv2dBackwardFilter(g, x.ptr(), dy.ptr(), dw1.ptr());
+            dnn.conv2dBackwardFilter(g, x.ptr(), dy.ptr(), dw2.ptr());
+            tol.assertClose("forward " + g, download(own, y2), wide(download(own, y1)));
+            tol.assertClose("backward data " + g, download(own, dx2), wide(download(own, dx1)));
+            Tolerance sums = new Tolerance(1e-2, 1e-3); // dw sums n*p*q = 131072 products: absolute error grows with it
+            sums.assertClose("backward filter " + g, download(own, dw2), wide(download(own, dw1)));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // exact agreement with the CPU backend at scale (NOTE [philox])
+    // ------------------------------------------------------------------------------------------------
+
+    @Test
+    void dropoutMasksAndRandomFillsEqualTheCpuBackendsAtAMillionElements() {
+        int n = 1_000_003;
+        CudaBackend be = gpu("");
+        CpuBackend cpu = CpuBackend.get();
+        float[] x = randn(7, n);
+        Buffer xg = upload(be, x), yg = empty(be, n);
+        be.dropout(n, 0.37, 123456789L, 1L << 33, xg.ptr(), yg.ptr());
+        float[] got = download(be, yg);
+        try (Buffer xc = cpu.allocate(DType.FLOAT32, n); Buffer yc = cpu.allocate(DType.FLOAT32, n)) {
+            cpu.write(xc.ptr(), x, 0, n);
+            cpu.dropout(n, 0.37, 123456789L, 1L << 33, xc.ptr(), yc.ptr());
+            float[] expected = new float[n];
+            cpu.read(yc.ptr(), expected, 0, n);
+            assertArrayEquals(expected, got, "dropout must equal the CPU's bit for bit");
+            for (RandomDistribution d : RandomDistribution.values()) {
+                be.fillRandom(yg.ptr(), n, d, 0.5, 2.0, 99L, 5L);
+                cpu.fillRandom(yc.ptr(), n, d, 0.5, 2.0, 99L, 5L);
+                cpu.read(yc.ptr(), expected, 0, n);
+                float[] g = download(be, yg);
+                int differ = 0;
+                for (int i = 0; i < n; i++) if (g[i] != expected[i]) differ++;
+                // log/cos in double may differ from Java's in the last ulp; after rounding to float that is a tie at most
+                assertTrue(differ <= n / 100_000, d + ": " + differ + " of " + n + " draws differ from the CPU's");
+            }
+        }
+    }
+
+    @Test
+    void longReductionsStayAccurate() {
+        CudaBackend be = gpu("");
+        int size = 3_000_001;
+        float[] x = randn(11, size);
+        for (int i = 0; i < size; i++) x[i] += 1f; // a large mean: a float accumulator would drift
+        Buffer xb = upload(be, x), yb = empty(be, 1);
+        for (ReduceOp op : ReduceOp.values()) {
+            be.reduce(op, 1, size, 1, xb.ptr(), yb.ptr());
+            double[] e = new double[1];
+            RefElementwise.reduce(op, 1, size, 1, wide(x), 0, e, 0);
+            Tolerance.FLOAT32.assertClose(op + " over " + size, download(be, yb), e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // user kernels and errors that name the kernel
+    // ------------------------------------------------------------------------------------------------
+
+    @Test
+    void aUserUnaryKernelFromAFileReplacesTheOwnOne() {
+        String spec = "unary.relu=user:" + GpuFixtures.fatbinFile("elementwise") + ":leaky_relu_user_f32:backward=leaky_relu_user_bwd_f32";
+        CudaBackend be = gpu(spec);
+        float[] x = randn(5, 4099);
+        Buffer xb = upload(be, x), yb = empty(be, x.length);
+        be.unary(UnaryOp.RELU, 0, x.length, xb.ptr(), yb.ptr());
+        double[] expected = new double[x.length];
+        for (int i = 0; i < x.length; i++) expected[i] = x[i] > 0 ? x[i] : 0.01f * x[i];
+        Tolerance.FLOAT32.assertClose("leaky relu user kernel", download(be, yb), expected);
+        GpuFixtures.registry(spec).checkGradient("unary.relu", be.device()); // it has a backward: allowed
+    }
+
+    @Test
+    void aMissingUserFunctionIsNamed() {
+        CudaBackend be = gpu("gemm=user:" + GpuFixtures.fatbinFile("gemm") + ":no_such_gemm");
+        Buffer a = empty(be, 4), b = empty(be, 4), c = empty(be, 4);
+        var e = assertThrows(IllegalStateException.class,
+                () -> be.gemm(false, false, 2, 2, 2, 1, a.ptr(), 2, b.ptr(), 2, 0, c.ptr(), 2, 1, 0, 0, 0));
+        assertTrue(e.getMessage().contains("no_such_gemm"), e.getMessage());
+    }
+
+    @Test
+    void aFusedKernelWithoutACudaFunctionIsRefusedByName() {
+        FusedKernel hostOnly = new FusedKernel() {
+            @Override
+            public String name() {
+                return "host_only_kernel";
+            }
+
+            @Override
+            public void runHost(HostOperands ops, double[] s, int from, int to) {}
+        };
+        CudaBackend be = gpu("");
+        Buffer x = empty(be, 8);
+        var e = assertThrows(IllegalArgumentException.class, () -> be.fused(hostOnly, 8, new Ptr[] {x.ptr()}, new double[0]));
+        assertTrue(e.getMessage().contains("host_only_kernel") && e.getMessage().contains("fused.host_only_kernel=user:"), e.getMessage());
+    }
+
+    @Test
+    void theNnPrimitivesRefuseFloat64ByName() {
+        CudaBackend be = gpu("");
+        Buffer d = be.allocate(DType.FLOAT64, 16);
+        buffers.add(d);
+        var e = assertThrows(IllegalArgumentException.class, () -> be.lstmCellForward(1, 1, d.ptr(), d.ptr(4), d.ptr(5), d.ptr(9), d.ptr(10)));
+        assertTrue(e.getMessage().contains("lstmCellForward") && e.getMessage().contains("FLOAT32 only"), e.getMessage());
+    }
+
+    @Test
+    void theRegistryChoiceIsWhatRuns() {
+        assertEquals("own_tf32", gpu("gemm=own_tf32").choice("gemm").variant());
+        assertEquals(KernelRegistry.global().choice("gemm", KernelRegistry.Target.CUDA).variant(), CudaBackend.get().choice("gemm").variant());
+    }
+}

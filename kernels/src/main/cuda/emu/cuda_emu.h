@@ -42,9 +42,18 @@ inline void __syncthreads() { optlab_emu_syncthreads(); }
 extern "C" unsigned char optlab_emu_shared[];
 #define SHARED_SCRATCH(T, name) T* name = reinterpret_cast<T*>(optlab_emu_shared)
 
-struct float4 {
+struct __attribute__((aligned(16))) float4 {
     float x, y, z, w;
 };
+struct __attribute__((aligned(8))) float2 {
+    float x, y;
+};
+struct __attribute__((aligned(16))) double2 {
+    double x, y;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+inline float2 make_float2(float x, float y) { return float2{x, y}; }
+inline double2 make_double2(double x, double y) { return double2{x, y}; }
 
 inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((unsigned long long)a * b) >> 32); }
 inline double __dadd_rn(double a, double b) { return a + b; }

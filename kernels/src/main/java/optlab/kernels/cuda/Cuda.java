@@ -117,7 +117,7 @@ public final class Cuda {
                 }
             }
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-            steps.add("JCuda driver natives: failed to load (" + e.getMessage()
+            steps.add("JCuda driver natives: failed to load (" + VendorLibraries.summarize(e)
                     + "); they need the NVIDIA driver's libcuda.so.1 on the library path (no driver installed, or not visible "
                     + "in this container)");
         } catch (RuntimeException e) {

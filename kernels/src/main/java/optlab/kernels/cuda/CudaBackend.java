@@ -323,6 +323,29 @@ public final class CudaBackend implements Backend {
     }
 
     // ------------------------------------------------------------------------------------------------
+    // Lab hooks for benchmarks (GpuBenchmark): timing on this backend's stream, and the copy ceiling
+    // ------------------------------------------------------------------------------------------------
+
+    /**
+     * Mean milliseconds per run of {@code work} (which queues work on this backend), over {@code iterations}
+     * runs after {@code warmup} runs, measured with CUDA events on the backend's stream.
+     */
+    public double timeMillis(Runnable work, int warmup, int iterations) {
+        return dev.timeMillis(work, warmup, iterations);
+    }
+
+    /**
+     * dst[0:n] = src[0:n] with the driver's cuMemcpyDtoDAsync on the stream (same dtype): the bandwidth
+     * ceiling that the copy and fused kernels are measured against.
+     */
+    public void copyDeviceToDevice(Ptr dst, Ptr src, int n) {
+        if (dst.dtype() != src.dtype()) throw new IllegalArgumentException("copyDeviceToDevice: " + dst.dtype() + " != " + src.dtype());
+        need(dst, n, "copyDeviceToDevice: dst");
+        need(src, n, "copyDeviceToDevice: src");
+        dev.copyDeviceToDevice(addr(dst), addr(src), (long) n * dst.dtype().bytes());
+    }
+
+    // ------------------------------------------------------------------------------------------------
     // Fill, random, copy
     // ------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,12 @@
 package optlab.kernels.cuda;
 
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD16Async;
@@ -11,6 +17,7 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 import java.util.concurrent.ConcurrentHashMap;
 import jcuda.CudaException;
 import jcuda.Pointer;
+import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUstream_flags;
 
@@ -119,6 +126,34 @@ final class CudaDevice {
         } catch (CudaException e) {
             throw new IllegalStateException(this + ": " + where + ": device-to-host copy of " + bytes + " bytes failed: "
                     + e.getMessage(), e);
+        }
+    }
+
+    void copyDeviceToDevice(long dst, long src, long bytes) {
+        if (bytes == 0) return;
+        enter();
+        cuMemcpyDtoDAsync(Handles.at(dst), Handles.at(src), bytes, stream);
+    }
+
+    /** Mean milliseconds per run of {@code work} over {@code iterations} runs after {@code warmup}, by CUDA events. */
+    double timeMillis(Runnable work, int warmup, int iterations) {
+        enter();
+        for (int i = 0; i < warmup; i++) work.run();
+        CUevent start = new CUevent(), stop = new CUevent();
+        cuEventCreate(start, 0);
+        cuEventCreate(stop, 0);
+        try {
+            cuEventRecord(start, stream);
+            for (int i = 0; i < iterations; i++) work.run();
+            cuEventRecord(stop, stream);
+            cuEventSynchronize(stop);
+            synchronize("timeMillis");
+            float[] ms = new float[1];
+            cuEventElapsedTime(ms, start, stop);
+            return ms[0] / Math.max(1, iterations);
+        } finally {
+            cuEventDestroy(start);
+            cuEventDestroy(stop);
         }
     }
 

@@ -124,7 +124,7 @@ public final class VendorLibraries {
             blasTried.add("JCublas 12.6.0 (libJCublas2 -> libcublas.so.12): loaded");
             return;
         } catch (LinkageError | RuntimeException e) {
-            blasTried.add("JCublas 12.6.0 (libJCublas2 -> libcublas.so.12): " + e);
+            blasTried.add("JCublas 12.6.0 (libJCublas2 -> libcublas.so.12): " + summarize(e));
         }
         List<String> tried = new ArrayList<>();
         NativeLibrary lib = NativeLibrary.open(List.of("libcublas.so.13", "libcublas.so.12"),
@@ -137,7 +137,7 @@ public final class VendorLibraries {
             blas = new FfmBlas(lib);
             blasTried.add("FFM binding of " + lib.where() + ": loaded");
         } catch (Throwable e) {
-            blasTried.add("FFM binding of " + lib.where() + ": " + e);
+            blasTried.add("FFM binding of " + lib.where() + ": " + summarize(e));
         }
     }
 
@@ -147,7 +147,9 @@ public final class VendorLibraries {
             long v = jcuda.jcudnn.JCudnn.cudnnGetVersion();
             dnnTried.add("JCudnn 11.7.0 loaded and reports cuDNN " + v + ", but the cudnn variants use the cuDNN 9 FFM binding");
         } catch (LinkageError | RuntimeException e) {
-            dnnTried.add("JCudnn 11.7.0 (libJCudnn -> libcudnn.so.8, symbols versioned libcudnn.so.8): " + e);
+            dnnTried.add("JCudnn 11.7.0 (libJCudnn -> libcudnn.so.8, symbols versioned libcudnn.so.8): " + summarize(e)
+                    + (String.valueOf(e.getMessage()).contains("JCudnn-12") ? " [JCuda's loader names the natives after the core jcuda "
+                    + "version (12.6.0), but jcudnn-natives 11.7.0 holds libJCudnn-11.7.0; and that library would need libcudnn.so.8]" : ""));
         }
         if (!Cuda.probe().usable()) {
             dnnTried.add("no usable GPU: " + Cuda.probe().steps().get(Cuda.probe().steps().size() - 1));
@@ -163,8 +165,24 @@ public final class VendorLibraries {
             dnn = new FfmDnn(lib);
             dnnTried.add("FFM binding of " + lib.where() + ": loaded");
         } catch (Throwable e) {
-            dnnTried.add("FFM binding of " + lib.where() + ": " + e);
+            dnnTried.add("FFM binding of " + lib.where() + ": " + summarize(e));
         }
+    }
+
+    /**
+     * One line for a failed load: JCuda's UnsatisfiedLinkErrors carry whole nested stack traces in their
+     * message; keep the lines that say why (a missing library, a missing resource, a symbol or version).
+     */
+    static String summarize(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        List<String> why = new ArrayList<>();
+        for (String line : m.split("\n")) {
+            String t = line.strip();
+            if ((t.contains("cannot open shared object file") || t.contains("No resource found") || t.contains("version `")
+                    || t.contains("undefined symbol") || t.contains("wrong ELF")) && !why.contains(t)) why.add(t);
+        }
+        String first = m.lines().findFirst().orElse("").strip();
+        return e.getClass().getSimpleName() + ": " + (why.isEmpty() ? first : first + ": " + String.join("; ", why));
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -9,13 +9,16 @@ import java.util.List;
 import optlab.kernels.Backend;
 import optlab.kernels.Backends;
 import optlab.kernels.Device;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * NOTE [loud-cuda], on every machine: where CUDA is unusable, asking for a GPU backend throws one message
  * with every step the probe tried; where it is usable, the backend comes back. Not GPU-tagged: it checks
- * the no-GPU path on CI and the GPU path on a GPU.
+ * the no-GPU path on CI and the GPU path on a GPU. Tagged "gpu" (without needing one) so that bin/gpu-run,
+ * which runs the gpu tag only, includes it.
  */
+@Tag("gpu")
 class CudaProbeTest {
     @Test
     void theProbeNeverThrowsAndSaysWhatItTried() {

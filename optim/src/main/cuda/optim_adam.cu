@@ -11,7 +11,7 @@
 //   den = sqrt(v)/d + eps         (epsInside = 0: d = 1 for TF1's eps on the uncorrected sqrt(v), with
 //                                  sqrt(c2) in step; d = sqrt(c2) for PyTorch/Zhuang's eps after correction)
 //   den = sqrt(v/d + eps)         (epsInside = 1: d = c2)
-//   u = (step*num)/den
+//   u = (step*num)/den                  0/0 taken as 0 (quotient in optim_common.cuh; NOTE [zero-over-zero])
 //   x <- x - u | x*(1 - d') - u (AdamW) | (x - u)/(1 + d') (AdamProx)     d' = lambda*eta_t or lambda*lr_t
 // 1 - beta1 and 1 - beta2 arrive precomputed in double and rounded once (computing 1 - 0.999f in float
 // would lose 1.3e-5 of its value to cancellation).
@@ -47,7 +47,7 @@ struct AdamOp {
         v = vt;
         S num = nadam ? rn_add(rn_mul(beta1, mt), rn_mul(oneMinusBeta1, grad)) : mt;
         S den = epsInside ? rn_sqrt(rn_add(rn_div(vt, d), eps)) : rn_add(rn_div(rn_sqrt(vt), d), eps);
-        S u = rn_div(rn_mul(step, num), den);
+        S u = quotient(rn_mul(step, num), den);
         x = (float)wd_apply(xs, u, wdMode, wdFactor);
     }
 };

@@ -7,7 +7,8 @@
 //    intrinsics, which are never contracted, so a kernel written with them performs exactly the
 //    reference's operations: the GPU tests expect agreement to the bit (and allow a few ulps).
 //
-// 2. Weight decay (optlab.optim.WeightDecay): the gradient the rule sees, and x after the rule's step u.
+// 2. quotient(q, den): q/den with 0/0 = 0 (see below). Weight decay (optlab.optim.WeightDecay): the
+//    gradient the rule sees, and x after the rule's step u.
 //      wd_gradient: g + l2*x under L2, else g
 //      wd_apply:    x - u | x*factor - u (decoupled, factor = 1 - d) | (x - u)/factor (proximal, factor = 1 + d)
 //
@@ -35,6 +36,13 @@ __device__ __forceinline__ float rn_div(float a, float b) { return __fdiv_rn(a, 
 __device__ __forceinline__ double rn_div(double a, double b) { return __ddiv_rn(a, b); }
 __device__ __forceinline__ float rn_sqrt(float a) { return __fsqrt_rn(a); }
 __device__ __forceinline__ double rn_sqrt(double a) { return __dsqrt_rn(a); }
+
+// q/den with 0/0 defined as 0 (NOTE [zero-over-zero] in optlab.optim.WeightDecay: with eps = 0 a
+// coordinate whose gradient was always exactly zero has m = v = 0; 0 is the eps -> 0 limit of its step).
+template <typename S>
+__device__ __forceinline__ S quotient(S q, S den) {
+    return (q == S(0) && den == S(0)) ? S(0) : rn_div(q, den);
+}
 
 // Weight-decay modes, as optlab.optim.Numerics.WeightDecayMode#code.
 #define WD_NONE 0

@@ -4,7 +4,7 @@
 //   g <- g + lambda*x                                   (L2 mode only)
 //   v <- rho*v + (1 - rho)*(g*g)                         v_0 is set by the host (TF: 1, PyTorch: 0)
 //   den = sqrt(v + eps)        (epsInside = 1: TF)   or   sqrt(v) + eps   (epsInside = 0: PyTorch)
-//   m <- gamma*m + (lr_t*g)/den                          the learning rate lives inside m
+//   m <- gamma*m + (lr_t*g)/den                          the learning rate lives inside m; 0/0 = 0 (quotient)
 //   x <- wd_apply(x, m)                                  x - m | x*(1-d) - m | (x - m)/(1+d)
 // 1 - rho arrives precomputed in double (the host's choice, as for Adam's 1 - beta).
 // Java references (same operations, same order; exact arithmetic as in optim_common.cuh):
@@ -31,7 +31,7 @@ struct RmsPropOp {
         S grad = wd_gradient((S)g, xs, wdMode, wdL2);
         S vt = rn_add(rn_mul(rho, v), rn_mul(oneMinusRho, rn_mul(grad, grad)));
         S den = epsInside ? rn_sqrt(rn_add(vt, eps)) : rn_add(rn_sqrt(vt), eps);
-        S mt = rn_add(rn_mul(gamma, m), rn_div(rn_mul(lr, grad), den));
+        S mt = rn_add(rn_mul(gamma, m), quotient(rn_mul(lr, grad), den));
         v = vt;
         m = mt;
         x = (float)wd_apply(xs, mt, wdMode, wdFactor);

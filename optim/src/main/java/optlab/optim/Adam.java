@@ -15,7 +15,7 @@ import optlab.tensor.Tensor;
  *   v <- beta2 v + (1 - beta2) (g g)
  *   n  = m                                             Adam
  *   n  = beta1 m + (1 - beta1) g                       NAdam (Choi et al.: no momentum-decay schedule)
- *   u  = (s n) / den, where by eps placement
+ *   u  = (s n) / den, 0/0 taken as 0 (NOTE [zero-over-zero]), where by eps placement
  *        OUTSIDE_UNCORRECTED  s = lr_t sqrt(c2) / c1    den = sqrt(v) + eps           (Choi/TF1)
  *        OUTSIDE_CORRECTED    s = lr_t / c1             den = sqrt(v) / sqrt(c2) + eps (PyTorch, Zhuang)
  *        INSIDE_SQRT          s = lr_t / c1             den = sqrt(v / c2 + eps)
@@ -132,7 +132,7 @@ public final class Adam extends Optimizer {
         v[vi] = vt;
         float num = s.nadam() ? s.beta1() * mt + s.oneMinusBeta1() * grad : mt;
         float den = s.epsInside() ? (float) Math.sqrt(vt / s.d() + s.eps()) : (float) Math.sqrt(vt) / s.d() + s.eps();
-        float u = (s.step() * num) / den;
+        float u = WeightDecay.quotient(s.step() * num, den);          // (s n)/den, 0/0 = 0 (NOTE [zero-over-zero])
         x[xi] = WeightDecay.apply(x[xi], u, s.wdMode(), s.wdFactor());
     }
 
@@ -146,7 +146,7 @@ public final class Adam extends Optimizer {
         v[vi] = vt;
         double num = s.nadam() ? s.beta1() * mt + s.oneMinusBeta1() * grad : mt;
         double den = s.epsInside() ? Math.sqrt(vt / s.d() + s.eps()) : Math.sqrt(vt) / s.d() + s.eps();
-        double u = (s.step() * num) / den;
+        double u = WeightDecay.quotient(s.step() * num, den);
         x[xi] = (float) WeightDecay.apply(xd, u, s.wdMode(), s.wdFactor());
     }
 

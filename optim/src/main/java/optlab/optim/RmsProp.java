@@ -11,7 +11,7 @@ import optlab.tensor.Tensor;
  * <pre>
  *   g <- g + lambda x                             (L2 only)
  *   v <- rho v + (1 - rho) g^2                     v_0 = initial_accumulator (TF: 1, PyTorch: 0)
- *   m <- gamma m + lr_t g / sqrt(v + eps)          eps INSIDE the sqrt (TF), or
+ *   m <- gamma m + lr_t g / sqrt(v + eps)          eps INSIDE the sqrt (TF), or   (0/0 = 0: NOTE [zero-over-zero])
  *   m <- gamma m + lr_t g / (sqrt(v) + eps)        eps outside (PyTorch's placement)
  *   x <- x - m  |  (1 - d) x - m  |  (x - m) / (1 + d)
  * </pre>
@@ -69,7 +69,7 @@ public final class RmsProp extends Optimizer {
         float grad = WeightDecay.gradient(g[gi], x[xi], s.wdMode(), s.wdL2());
         float vt = s.rho() * v[vi] + s.oneMinusRho() * (grad * grad);
         float denom = s.epsInside() ? (float) Math.sqrt(vt + s.eps()) : (float) Math.sqrt(vt) + s.eps();
-        float mt = s.gamma() * m[mi] + (s.lr() * grad) / denom;
+        float mt = s.gamma() * m[mi] + WeightDecay.quotient(s.lr() * grad, denom); // 0/0 = 0 (NOTE [zero-over-zero])
         v[vi] = vt;
         m[mi] = mt;
         x[xi] = WeightDecay.apply(x[xi], mt, s.wdMode(), s.wdFactor());
@@ -81,7 +81,7 @@ public final class RmsProp extends Optimizer {
         double grad = WeightDecay.gradient((double) g[gi], xd, s.wdMode(), s.wdL2());
         double vt = s.rho() * v[vi] + s.oneMinusRho() * (grad * grad);
         double denom = s.epsInside() ? Math.sqrt(vt + s.eps()) : Math.sqrt(vt) + s.eps();
-        double mt = s.gamma() * m[mi] + (s.lr() * grad) / denom;
+        double mt = s.gamma() * m[mi] + WeightDecay.quotient(s.lr() * grad, denom);
         v[vi] = vt;
         m[mi] = mt;
         x[xi] = (float) WeightDecay.apply(xd, mt, s.wdMode(), s.wdFactor());

@@ -48,7 +48,7 @@ final class VectorizedHost {
             FloatVector num = nadam ? b1.mul(mt).add(omb1.mul(grad)) : mt;
             FloatVector den = inside ? vt.div(d).add(eps).lanewise(VectorOperators.SQRT)
                     : vt.lanewise(VectorOperators.SQRT).div(d).add(eps);
-            FloatVector u = step.mul(num).div(den);
+            FloatVector u = quotient(step.mul(num), den);
             apply(xv, u, mode, factor).intoArray(x, xo + i);
         }
         for (; i < to; i++) Adam.updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
@@ -74,7 +74,7 @@ final class VectorizedHost {
             DoubleVector num = nadam ? b1.mul(mt).add(omb1.mul(grad)) : mt;
             DoubleVector den = inside ? vt.div(d).add(eps).lanewise(VectorOperators.SQRT)
                     : vt.lanewise(VectorOperators.SQRT).div(d).add(eps);
-            DoubleVector u = step.mul(num).div(den);
+            DoubleVector u = quotient(step.mul(num), den);
             narrow(apply(xv, u, mode, factor), x, xo + i);
         }
         for (; i < to; i++) Adam.updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
@@ -95,7 +95,7 @@ final class VectorizedHost {
             if (mode == WeightDecay.L2) grad = grad.add(l2.mul(xv));
             FloatVector vt = rho.mul(FloatVector.fromArray(F, v, vo + i)).add(omr.mul(grad.mul(grad)));
             FloatVector den = inside ? vt.add(eps).lanewise(VectorOperators.SQRT) : vt.lanewise(VectorOperators.SQRT).add(eps);
-            FloatVector mt = gamma.mul(FloatVector.fromArray(F, m, mo + i)).add(lr.mul(grad).div(den));
+            FloatVector mt = gamma.mul(FloatVector.fromArray(F, m, mo + i)).add(quotient(lr.mul(grad), den));
             vt.intoArray(v, vo + i);
             mt.intoArray(m, mo + i);
             apply(xv, mt, mode, factor).intoArray(x, xo + i);
@@ -118,12 +118,22 @@ final class VectorizedHost {
             if (mode == WeightDecay.L2) grad = grad.add(l2.mul(xv));
             DoubleVector vt = rho.mul(DoubleVector.fromArray(D, v, vo + i)).add(omr.mul(grad.mul(grad)));
             DoubleVector den = inside ? vt.add(eps).lanewise(VectorOperators.SQRT) : vt.lanewise(VectorOperators.SQRT).add(eps);
-            DoubleVector mt = gamma.mul(DoubleVector.fromArray(D, m, mo + i)).add(lr.mul(grad).div(den));
+            DoubleVector mt = gamma.mul(DoubleVector.fromArray(D, m, mo + i)).add(quotient(lr.mul(grad), den));
             vt.intoArray(v, vo + i);
             mt.intoArray(m, mo + i);
             narrow(apply(xv, mt, mode, factor), x, xo + i);
         }
         for (; i < to; i++) RmsProp.updateElement(x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+    }
+
+    /** {@link WeightDecay#quotient(float, float)} per lane: q/den, 0 where both are 0. */
+    private static FloatVector quotient(FloatVector q, FloatVector den) {
+        return q.div(den).blend(0f, q.eq(0f).and(den.eq(0f)));
+    }
+
+    /** {@link WeightDecay#quotient(double, double)} per lane. */
+    private static DoubleVector quotient(DoubleVector q, DoubleVector den) {
+        return q.div(den).blend(0.0, q.eq(0.0).and(den.eq(0.0)));
     }
 
     /** {@link WeightDecay#apply(float, float, int, float)} per lane. */

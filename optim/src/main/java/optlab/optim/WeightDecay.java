@@ -58,6 +58,22 @@ final class WeightDecay {
         return mode == L2 ? g + l2 * x : g;
     }
 
+    /**
+     * NOTE [zero-over-zero]: the rules' quotient {@code q / den} with 0/0 defined as 0. With eps = 0
+     * (Zhuang et al.'s scale-free setting) a coordinate whose gradient has always been exactly zero (a
+     * dead ReLU channel, say) has m = v = 0, and IEEE would write NaN into its weight. For any eps > 0
+     * that coordinate's step is exactly 0/(0 + eps) = 0, so 0 is the eps -> 0 limit; every other
+     * quotient, an infinite one included, is IEEE's. PyTorch with eps = 0 writes NaN there.
+     */
+    static float quotient(float q, float den) {
+        return q == 0 && den == 0 ? 0f : q / den;
+    }
+
+    /** {@link #quotient(float, float)} in float64. */
+    static double quotient(double q, double den) {
+        return q == 0 && den == 0 ? 0.0 : q / den;
+    }
+
     /** {@link #apply(float, float, int, float)} in float64. */
     static double apply(double x, double u, int mode, double factor) {
         return switch (mode) {

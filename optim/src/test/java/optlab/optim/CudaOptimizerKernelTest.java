@@ -65,6 +65,9 @@ class CudaOptimizerKernelTest {
         cs.add(Presets.builder("zhuang.adamprox").weightDecay(0.01).build());
         cs.add(Presets.builder("pytorch.adam").epsPlacement(EpsPlacement.INSIDE_SQRT).eps(1e-4).preset("adam eps inside").build());
         cs.add(Presets.builder("choi.adam").biasCorrection(false).preset("adam no bias correction").build());
+        cs.add(Presets.builder("zhuang.adamw").eps(0).weightDecay(0.01).preset("adamw eps 0").build());
+        cs.add(Presets.builder("choi.rmsprop").initialAccumulator(0).eps(0).epsPlacement(EpsPlacement.OUTSIDE_UNCORRECTED)
+                .preset("rmsprop v0=0 eps 0").build());
         List<Arguments> out = new ArrayList<>();
         for (OptimizerConfig c : cs) {
             out.add(Arguments.of(c.preset() + " f32", c));
@@ -116,13 +119,19 @@ class CudaOptimizerKernelTest {
                 st[k] = s;
             }
         }
+        for (int k = 0; k < states; k++) { // coordinates that never saw a gradient: 0/0 with eps = 0 (NOTE [zero-over-zero])
+            for (int i = 0; i < so + n; i += 13) {
+                if (f64) ((double[]) st[k])[i] = 0;
+                else ((float[]) st[k])[i] = 0;
+            }
+        }
         int stateBytes = f64 ? 8 : 4;
         CUdeviceptr dx = alloc(4L * x.length), dg = alloc(4L * g.length);
         CUdeviceptr[] ds = new CUdeviceptr[states];
         for (int k = 0; k < states; k++) ds[k] = alloc((long) stateBytes * (so + n));
         try {
             for (long t = 1; t <= STEPS; t++) {
-                for (int i = 0; i < g.length; i++) g[i] = (float) (r.nextGaussian() * (t % 3 == 0 ? 1e-3 : 1));
+                for (int i = 0; i < g.length; i++) g[i] = i % 13 == 0 ? 0f : (float) (r.nextGaussian() * (t % 3 == 0 ? 1e-3 : 1));
                 // both sides start the step from the same values
                 cuMemcpyHtoD(dx, Pointer.to(x), 4L * x.length);
                 cuMemcpyHtoD(dg, Pointer.to(g), 4L * g.length);

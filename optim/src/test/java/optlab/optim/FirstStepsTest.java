@@ -126,6 +126,26 @@ class FirstStepsTest {
     }
 
     @Test
+    void withEpsZeroACoordinateThatNeverSawAGradientStaysPut() {
+        // m = v = 0 and eps = 0: the step is 0/0, taken as 0 (NOTE [zero-over-zero]; IEEE would give NaN)
+        for (String preset : new String[] {"zhuang.adamw", "zhuang.adamprox", "choi.adam"}) {
+            try (ParameterArena arena = Fixtures.arenaOf(1f, 2f); Optimizer opt = Presets.builder(preset).lr(0.1).eps(0).build().create(arena)) {
+                Fixtures.setGrads(arena, 0f, 0.5f);
+                opt.step();
+                float[] x = arena.values().toFloatArray();
+                assertEquals(1f, x[0], preset);              // no weight decay in these presets' defaults
+                assertEquals(2f - 0.1f, x[1], 1e-6, preset); // Adam's first step: lr * sign(g)
+            }
+        }
+        try (ParameterArena arena = Fixtures.arenaOf(1f);
+             Optimizer opt = Presets.builder("choi.rmsprop").lr(0.1).eps(0).initialAccumulator(0).build().create(arena)) {
+            Fixtures.setGrads(arena, 0f);
+            opt.step();
+            assertEquals(1f, arena.values().toFloatArray()[0]);
+        }
+    }
+
+    @Test
     void float64StateGivesTheSameFirstStepsWithinFloatRounding() {
         for (String preset : Presets.names()) {
             OptimizerConfig c32 = Presets.builder(preset).lr(0.1).build();

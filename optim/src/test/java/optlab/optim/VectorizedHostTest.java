@@ -39,7 +39,9 @@ class VectorizedHostTest {
     void vectorPassesEqualTheReference(int variant, int n, int offset) {
         SplittableRandom r = new SplittableRandom(n + variant);
         int len = offset + n;
-        float[] x = gauss(r, len), xr = x.clone(), m = gauss(r, len), mr = m.clone(), v = abs(gauss(r, len)), vr = v.clone();
+        float[] m0 = gauss(r, len), v0 = abs(gauss(r, len));
+        for (int i = 0; i < len; i += 11) m0[i] = v0[i] = 0; // fresh coordinates: with g = 0 and eps = 0, 0/0 (NOTE [zero-over-zero])
+        float[] x = gauss(r, len), xr = x.clone(), m = m0.clone(), mr = m.clone(), v = v0.clone(), vr = v.clone();
         double[] m64 = wide(m), m64r = m64.clone(), v64 = wide(v), v64r = v64.clone();
         float[] x64 = x.clone(), x64r = x.clone();
         float[] xs = x.clone(), xsr = x.clone(), vs = v.clone(), vsr = v.clone(), ms = m.clone(), msr = m.clone();
@@ -51,6 +53,7 @@ class VectorizedHostTest {
         RmsProp.Scalars64 p64 = RmsProp.Scalars64.of(rmspropScalars(variant));
         for (int step = 0; step < (n > 50_000 ? 6 : 3); step++) {
             float[] g = gauss(r, len);
+            for (int i = 0; i < len; i += 11) g[i] = 0;
             VectorizedHost.adam(x, offset, g, offset, m, offset, v, offset, a, 0, n);
             VectorizedHost.adam(x64, offset, g, offset, m64, offset, v64, offset, a64, 0, n);
             VectorizedHost.rmsprop(xs, offset, g, offset, vs, offset, ms, offset, p, 0, n);

@@ -54,9 +54,13 @@ public final class CpuBenchmark implements Callable<Integer> {
         return 0;
     }
 
-    /** Median of {@code reps} timings of {@code run}, in seconds, after {@code warmup} untimed runs. */
+    /**
+     * Median of {@code reps} timings of {@code run}, in seconds, after at least {@code warmup} untimed runs and at
+     * least one second of them (the Vector API code runs interpreted until C2 has compiled it).
+     */
     static double medianSeconds(int warmup, int reps, Runnable run) {
-        for (int i = 0; i < warmup; i++) run.run();
+        long until = System.nanoTime() + 1_000_000_000L;
+        for (int i = 0; i < warmup || System.nanoTime() < until; i++) run.run();
         double[] t = new double[reps];
         for (int i = 0; i < reps; i++) {
             long t0 = System.nanoTime();

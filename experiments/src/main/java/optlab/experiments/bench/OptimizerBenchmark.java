@@ -183,19 +183,24 @@ public final class OptimizerBenchmark implements Callable<Integer> {
                 try {
                     for (String rule : rules) {
                         OptimizerConfig c = config(rule);
-                        try (Optimizer opt = c.create(arena);
-                             Optimizer checked = c.toBuilder().nonFiniteGradients(NonFinitePolicy.SKIP).build().create(arena)) {
-                            long bytes = bytesPerElement(opt) * n;
-                            Runnable copy = () -> copyBytes(src, dst, bytes / 2);
-                            Runnable vcopy = () -> vectorCopyBytes(src, dst, bytes / 2);
-                            double[] t = alternate(copy, opt::step);
-                            double[] tv = alternate(vcopy, checked::step);
-                            double copyGbs = Math.max(bytes / t[0], bytes / tv[0]) / 1e9, upd = bytes / t[1] / 1e9;
-                            double chk = (bytes + 4L * n) / tv[1] / 1e9;
-                            System.out.printf("%-18s %11s %6d %10.2f %10.2f %10.2f %10.2f %6.0f%% %13.2f%n", rule, String.format("%,d", n),
-                                    bytesPerElement(opt), t[1] * 1e3, upd, bytes / t[0] / 1e9, bytes / tv[0] / 1e9,
-                                    100 * upd / copyGbs, chk);
+                        // one optimizer at a time: at 100M parameters each holds up to 1.6 GB of state
+                        long perElement;
+                        double[] t, tv;
+                        try (Optimizer opt = c.create(arena)) {
+                            perElement = bytesPerElement(opt);
+                            long bytes = perElement * n;
+                            t = alternate(() -> copyBytes(src, dst, bytes / 2), opt::step);
                         }
+                        try (Optimizer checked = c.toBuilder().nonFiniteGradients(NonFinitePolicy.SKIP).build().create(arena)) {
+                            long bytes = perElement * n;
+                            tv = alternate(() -> vectorCopyBytes(src, dst, bytes / 2), checked::step);
+                        }
+                        long bytes = perElement * n;
+                        double copyGbs = Math.max(bytes / t[0], bytes / tv[0]) / 1e9, upd = bytes / t[1] / 1e9;
+                        double chk = (bytes + 4L * n) / tv[1] / 1e9;
+                        System.out.printf("%-18s %11s %6d %10.2f %10.2f %10.2f %10.2f %6.0f%% %13.2f%n", rule, String.format("%,d", n),
+                                perElement, t[1] * 1e3, upd, bytes / t[0] / 1e9, bytes / tv[0] / 1e9,
+                                100 * upd / copyGbs, chk);
                     }
                 } finally {
                     src.close();

@@ -178,7 +178,7 @@ public interface Backend {
     void softmaxCrossEntropyBackward(int n, int classes, Ptr probs, Ptr labels, double smoothing, Ptr dLoss, Ptr dLogits);
 
     // ------------------------------------------------------------------------------------------------
-    // Dropout, embedding, LSTM cell
+    // Dropout, embedding, LSTM (the pointwise cell, and one layer over a sequence)
     // ------------------------------------------------------------------------------------------------
 
     /**
@@ -206,6 +206,35 @@ public interface Backend {
      * dGates (n, 4h) with respect to the pre-activations, and dcPrev (n, h).
      */
     void lstmCellBackward(int n, int hidden, Ptr act, Ptr cPrev, Ptr c, Ptr dh, Ptr dc, Ptr dGates, Ptr dcPrev);
+
+    /**
+     * Elements (of the operands' dtype) of the reserve that {@link #lstmSequenceForward} fills for
+     * {@link #lstmSequenceBackward} under this backend's current kernel choice: {@link LstmGeometry#stepReserveSize()}
+     * for the step-by-step implementations; a vendor variant (cuDNN) may need another size, and its reserve's
+     * contents are its own (NOTE [lstm-reserve]).
+     */
+    int lstmReserveSize(LstmGeometry g);
+
+    /**
+     * One LSTM layer over a whole sequence, as one layer of {@code torch.nn.LSTM} (see {@link LstmGeometry} for
+     * the shapes): for s = 0 .. t-1, {@code gates_s = x_s wIh^T + bIh + h_{s-1} wHh^T + bHh} then the cell of
+     * {@link #lstmCellForward} gives h_s = y_s and c_s, from h_{-1} = h0 and c_{-1} = c0. h0, c0, bIh and bHh may
+     * be null (zero). Writes y (t, n, h), the final state hT and cT (n, h), and, unless {@code reserve} is null
+     * (inference), the reserve ({@link #lstmReserveSize} elements) that the backward reads. The reference is
+     * {@link optlab.kernels.reference.RefLstm#sequenceForward}, the cell applied step by step.
+     */
+    void lstmSequenceForward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr bIh, Ptr bHh,
+                             Ptr y, Ptr hT, Ptr cT, Ptr reserve);
+
+    /**
+     * Backward of {@link #lstmSequenceForward}, given its x, h0, c0 (null if they were null), weights, output y and
+     * reserve, under the same kernel choice, and the gradients dy (t, n, h), dhT and dcT (n, h; null: zero).
+     * Writes (overwrites) dwIh, dwHh and db (4h), the gradient of each bias (bIh and bHh get the same one), and
+     * dx, dh0, dc0 where they are not null. Call it once per forward: a vendor variant may use its reserve as
+     * scratch.
+     */
+    void lstmSequenceBackward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
+                              Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh, Ptr db);
 
     // ------------------------------------------------------------------------------------------------
     // Fused programs

@@ -29,6 +29,7 @@ import java.util.TreeMap;
  * <pre>
  *   gemm=own_tf32                                  a built-in variant
  *   conv2d=cudnn
+ *   pool2d=cudnn, batchnorm=cudnn, lstm=cudnn
  *   unary.relu=user:/path/relu.ptx:my_relu:backward=my_relu_bwd
  *   unary.exp=user:/path/k.fatbin:my_exp:forward-only
  *   gemm=user:/path/sgemm.cubin:my_sgemm:block=256:tile=128x128
@@ -170,10 +171,16 @@ public final class KernelRegistry {
                 cuda("cudnn", "cuDNN 9 convolution forward/backward (FMA math, no TF32)"));
         op("pool2d", "cpu_direct", "own_direct", UserPolicy.NONE, null,
                 cpu("cpu_direct", "cpu/CpuPool"),
-                cuda("own_direct", "pool.cu: one thread per output (forward) / input (backward, gather)"));
+                cuda("own_direct", "pool.cu: one thread per output (forward) / input (backward, gather)"),
+                cuda("cudnn", "cuDNN 9 pooling forward/backward (max: CUDNN_POOLING_MAX_DETERMINISTIC; average with or without padding)"));
         op("batchnorm", "cpu_direct", "own_blockwise", UserPolicy.NONE, null,
                 cpu("cpu_direct", "cpu/CpuBatchNorm"),
-                cuda("own_blockwise", "batchnorm.cu: one block per channel, double statistics"));
+                cuda("own_blockwise", "batchnorm.cu: one block per channel, double statistics"),
+                cuda("cudnn", "cuDNN 9 batch normalization, spatial mode (training with running statistics, inference, backward)"));
+        op("lstm", "cpu_steps", "own_steps", UserPolicy.NONE, null,
+                cpu("cpu_steps", "LstmSteps: one GEMM for the input projection, then per step a GEMM and the fused cell"),
+                cuda("own_steps", "LstmSteps on the own kernels: gemm + lstm.cu's fused cell per step"),
+                cuda("cudnn", "cuDNN 9 v8 RNN API (cudnnRNNForward, cudnnRNNBackwardData_v8/BackwardWeights_v8), FMA math"));
         for (UnaryOp u : UnaryOp.values()) {
             String name = "unary." + u.name().toLowerCase(Locale.ROOT);
             op(name, "cpu", "own", UserPolicy.NEEDS_BACKWARD, UNARY_ABI,

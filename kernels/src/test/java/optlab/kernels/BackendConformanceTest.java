@@ -426,6 +426,31 @@ public abstract class BackendConformanceTest {
         }
     }
 
+    /**
+     * Max pooling pads with nothing, not zeros: on all-negative input every window's maximum is negative, which a
+     * zero-padded implementation would get wrong at the borders (a check aimed at vendor variants).
+     */
+    @Test
+    void maxPoolingNeverPicksThePadding() {
+        for (int[] c : POOLS) {
+            Pool2dGeometry g = pool(c);
+            if (g.padH() == 0 && g.padW() == 0) continue;
+            float[] x = randn(7, g.inputSize());
+            for (int i = 0; i < x.length; i++) x[i] = -1 - Math.abs(x[i]);
+            float[] dy = randn(8, g.outputSize());
+            Buffer xb = upload(x), dyb = upload(dy), y = empty(g.outputSize()), dx = empty(g.inputSize());
+            backend().maxPool2dForward(g, xb.ptr(), y.ptr());
+            double[] ey = new double[g.outputSize()], edx = new double[g.inputSize()];
+            RefPool.maxForward(g, wide(x), 0, ey, 0);
+            float[] got = download(y);
+            for (int i = 0; i < got.length; i++) assertTrue(got[i] < 0, "max pool " + g + " output " + i + " is " + got[i] + ", the padding won");
+            tol().assertClose("max pool of negatives " + g, got, ey);
+            backend().maxPool2dBackward(g, xb.ptr(), y.ptr(), dyb.ptr(), dx.ptr());
+            RefPool.maxBackward(g, wide(x), 0, ey, 0, wide(dy), 0, edx, 0);
+            tol().assertClose("max pool backward of negatives " + g, download(dx), edx);
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------
     // batch norm
     // ---------------------------------------------------------------------------------------------
@@ -568,6 +593,84 @@ public abstract class BackendConformanceTest {
                 tol().assertClose("lstm dcPrev dc=" + withDc, download(dcp), edcp);
             }
         }
+    }
+
+    /** (t, n, input, hidden): single values, odd sizes, and a batch past one warp with a 64-wide state. */
+    static final int[][] LSTMS = {{1, 1, 1, 1}, {3, 2, 5, 4}, {7, 3, 1, 7}, {4, 33, 20, 64}};
+
+    private static Ptr ptr(Buffer b) {
+        return b == null ? null : b.ptr();
+    }
+
+    private static double[] wideOrNull(float[] a, boolean present) {
+        return present ? wide(a) : null;
+    }
+
+    /**
+     * One LSTM layer over a sequence against RefLstm#sequenceForward/Backward (the cell applied step by step), with
+     * every optional operand given (states, both biases, dhT and dcT; dx, dh0, dc0 wanted) and with them absent
+     * (zero states and dhT/dcT, one bias, only dx wanted); the forward also in inference mode (no reserve).
+     */
+    @Test
+    void lstmSequenceMatchesReference() {
+        for (int[] c : LSTMS) {
+            LstmGeometry g = new LstmGeometry(c[0], c[1], c[2], c[3]);
+            double k = 1 / Math.sqrt(g.hidden()); // PyTorch's initialization range
+            for (boolean full : new boolean[] {true, false}) {
+                String what = "lstm " + g + (full ? " (all operands)" : " (no states, one bias)");
+                int ns = g.stateSize();
+                float[] x = randn(11, g.inputSize()), wIh = uniform(12, g.weightIhSize(), -k, k), wHh = uniform(13, g.weightHhSize(), -k, k);
+                float[] bIh = uniform(14, g.biasSize(), -k, k), bHh = uniform(15, g.biasSize(), -k, k), h0 = randn(16, ns), c0 = randn(17, ns);
+                float[] dy = randn(18, g.outputSize()), dhT = randn(19, ns), dcT = randn(20, ns);
+                Buffer xb = upload(x), wIhb = upload(wIh), wHhb = upload(wHh), bIhb = upload(bIh), dyb = upload(dy);
+                Buffer bHhb = full ? upload(bHh) : null, h0b = full ? upload(h0) : null, c0b = full ? upload(c0) : null;
+                Buffer dhTb = full ? upload(dhT) : null, dcTb = full ? upload(dcT) : null;
+                Buffer y = empty(g.outputSize()), hT = empty(ns), cT = empty(ns), reserve = empty(backend().lstmReserveSize(g));
+                backend().lstmSequenceForward(g, xb.ptr(), ptr(h0b), ptr(c0b), wIhb.ptr(), wHhb.ptr(), bIhb.ptr(), ptr(bHhb), y.ptr(), hT.ptr(),
+                        cT.ptr(), reserve.ptr());
+                double[] ey = new double[g.outputSize()], ehT = new double[ns], ecT = new double[ns], eres = new double[g.stepReserveSize()];
+                RefLstm.sequenceForward(g, wide(x), wideOrNull(h0, full), wideOrNull(c0, full), wide(wIh), wide(wHh), wide(bIh),
+                        wideOrNull(bHh, full), ey, ehT, ecT, eres);
+                tol().assertClose(what + " y", download(y), ey);
+                tol().assertClose(what + " hT", download(hT), ehT);
+                tol().assertClose(what + " cT", download(cT), ecT);
+
+                Buffer yi = empty(g.outputSize()), hTi = empty(ns), cTi = empty(ns);
+                backend().lstmSequenceForward(g, xb.ptr(), ptr(h0b), ptr(c0b), wIhb.ptr(), wHhb.ptr(), bIhb.ptr(), ptr(bHhb), yi.ptr(),
+                        hTi.ptr(), cTi.ptr(), null);
+                tol().assertClose(what + " y (inference)", download(yi), ey);
+                tol().assertClose(what + " cT (inference)", download(cTi), ecT);
+
+                Buffer dx = empty(g.inputSize()), dh0 = full ? empty(ns) : null, dc0 = full ? empty(ns) : null;
+                Buffer dwIh = empty(g.weightIhSize()), dwHh = empty(g.weightHhSize()), db = empty(g.biasSize());
+                backend().lstmSequenceBackward(g, xb.ptr(), ptr(h0b), ptr(c0b), wIhb.ptr(), wHhb.ptr(), y.ptr(), reserve.ptr(), dyb.ptr(),
+                        ptr(dhTb), ptr(dcTb), dx.ptr(), ptr(dh0), ptr(dc0), dwIh.ptr(), dwHh.ptr(), db.ptr());
+                double[] edx = new double[g.inputSize()], edh0 = new double[ns], edc0 = new double[ns];
+                double[] edwIh = new double[g.weightIhSize()], edwHh = new double[g.weightHhSize()], edb = new double[g.biasSize()];
+                RefLstm.sequenceBackward(g, wide(x), wideOrNull(h0, full), wideOrNull(c0, full), wide(wIh), wide(wHh), ey, eres, wide(dy),
+                        wideOrNull(dhT, full), wideOrNull(dcT, full), edx, full ? edh0 : null, full ? edc0 : null, edwIh, edwHh, edb);
+                // gradients flow back through t steps and the weight gradients sum t*n products: a looser bound
+                Tolerance grads = new Tolerance(1e-4, 1e-3);
+                grads.assertClose(what + " dx", download(dx), edx);
+                if (full) {
+                    grads.assertClose(what + " dh0", download(dh0), edh0);
+                    grads.assertClose(what + " dc0", download(dc0), edc0);
+                }
+                grads.assertClose(what + " dwIh", download(dwIh), edwIh);
+                grads.assertClose(what + " dwHh", download(dwHh), edwHh);
+                grads.assertClose(what + " db", download(db), edb);
+            }
+        }
+    }
+
+    @Test
+    void lstmSequenceNamesAShortOperand() {
+        LstmGeometry g = new LstmGeometry(3, 2, 5, 4);
+        Buffer x = empty(g.inputSize()), w = empty(g.weightIhSize() - 1), u = empty(g.weightHhSize()), y = empty(g.outputSize());
+        Buffer s = empty(g.stateSize());
+        var e = assertThrows(IllegalArgumentException.class, () -> backend().lstmSequenceForward(g, x.ptr(), null, null, w.ptr(), u.ptr(),
+                null, null, y.ptr(), s.ptr(), s.ptr(), null));
+        assertTrue(e.getMessage().contains("wIh") && e.getMessage().contains(Integer.toString(g.weightIhSize())), e.getMessage());
     }
 
     /** y = a*x + y over all elements, as a fused kernel. */

@@ -9,6 +9,8 @@ import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.FusedKernel;
+import optlab.kernels.LstmGeometry;
+import optlab.kernels.LstmSteps;
 import optlab.kernels.MemoryStats;
 import optlab.kernels.Pool2dGeometry;
 import optlab.kernels.Ptr;
@@ -622,6 +624,27 @@ public final class CpuBackend implements Backend {
                 dcw, dc == null ? 0 : wideOffset(dc), dg, wideOffset(dGates), dcp, wideOffset(dcPrev));
         narrow(dg, dGates, 4 * nh);
         narrow(dcp, dcPrev, nh);
+    }
+
+    @Override
+    public int lstmReserveSize(LstmGeometry g) {
+        return g.stepReserveSize();
+    }
+
+    /** {@link LstmSteps}: the input projection as one GEMM, then a GEMM and the fused cell per step. */
+    @Override
+    public void lstmSequenceForward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr bIh, Ptr bHh,
+                                    Ptr y, Ptr hT, Ptr cT, Ptr reserve) {
+        LstmSteps.checkForward("lstmSequenceForward", g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve, g.stepReserveSize());
+        LstmSteps.forward(this, g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
+    }
+
+    @Override
+    public void lstmSequenceBackward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
+                                     Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh, Ptr db) {
+        LstmSteps.checkBackward("lstmSequenceBackward", g, x, h0, c0, wIh, wHh, y, reserve, g.stepReserveSize(), dy, dhT, dcT,
+                dx, dh0, dc0, dwIh, dwHh, db);
+        LstmSteps.backward(this, g, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
     }
 
     // ------------------------------------------------------------------------------------------------

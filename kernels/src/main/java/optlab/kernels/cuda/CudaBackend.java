@@ -14,6 +14,8 @@ import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.FusedKernel;
 import optlab.kernels.KernelRegistry;
+import optlab.kernels.LstmGeometry;
+import optlab.kernels.LstmSteps;
 import optlab.kernels.MemoryStats;
 import optlab.kernels.Pool2dGeometry;
 import optlab.kernels.Ptr;
@@ -37,7 +39,7 @@ import optlab.kernels.reference.RefLoss;
  * primitives (convolution, pooling, batch norm, losses, embedding, LSTM) refuse it, naming the primitive:
  * the double-precision gradient checks run on the CPU backend's reference. INT32 holds labels and indices.
  *
- * <p>Kernel choices (gemm, conv2d, unary user kernels, fused-kernel overrides) come from a
+ * <p>Kernel choices (gemm, conv2d, pool2d, batchnorm, lstm, unary user kernels, fused-kernel overrides) come from a
  * {@link KernelRegistry} (NOTE [kernel-registry]); the vendor variants (cuBLAS, cuDNN) load on first use
  * and fail loudly with what was tried ({@link VendorLibraries}). The engine's own kernels never depend
  * on them.
@@ -645,21 +647,21 @@ public final class CudaBackend implements Backend {
     @Override
     public void conv2dForward(Conv2dGeometry g, Ptr x, Ptr w, Ptr y) {
         convSizes(g, x, w, y, "conv2dForward");
-        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn().convForward(this, g, addr(x), addr(w), addr(y));
+        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convForward(this, g, addr(x), addr(w), addr(y));
         else conv.forward(g, addr(x), addr(w), addr(y));
     }
 
     @Override
     public void conv2dBackwardData(Conv2dGeometry g, Ptr dy, Ptr w, Ptr dx) {
         convSizes(g, dx, w, dy, "conv2dBackwardData");
-        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn().convBackwardData(this, g, addr(dy), addr(w), addr(dx));
+        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convBackwardData(this, g, addr(dy), addr(w), addr(dx));
         else conv.backwardData(g, addr(dy), addr(w), addr(dx));
     }
 
     @Override
     public void conv2dBackwardFilter(Conv2dGeometry g, Ptr x, Ptr dy, Ptr dw) {
         convSizes(g, x, dw, dy, "conv2dBackwardFilter");
-        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn().convBackwardFilter(this, g, addr(x), addr(dy), addr(dw));
+        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convBackwardFilter(this, g, addr(x), addr(dy), addr(dw));
         else conv.backwardFilter(g, addr(x), addr(dy), addr(dw));
     }
 
@@ -674,9 +676,18 @@ public final class CudaBackend implements Backend {
         return new int[] {g.n(), g.c(), g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.p(), g.q()};
     }
 
+    /** Whether the registry chose cuDNN for {@code op} (pool2d, batchnorm, lstm; conv2d tests it inline). */
+    private boolean cudnn(String op) {
+        return choice(op).variant().equals("cudnn");
+    }
+
     @Override
     public void maxPool2dForward(Pool2dGeometry g, Ptr x, Ptr y) {
         poolSizes(g, x, y, "maxPool2dForward");
+        if (cudnn("pool2d")) {
+            VendorLibraries.cudnn("pool2d").poolForward(this, g, CudnnArgs.PoolKind.MAX, addr(x), addr(y));
+            return;
+        }
         launch1d("pool", "maxpool_fwd_f32", g.outputSize(), new KernelArgs().struct(poolGeometry(g)).p(addr(x)).p(addr(y)));
     }
 
@@ -684,13 +695,25 @@ public final class CudaBackend implements Backend {
     public void maxPool2dBackward(Pool2dGeometry g, Ptr x, Ptr y, Ptr dy, Ptr dx) {
         poolSizes(g, x, y, "maxPool2dBackward");
         poolSizes(g, dx, dy, "maxPool2dBackward");
+        if (cudnn("pool2d")) {
+            VendorLibraries.cudnn("pool2d").poolBackward(this, g, CudnnArgs.PoolKind.MAX, addr(x), addr(y), addr(dy), addr(dx));
+            return;
+        }
         launch1d("pool", "maxpool_bwd_f32", g.inputSize(),
                 new KernelArgs().struct(poolGeometry(g)).p(addr(x)).p(addr(y)).p(addr(dy)).p(addr(dx)));
+    }
+
+    private static CudnnArgs.PoolKind average(boolean countIncludePad) {
+        return countIncludePad ? CudnnArgs.PoolKind.AVG_INCLUDE_PAD : CudnnArgs.PoolKind.AVG_EXCLUDE_PAD;
     }
 
     @Override
     public void avgPool2dForward(Pool2dGeometry g, boolean countIncludePad, Ptr x, Ptr y) {
         poolSizes(g, x, y, "avgPool2dForward");
+        if (cudnn("pool2d")) {
+            VendorLibraries.cudnn("pool2d").poolForward(this, g, average(countIncludePad), addr(x), addr(y));
+            return;
+        }
         launch1d("pool", "avgpool_fwd_f32", g.outputSize(),
                 new KernelArgs().struct(poolGeometry(g)).i(countIncludePad ? 1 : 0).p(addr(x)).p(addr(y)));
     }
@@ -698,6 +721,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void avgPool2dBackward(Pool2dGeometry g, boolean countIncludePad, Ptr dy, Ptr dx) {
         poolSizes(g, dx, dy, "avgPool2dBackward");
+        if (cudnn("pool2d")) {
+            VendorLibraries.cudnn("pool2d").poolBackward(this, g, average(countIncludePad), 0, 0, addr(dy), addr(dx));
+            return;
+        }
         launch1d("pool", "avgpool_bwd_f32", g.inputSize(),
                 new KernelArgs().struct(poolGeometry(g)).i(countIncludePad ? 1 : 0).p(addr(dy)).p(addr(dx)));
     }
@@ -722,6 +749,11 @@ public final class CudaBackend implements Backend {
         bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv, sm, si);
         if ((rm == null) != (rv == null)) throw new IllegalArgumentException(op + ": runningMean and runningVar must both be given or both null");
         RefBatchNorm.checkCount(n, hw);
+        if (cudnn("batchnorm")) {
+            VendorLibraries.cudnn("batchnorm").bnForwardTraining(this, n, c, hw, addr(x), addr(gamma), addr(beta), eps, momentum, addr(rm),
+                    addr(rv), addr(y), addr(sm), addr(si));
+            return;
+        }
         launchPerBlock("batchnorm", "bn_fwd_train_f32", c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma)).p(addr(beta))
                 .d(eps).d(momentum).p(addr(rm)).p(addr(rv)).p(addr(y)).p(addr(sm)).p(addr(si)));
     }
@@ -730,6 +762,11 @@ public final class CudaBackend implements Backend {
     public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y) {
         String op = "batchNormForwardInference";
         bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv);
+        if (cudnn("batchnorm")) {
+            VendorLibraries.cudnn("batchnorm").bnForwardInference(this, n, c, hw, addr(x), addr(gamma), addr(beta), addr(rm), addr(rv), eps,
+                    addr(y));
+            return;
+        }
         launch1d("batchnorm", "bn_fwd_infer_f32", (long) n * c * hw, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma))
                 .p(addr(beta)).p(addr(rm)).p(addr(rv)).d(eps).p(addr(y)));
     }
@@ -740,6 +777,11 @@ public final class CudaBackend implements Backend {
         bnSizes(op, n, c, hw, x, dy, gamma, sm, si, dgamma, dbeta);
         need(dx, n * c * hw, op + ": dx");
         float32(op, dx);
+        if (cudnn("batchnorm")) {
+            VendorLibraries.cudnn("batchnorm").bnBackward(this, n, c, hw, addr(x), addr(dy), addr(gamma), addr(sm), addr(si), addr(dx),
+                    addr(dgamma), addr(dbeta));
+            return;
+        }
         launchPerBlock("batchnorm", "bn_bwd_f32", c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(dy)).p(addr(gamma))
                 .p(addr(sm)).p(addr(si)).p(addr(dx)).p(addr(dgamma)).p(addr(dbeta)));
     }
@@ -866,6 +908,42 @@ public final class CudaBackend implements Backend {
         float32(op, act, cPrev, c, dh, dc, dGates, dcPrev);
         launch1d("lstm", "lstm_bwd_f32", nh, new KernelArgs().i(n).i(hidden).p(addr(act)).p(addr(cPrev)).p(addr(c)).p(addr(dh))
                 .p(addr(dc)).p(addr(dGates)).p(addr(dcPrev)));
+    }
+
+    /** NOTE [lstm-reserve]: the step reserve for own_steps, cuDNN's reserve space (in floats, rounded up) for cudnn. */
+    @Override
+    public int lstmReserveSize(LstmGeometry g) {
+        return cudnn("lstm") ? VendorLibraries.cudnn("lstm").lstmReserveSize(this, g) : g.stepReserveSize();
+    }
+
+    @Override
+    public void lstmSequenceForward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr bIh, Ptr bHh,
+                                    Ptr y, Ptr hT, Ptr cT, Ptr reserve) {
+        String op = "lstmSequenceForward";
+        boolean dnn = cudnn("lstm");
+        LstmSteps.checkForward(op, g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve, reserve == null ? 0 : lstmReserveSize(g));
+        float32(op, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
+        if (dnn) {
+            VendorLibraries.cudnn("lstm").lstmForward(this, g, addr(x), addr(h0), addr(c0), addr(wIh), addr(wHh), addr(bIh), addr(bHh),
+                    addr(y), addr(hT), addr(cT), addr(reserve));
+        } else {
+            LstmSteps.forward(this, g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
+        }
+    }
+
+    @Override
+    public void lstmSequenceBackward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
+                                     Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh, Ptr db) {
+        String op = "lstmSequenceBackward";
+        boolean dnn = cudnn("lstm");
+        LstmSteps.checkBackward(op, g, x, h0, c0, wIh, wHh, y, reserve, lstmReserveSize(g), dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
+        float32(op, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
+        if (dnn) {
+            VendorLibraries.cudnn("lstm").lstmBackward(this, g, addr(x), addr(h0), addr(c0), addr(wIh), addr(wHh), addr(y), addr(reserve),
+                    addr(dy), addr(dhT), addr(dcT), addr(dx), addr(dh0), addr(dc0), addr(dwIh), addr(dwHh), addr(db));
+        } else {
+            LstmSteps.backward(this, g, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
+        }
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -97,6 +97,32 @@ final class NativeLibrary {
         return out;
     }
 
+    /**
+     * Opens {@code soname} next to this library (same directory) when this one was found by path, else by name
+     * through the dynamic linker (which returns the copy already loaded, if any, so a library and the libraries it
+     * loads itself stay one copy). Returns null and appends one line per attempt to {@code tried} when it cannot.
+     */
+    NativeLibrary openSibling(String soname, List<String> tried) {
+        if (path != null) {
+            Path p = path.resolveSibling(soname);
+            if (Files.exists(p)) {
+                try {
+                    return new NativeLibrary(soname, p, SymbolLookup.libraryLookup(p, Arena.global()));
+                } catch (IllegalArgumentException e) {
+                    tried.add(p + ": exists but does not load: " + e.getMessage());
+                }
+            } else {
+                tried.add(p + ": no such file");
+            }
+        }
+        try {
+            return new NativeLibrary(soname, null, SymbolLookup.libraryLookup(soname, Arena.global()));
+        } catch (IllegalArgumentException e) {
+            tried.add(soname + " by name (LD_LIBRARY_PATH, ld.so.cache): " + e.getMessage());
+        }
+        return null;
+    }
+
     /** A downcall handle for {@code symbol}; throws naming the library when the symbol is missing. */
     MethodHandle function(String symbol, FunctionDescriptor descriptor) {
         MemorySegment address = lookup.find(symbol).orElseThrow(() -> new IllegalStateException(

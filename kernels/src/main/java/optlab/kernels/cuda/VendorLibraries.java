@@ -9,9 +9,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import optlab.kernels.Buffer;
 import optlab.kernels.Conv2dGeometry;
-import optlab.kernels.DType;
+import optlab.kernels.KernelRegistry;
+import optlab.kernels.LstmGeometry;
+import optlab.kernels.Pool2dGeometry;
 
 /**
  * The optional vendor libraries behind the registry's {@code cublas}, {@code cublas_tf32} and
@@ -38,13 +39,39 @@ public final class VendorLibraries {
         String description();
     }
 
-    /** Convolutions on device addresses (NCHW, FLOAT32, as Backend#conv2d*). */
+    /**
+     * The cuDNN variants on device addresses (FLOAT32, as the Backend primitives they stand for; 0 is a null
+     * pointer where the primitive allows one): convolutions, pooling, batch norm, the LSTM layer. Implemented by
+     * {@link Cudnn9}.
+     */
     interface Dnn {
         void convForward(CudaBackend be, Conv2dGeometry g, long x, long w, long y);
 
         void convBackwardData(CudaBackend be, Conv2dGeometry g, long dy, long w, long dx);
 
         void convBackwardFilter(CudaBackend be, Conv2dGeometry g, long x, long dy, long dw);
+
+        void poolForward(CudaBackend be, Pool2dGeometry g, CudnnArgs.PoolKind kind, long x, long y);
+
+        /** x and y are read by max pooling only (the averages' backward has neither: Backend#avgPool2dBackward). */
+        void poolBackward(CudaBackend be, Pool2dGeometry g, CudnnArgs.PoolKind kind, long x, long y, long dy, long dx);
+
+        void bnForwardTraining(CudaBackend be, int n, int c, int hw, long x, long gamma, long beta, double eps, double momentum,
+                               long runningMean, long runningVar, long y, long saveMean, long saveInvStd);
+
+        void bnForwardInference(CudaBackend be, int n, int c, int hw, long x, long gamma, long beta, long runningMean, long runningVar,
+                                double eps, long y);
+
+        void bnBackward(CudaBackend be, int n, int c, int hw, long x, long dy, long gamma, long saveMean, long saveInvStd, long dx,
+                        long dgamma, long dbeta);
+
+        int lstmReserveSize(CudaBackend be, LstmGeometry g);
+
+        void lstmForward(CudaBackend be, LstmGeometry g, long x, long h0, long c0, long wIh, long wHh, long bIh, long bHh, long y,
+                         long hT, long cT, long reserve);
+
+        void lstmBackward(CudaBackend be, LstmGeometry g, long x, long h0, long c0, long wIh, long wHh, long y, long reserve, long dy,
+                          long dhT, long dcT, long dx, long dh0, long dc0, long dwIh, long dwHh, long db);
 
         String description();
     }
@@ -63,13 +90,17 @@ public final class VendorLibraries {
         return blas;
     }
 
-    /** cuDNN, loading it on first use; throws listing what was tried when it cannot be loaded. */
-    static synchronized Dnn cudnn() {
+    /**
+     * cuDNN for {@code op} (conv2d, pool2d, batchnorm, lstm), loading it on first use; when it cannot be loaded, throws
+     * naming the op, every place and binding tried and why each failed, and the op's default variant.
+     */
+    static synchronized Dnn cudnn(String op) {
         if (dnn == null && dnnTried == null) loadDnn();
         if (dnn == null) {
-            throw new IllegalStateException("conv2d: the kernel registry chose cudnn, but cuDNN could not be loaded:\n  "
-                    + String.join("\n  ", dnnTried) + "\nChoose conv2d=own_im2col (the default), or put libcudnn.so.9 on "
-                    + "LD_LIBRARY_PATH (pip's nvidia-cudnn-cu13 wheel has it in site-packages/nvidia/cudnn/lib).");
+            throw new IllegalStateException(op + ": the kernel registry chose cudnn, but cuDNN could not be loaded:\n  "
+                    + String.join("\n  ", dnnTried) + "\nChoose " + op + "=" + KernelRegistry.defaults().choice(op, KernelRegistry.Target.CUDA)
+                    .variant() + " (the default), or put libcudnn.so.9 on LD_LIBRARY_PATH (pip's nvidia-cudnn-cu13 wheel has it in "
+                    + "site-packages/nvidia/cudnn/lib).");
         }
         return dnn;
     }
@@ -83,7 +114,7 @@ public final class VendorLibraries {
             // reported below
         }
         try {
-            cudnn();
+            cudnn("conv2d");
         } catch (RuntimeException | LinkageError e) {
             // reported below
         }
@@ -106,7 +137,7 @@ public final class VendorLibraries {
 
     public static synchronized boolean cudnnAvailable() {
         try {
-            cudnn();
+            cudnn("conv2d");
             return true;
         } catch (RuntimeException | LinkageError e) {
             return false;
@@ -162,7 +193,7 @@ public final class VendorLibraries {
             return;
         }
         try {
-            dnn = new FfmDnn(lib);
+            dnn = new Cudnn9(lib);
             dnnTried.add("FFM binding of " + lib.where() + ": loaded");
         } catch (Throwable e) {
             dnnTried.add("FFM binding of " + lib.where() + ": " + summarize(e));
@@ -304,190 +335,6 @@ public final class VendorLibraries {
         @Override
         public String description() {
             return "FFM binding of " + lib.where() + ", cuBLAS version " + version;
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------------
-    // cuDNN 9 through FFM
-    // ------------------------------------------------------------------------------------------------
-
-    /**
-     * Convolutions through cuDNN's (still supported) descriptor API: NCHW FLOAT32 tensors, cross-correlation,
-     * CUDNN_FMA_MATH (no TF32, so results compare with the own kernels at FP32 tolerance), algorithms from
-     * the cudnnGet*Algorithm_v7 heuristics (the first one that reports success), workspaces from the
-     * backend's caching allocator. Descriptors and algorithm choices are cached per geometry.
-     */
-    private static final class FfmDnn implements Dnn {
-        private static final int NCHW = 0, FLOAT = 0, CROSS_CORRELATION = 1, FMA_MATH = 3;
-        /** cudnnConvolution*AlgoPerf_t: {int algo; int status; float time; size_t memory; int determinism; int mathType; int reserved[3]} */
-        private static final long PERF_BYTES = 48;
-        private static final int MAX_ALGOS = 8;
-
-        private final NativeLibrary lib;
-        private final long version;
-        private final MethodHandle create, setStream, errorString, createTensor, setTensor4d, createFilter, setFilter4d, createConv,
-                setConv2d, setConvMath, fwdAlgo, bwdDataAlgo, bwdFilterAlgo, fwdWs, bwdDataWs, bwdFilterWs, fwd, bwdData, bwdFilter;
-        private final Map<Integer, MemorySegment> handles = new HashMap<>();
-        private final Map<Conv2dGeometry, Plan> plans = new HashMap<>();
-
-        private record Plan(MemorySegment x, MemorySegment w, MemorySegment y, MemorySegment conv,
-                            int fwdAlgo, long fwdWs, int bwdDataAlgo, long bwdDataWs, int bwdFilterAlgo, long bwdFilterWs) {}
-
-        FfmDnn(NativeLibrary lib) throws Throwable {
-            this.lib = lib;
-            MethodHandle getVersion = lib.function("cudnnGetVersion", FunctionDescriptor.of(J));
-            version = (long) getVersion.invokeExact();
-            if (version < 8000) throw new IllegalStateException(lib.where() + " reports cuDNN " + version + "; the binding needs 8.0 or newer");
-            create = lib.function("cudnnCreate", FunctionDescriptor.of(I, P));
-            setStream = lib.function("cudnnSetStream", FunctionDescriptor.of(I, P, P));
-            errorString = lib.function("cudnnGetErrorString", FunctionDescriptor.of(P, I));
-            createTensor = lib.function("cudnnCreateTensorDescriptor", FunctionDescriptor.of(I, P));
-            setTensor4d = lib.function("cudnnSetTensor4dDescriptor", FunctionDescriptor.of(I, P, I, I, I, I, I, I));
-            createFilter = lib.function("cudnnCreateFilterDescriptor", FunctionDescriptor.of(I, P));
-            setFilter4d = lib.function("cudnnSetFilter4dDescriptor", FunctionDescriptor.of(I, P, I, I, I, I, I, I));
-            createConv = lib.function("cudnnCreateConvolutionDescriptor", FunctionDescriptor.of(I, P));
-            setConv2d = lib.function("cudnnSetConvolution2dDescriptor", FunctionDescriptor.of(I, P, I, I, I, I, I, I, I, I));
-            setConvMath = lib.function("cudnnSetConvolutionMathType", FunctionDescriptor.of(I, P, I));
-            fwdAlgo = lib.function("cudnnGetConvolutionForwardAlgorithm_v7", FunctionDescriptor.of(I, P, P, P, P, P, I, P, P));
-            bwdDataAlgo = lib.function("cudnnGetConvolutionBackwardDataAlgorithm_v7", FunctionDescriptor.of(I, P, P, P, P, P, I, P, P));
-            bwdFilterAlgo = lib.function("cudnnGetConvolutionBackwardFilterAlgorithm_v7", FunctionDescriptor.of(I, P, P, P, P, P, I, P, P));
-            fwdWs = lib.function("cudnnGetConvolutionForwardWorkspaceSize", FunctionDescriptor.of(I, P, P, P, P, P, I, P));
-            bwdDataWs = lib.function("cudnnGetConvolutionBackwardDataWorkspaceSize", FunctionDescriptor.of(I, P, P, P, P, P, I, P));
-            bwdFilterWs = lib.function("cudnnGetConvolutionBackwardFilterWorkspaceSize", FunctionDescriptor.of(I, P, P, P, P, P, I, P));
-            // (handle, *alpha, xDesc, x, wDesc, w, convDesc, algo, ws, wsBytes, *beta, yDesc, y)
-            fwd = lib.function("cudnnConvolutionForward", FunctionDescriptor.of(I, P, P, P, P, P, P, P, I, P, J, P, P, P));
-            bwdData = lib.function("cudnnConvolutionBackwardData", FunctionDescriptor.of(I, P, P, P, P, P, P, P, I, P, J, P, P, P));
-            bwdFilter = lib.function("cudnnConvolutionBackwardFilter", FunctionDescriptor.of(I, P, P, P, P, P, P, P, I, P, J, P, P, P));
-        }
-
-        private void check(String what, int status) {
-            if (status == 0) return;
-            String text;
-            try {
-                text = ((MemorySegment) errorString.invokeExact(status)).reinterpret(256).getString(0);
-            } catch (Throwable e) {
-                text = "status " + status;
-            }
-            throw new IllegalStateException("cuDNN " + what + " failed: " + text + " (" + status + ")");
-        }
-
-        private MemorySegment handle(CudaBackend be) throws Throwable {
-            be.dev.enter();
-            MemorySegment h = handles.get(be.dev.index);
-            if (h == null) {
-                try (Arena arena = Arena.ofConfined()) {
-                    MemorySegment out = arena.allocate(P);
-                    check("cudnnCreate", (int) create.invokeExact(out));
-                    h = out.get(P, 0);
-                }
-                check("cudnnSetStream", (int) setStream.invokeExact(h, at(be.dev.stream.address())));
-                handles.put(be.dev.index, h);
-            }
-            return h;
-        }
-
-        private MemorySegment descriptor(MethodHandle creator, String what) throws Throwable {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment out = arena.allocate(P);
-                check(what, (int) creator.invokeExact(out));
-                return out.get(P, 0);
-            }
-        }
-
-        /** The first algorithm whose heuristic entry reports success, and its workspace size. */
-        private int[] pick(MethodHandle heuristic, MemorySegment h, MemorySegment a, MemorySegment b, MemorySegment conv,
-                           MemorySegment c, String what) throws Throwable {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment count = arena.allocate(I);
-                MemorySegment perf = arena.allocate(PERF_BYTES * MAX_ALGOS, 8);
-                check(what, (int) heuristic.invokeExact(h, a, b, conv, c, MAX_ALGOS, count, perf));
-                for (int i = 0; i < count.get(I, 0); i++) {
-                    long base = i * PERF_BYTES;
-                    if (perf.get(I, base + 4) == 0) return new int[] {perf.get(I, base)};
-                }
-                throw new IllegalStateException("cuDNN " + what + ": no algorithm reports success for this convolution");
-            }
-        }
-
-        private long workspace(MethodHandle size, MemorySegment h, MemorySegment a, MemorySegment b, MemorySegment conv,
-                               MemorySegment c, int algo, String what) throws Throwable {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment out = arena.allocate(J);
-                check(what, (int) size.invokeExact(h, a, b, conv, c, algo, out));
-                return out.get(J, 0);
-            }
-        }
-
-        private synchronized Plan plan(CudaBackend be, Conv2dGeometry g) throws Throwable {
-            Plan p = plans.get(g);
-            if (p != null) return p;
-            MemorySegment h = handle(be);
-            MemorySegment x = descriptor(createTensor, "cudnnCreateTensorDescriptor");
-            MemorySegment y = descriptor(createTensor, "cudnnCreateTensorDescriptor");
-            MemorySegment w = descriptor(createFilter, "cudnnCreateFilterDescriptor");
-            MemorySegment conv = descriptor(createConv, "cudnnCreateConvolutionDescriptor");
-            check("cudnnSetTensor4dDescriptor(x)", (int) setTensor4d.invokeExact(x, NCHW, FLOAT, g.n(), g.c(), g.h(), g.w()));
-            check("cudnnSetTensor4dDescriptor(y)", (int) setTensor4d.invokeExact(y, NCHW, FLOAT, g.n(), g.k(), g.p(), g.q()));
-            check("cudnnSetFilter4dDescriptor", (int) setFilter4d.invokeExact(w, FLOAT, NCHW, g.k(), g.c(), g.r(), g.s()));
-            check("cudnnSetConvolution2dDescriptor", (int) setConv2d.invokeExact(conv, g.padH(), g.padW(), g.strideH(), g.strideW(),
-                    1, 1, CROSS_CORRELATION, FLOAT));
-            check("cudnnSetConvolutionMathType", (int) setConvMath.invokeExact(conv, FMA_MATH));
-            int fa = pick(fwdAlgo, h, x, w, conv, y, "cudnnGetConvolutionForwardAlgorithm_v7")[0];
-            int da = pick(bwdDataAlgo, h, w, y, conv, x, "cudnnGetConvolutionBackwardDataAlgorithm_v7")[0];
-            int wa = pick(bwdFilterAlgo, h, x, y, conv, w, "cudnnGetConvolutionBackwardFilterAlgorithm_v7")[0];
-            p = new Plan(x, w, y, conv, fa, workspace(fwdWs, h, x, w, conv, y, fa, "cudnnGetConvolutionForwardWorkspaceSize"),
-                    da, workspace(bwdDataWs, h, w, y, conv, x, da, "cudnnGetConvolutionBackwardDataWorkspaceSize"),
-                    wa, workspace(bwdFilterWs, h, x, y, conv, w, wa, "cudnnGetConvolutionBackwardFilterWorkspaceSize"));
-            plans.put(g, p);
-            return p;
-        }
-
-        private static Buffer scratch(CudaBackend be, long bytes) {
-            return be.allocate(DType.FLOAT32, (int) Math.max(1, (bytes + 3) / 4));
-        }
-
-        private interface Call {
-            int run(MemorySegment h, Plan p, MemorySegment alpha, MemorySegment beta, MemorySegment ws, long wsBytes) throws Throwable;
-        }
-
-        private void run(CudaBackend be, Conv2dGeometry g, String what, java.util.function.ToLongFunction<Plan> wsBytes, Call call) {
-            try (Arena arena = Arena.ofConfined()) {
-                Plan p = plan(be, g);
-                MemorySegment h = handle(be);
-                long bytes = wsBytes.applyAsLong(p);
-                try (Buffer ws = scratch(be, bytes)) {
-                    check(what, call.run(h, p, arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f), arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f),
-                            at(be.addr(ws.ptr())), bytes));
-                }
-            } catch (RuntimeException | Error e) {
-                throw e;
-            } catch (Throwable e) {
-                throw new IllegalStateException("cuDNN " + what + " failed: " + e, e);
-            }
-        }
-
-        @Override
-        public void convForward(CudaBackend be, Conv2dGeometry g, long x, long w, long y) {
-            run(be, g, "cudnnConvolutionForward", Plan::fwdWs, (h, p, al, bt, ws, n) ->
-                    (int) fwd.invokeExact(h, al, p.x(), at(x), p.w(), at(w), p.conv(), p.fwdAlgo(), ws, n, bt, p.y(), at(y)));
-        }
-
-        @Override
-        public void convBackwardData(CudaBackend be, Conv2dGeometry g, long dy, long w, long dx) {
-            run(be, g, "cudnnConvolutionBackwardData", Plan::bwdDataWs, (h, p, al, bt, ws, n) ->
-                    (int) bwdData.invokeExact(h, al, p.w(), at(w), p.y(), at(dy), p.conv(), p.bwdDataAlgo(), ws, n, bt, p.x(), at(dx)));
-        }
-
-        @Override
-        public void convBackwardFilter(CudaBackend be, Conv2dGeometry g, long x, long dy, long dw) {
-            run(be, g, "cudnnConvolutionBackwardFilter", Plan::bwdFilterWs, (h, p, al, bt, ws, n) ->
-                    (int) bwdFilter.invokeExact(h, al, p.x(), at(x), p.y(), at(dy), p.conv(), p.bwdFilterAlgo(), ws, n, bt, p.w(), at(dw)));
-        }
-
-        @Override
-        public String description() {
-            return "FFM binding of " + lib.where() + ", cuDNN version " + version + " (" + version / 10000 + "." + (version / 100) % 100
-                    + "." + version % 100 + ")";
         }
     }
 }

@@ -50,8 +50,13 @@ class CudaProbeTest {
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("cuDNN: ")), lines.toString());
         if (!Cuda.probe().usable()) {
             assertFalse(VendorLibraries.cublasAvailable());
-            var e = assertThrows(IllegalStateException.class, VendorLibraries::cudnn);
-            assertTrue(e.getMessage().contains("JCudnn 11.7.0"), e.getMessage());
+            for (String op : new String[] {"conv2d", "pool2d", "batchnorm", "lstm"}) {
+                var e = assertThrows(IllegalStateException.class, () -> VendorLibraries.cudnn(op));
+                assertTrue(e.getMessage().contains("JCudnn 11.7.0"), e.getMessage());
+                assertTrue(e.getMessage().startsWith(op + ": the kernel registry chose cudnn, but cuDNN could not be loaded"), e.getMessage());
+                String fallback = op + "=" + optlab.kernels.KernelRegistry.defaults().choice(op, optlab.kernels.KernelRegistry.Target.CUDA).variant();
+                assertTrue(e.getMessage().contains("Choose " + fallback + " (the default)"), e.getMessage());
+            }
         }
     }
 }

@@ -649,8 +649,9 @@ public abstract class BackendConformanceTest {
                 double[] edwIh = new double[g.weightIhSize()], edwHh = new double[g.weightHhSize()], edb = new double[g.biasSize()];
                 RefLstm.sequenceBackward(g, wide(x), wideOrNull(h0, full), wideOrNull(c0, full), wide(wIh), wide(wHh), ey, eres, wide(dy),
                         wideOrNull(dhT, full), wideOrNull(dcT, full), edx, full ? edh0 : null, full ? edc0 : null, edwIh, edwHh, edb);
-                // gradients flow back through t steps and the weight gradients sum t*n products: a looser bound
-                Tolerance grads = new Tolerance(1e-4, 1e-3);
+                // gradients flow back through t steps and the weight gradients sum t*n products: a looser bound (or the
+                // backend's own, where that is looser still: TF32 GEMMs)
+                Tolerance grads = new Tolerance(Math.max(1e-4, tol().atol()), Math.max(1e-3, tol().rtol()));
                 grads.assertClose(what + " dx", download(dx), edx);
                 if (full) {
                     grads.assertClose(what + " dh0", download(dh0), edh0);

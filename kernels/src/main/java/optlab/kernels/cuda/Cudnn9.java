@@ -202,8 +202,17 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         return address == 0 ? NULL : MemorySegment.ofAddress(address);
     }
 
+    private static final Map<String, java.util.concurrent.atomic.LongAdder> CALLS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** How many calls of {@code function} this process has made and checked (tests use it to see that cuDNN ran). */
+    static long calls(String function) {
+        java.util.concurrent.atomic.LongAdder a = CALLS.get(function);
+        return a == null ? 0 : a.sum();
+    }
+
     /** Throws naming {@code function} and the status unless {@code status} is CUDNN_STATUS_SUCCESS. */
     private void check(String function, int status) {
+        CALLS.computeIfAbsent(function, f -> new java.util.concurrent.atomic.LongAdder()).increment();
         if (status == 0) return;
         String last = null;
         if (lastErrorString != null) {

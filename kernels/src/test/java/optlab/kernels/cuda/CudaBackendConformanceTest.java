@@ -92,6 +92,7 @@ class CudaBackendConformanceTest extends CudaConformanceSuite {
         }
     }
 
+    /** Every cuDNN variant at once: convolution, pooling, batch norm and the LSTM layer against the reference. */
     @Nested
     class Cudnn extends CudaConformanceSuite {
         @BeforeEach
@@ -101,7 +102,7 @@ class CudaBackendConformanceTest extends CudaConformanceSuite {
 
         @Override
         String kernels() {
-            return "conv2d=cudnn";
+            return "conv2d=cudnn, pool2d=cudnn, batchnorm=cudnn, lstm=cudnn";
         }
     }
 }

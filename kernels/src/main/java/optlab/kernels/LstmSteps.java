@@ -15,9 +15,19 @@ package optlab.kernels;
 public final class LstmSteps {
     private LstmSteps() {}
 
+    private static void required(String op, Ptr p, String what) {
+        if (p == null) throw new IllegalArgumentException(op + ": " + what + " is null; only the operands the contract marks optional may be");
+    }
+
     /** Checks the operands of {@link Backend#lstmSequenceForward}; returns their dtype. */
     public static DType checkForward(String op, LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr bIh, Ptr bHh,
                                      Ptr y, Ptr hT, Ptr cT, Ptr reserve, int reserveSize) {
+        required(op, x, "x");
+        required(op, wIh, "wIh");
+        required(op, wHh, "wHh");
+        required(op, y, "y");
+        required(op, hT, "hT");
+        required(op, cT, "cT");
         x.require(g.inputSize(), op + ": x (t*n*input)");
         wIh.require(g.weightIhSize(), op + ": wIh (4*hidden*input)");
         wHh.require(g.weightHhSize(), op + ": wHh (4*hidden*hidden)");
@@ -36,6 +46,15 @@ public final class LstmSteps {
     public static DType checkBackward(String op, LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
                                       int reserveSize, Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh,
                                       Ptr db) {
+        required(op, x, "x");
+        required(op, wIh, "wIh");
+        required(op, wHh, "wHh");
+        required(op, y, "y (the forward's output)");
+        required(op, reserve, "reserve (the forward's, run with one)");
+        required(op, dy, "dy");
+        required(op, dwIh, "dwIh");
+        required(op, dwHh, "dwHh");
+        required(op, db, "db");
         x.require(g.inputSize(), op + ": x (t*n*input)");
         wIh.require(g.weightIhSize(), op + ": wIh (4*hidden*input)");
         wHh.require(g.weightHhSize(), op + ": wHh (4*hidden*hidden)");

@@ -672,6 +672,10 @@ public abstract class BackendConformanceTest {
         var e = assertThrows(IllegalArgumentException.class, () -> backend().lstmSequenceForward(g, x.ptr(), null, null, w.ptr(), u.ptr(),
                 null, null, y.ptr(), s.ptr(), s.ptr(), null));
         assertTrue(e.getMessage().contains("wIh") && e.getMessage().contains(Integer.toString(g.weightIhSize())), e.getMessage());
+        Buffer d = empty(g.biasSize());
+        var r = assertThrows(IllegalArgumentException.class, () -> backend().lstmSequenceBackward(g, x.ptr(), null, null, u.ptr(), u.ptr(),
+                y.ptr(), null, y.ptr(), null, null, null, null, null, u.ptr(), u.ptr(), d.ptr()));
+        assertTrue(e.getMessage().startsWith("lstmSequenceForward") && r.getMessage().contains("reserve"), r.getMessage());
     }
 
     /** y = a*x + y over all elements, as a fused kernel. */

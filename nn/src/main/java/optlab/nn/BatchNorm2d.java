@@ -23,8 +23,6 @@ import optlab.tensor.Tensor;
 public final class BatchNorm2d extends Module {
     public final Parameter weight;
     public final Parameter bias;
-    public final Tensor runningMean;
-    public final Tensor runningVar;
     private final int features;
     private final double momentum, eps;
 
@@ -41,8 +39,18 @@ public final class BatchNorm2d extends Module {
         this.eps = eps;
         weight = register("weight", new Parameter(Tensor.ones(features)));
         bias = register("bias", new Parameter(Tensor.zeros(features)));
-        runningMean = registerBuffer("running_mean", Tensor.zeros(features));
-        runningVar = registerBuffer("running_var", Tensor.ones(features));
+        registerBuffer("running_mean", Tensor.zeros(features));
+        registerBuffer("running_var", Tensor.ones(features));
+    }
+
+    /** The running mean (c), updated in place in training mode; on the module's device ({@link Module#to}). */
+    public Tensor runningMean() {
+        return buffer("running_mean");
+    }
+
+    /** The running (unbiased) variance (c), updated in place in training mode. */
+    public Tensor runningVar() {
+        return buffer("running_var");
     }
 
     /** x is (n, c, h, w); y has the same shape. */
@@ -52,7 +60,7 @@ public final class BatchNorm2d extends Module {
             throw new IllegalArgumentException("BatchNorm2d(" + features + "): input of shape " + x.shape()
                     + " (expected (n, " + features + ", h, w))");
         }
-        return Functional.batchNorm(x, weight, bias, runningMean, runningVar, isTraining(), momentum, eps);
+        return Functional.batchNorm(x, weight, bias, runningMean(), runningVar(), isTraining(), momentum, eps);
     }
 
     @Override

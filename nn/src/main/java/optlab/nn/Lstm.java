@@ -3,6 +3,7 @@ package optlab.nn;
 import optlab.autograd.Functional;
 import optlab.autograd.Variable;
 import optlab.kernels.DType;
+import optlab.kernels.Device;
 import optlab.tensor.Generator;
 import optlab.tensor.Scope;
 import optlab.tensor.Shape;
@@ -206,9 +207,11 @@ public final class Lstm extends Module {
         }
     }
 
-    /** Zeros of the right shape for a batch of n sequences, FLOAT32 on the CPU. */
+    /** Zeros of the right shape for a batch of n sequences, FLOAT32 on this layer's device ({@link Module#to}). */
     public State zeroState(int n) {
-        return State.zeros(numLayers, n, hiddenSize);
+        Device d = weightIh[0].data().device();
+        Shape s = Shape.of(numLayers, n, hiddenSize);
+        return new State(Tensor.zeros(s, DType.FLOAT32, d), Tensor.zeros(s, DType.FLOAT32, d));
     }
 
     @Override

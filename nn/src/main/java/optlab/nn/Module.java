@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import optlab.autograd.Variable;
+import optlab.kernels.Device;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
 
@@ -17,6 +18,9 @@ import optlab.tensor.Tensor;
  * this.weight = register("weight", new Parameter(...));
  * }</pre>
  * {@link #namedParameters()} then yields PyTorch's dotted names ({@code conv1.weight}).
+ *
+ * <p>Layers create their tensors on the CPU; {@link #to(Device)} moves a whole model, parameters and
+ * buffers, to another device (NOTE [device-placement]).
  */
 public abstract class Module {
     private final Map<String, Parameter> parameters = new LinkedHashMap<>();
@@ -41,6 +45,16 @@ public abstract class Module {
     protected final Tensor registerBuffer(String name, Tensor t) {
         checkName(name);
         buffers.put(name, Scope.escape(t));
+        return t;
+    }
+
+    /**
+     * The buffer this module registered as {@code name} (where it lives now: {@link #to(Device)} replaces
+     * buffers, so a layer reads its buffers through this rather than keeping them in fields).
+     */
+    protected final Tensor buffer(String name) {
+        Tensor t = buffers.get(name);
+        if (t == null) throw new IllegalArgumentException(getClass().getSimpleName() + " has no buffer '" + name + "'; it has " + buffers.keySet());
         return t;
     }
 
@@ -121,6 +135,69 @@ public abstract class Module {
         long n = 0;
         for (Parameter p : namedParameters().values()) n += p.data().numel();
         return n;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Devices
+    // ------------------------------------------------------------------------------------------------
+
+    /**
+     * NOTE [device-placement]: moves every parameter and buffer of this module and its descendants to
+     * {@code device}, as PyTorch's {@code module.to(device)}: each tensor is copied there and the old one
+     * freed; a parameter keeps its identity (same {@link Parameter} object, new data), and a gradient it
+     * holds moves with it. Then {@link ParameterArena#pack(Module)} builds the flat arena on that device
+     * and an optimizer over the arena steps there. Every op runs on the backend of its operands'
+     * device ({@code Backends.of(device)}); operands on different devices are refused, naming both, and
+     * nothing is copied between devices implicitly: inputs are moved with {@code Tensor.to(Device)}.
+     *
+     * <p>A model already packed into an arena cannot move (its parameters are views of the arena's one
+     * buffer, which would be left behind): move it first, then pack. Returns this module.
+     *
+     * @throws IllegalStateException naming the parameter, when the model is packed and device differs
+     */
+    public final Module to(Device device) {
+        java.util.Objects.requireNonNull(device, "device");
+        for (var e : namedParameters().entrySet()) {
+            Parameter p = e.getValue();
+            if (p.isPacked() && !p.data().device().equals(device)) {
+                throw new IllegalStateException("to(" + device + "): parameter " + e.getKey() + " is a view of a ParameterArena on "
+                        + p.data().device() + "; move the model before packing it (model.to(device), then ParameterArena.pack(model))");
+            }
+        }
+        moveTo(device);
+        return this;
+    }
+
+    private void moveTo(Device device) {
+        for (Parameter p : parameters.values()) p.moveTo(device);
+        for (var e : buffers.entrySet()) {
+            Tensor old = e.getValue();
+            if (old.device().equals(device)) continue;
+            e.setValue(Scope.escape(old.to(device)));
+            old.close();
+        }
+        for (Module c : children.values()) c.moveTo(device);
+    }
+
+    /**
+     * The device holding this module's parameters and buffers (the CPU for a module with neither).
+     *
+     * @throws IllegalStateException naming two tensors on different devices
+     */
+    public final Device device() {
+        Device found = null;
+        String first = null;
+        for (var e : namedState().entrySet()) {
+            Device d = e.getValue().device();
+            if (found == null) {
+                found = d;
+                first = e.getKey();
+            } else if (!found.equals(d)) {
+                throw new IllegalStateException(getClass().getSimpleName() + " is spread over devices: " + first + " is on " + found
+                        + " but " + e.getKey() + " is on " + d + " (move it with to(device))");
+            }
+        }
+        return found == null ? Device.CPU : found;
     }
 
     /** Training mode (the default): dropout drops, batch norm uses and updates batch statistics. */

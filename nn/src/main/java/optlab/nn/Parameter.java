@@ -1,6 +1,7 @@
 package optlab.nn;
 
 import optlab.autograd.Variable;
+import optlab.kernels.Device;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
 
@@ -10,13 +11,33 @@ import optlab.tensor.Tensor;
  * {@link ParameterArena}, data and gradient are views of the arena's two flat buffers.
  */
 public final class Parameter extends Variable {
+    private boolean packed;
+
     public Parameter(Tensor data) {
         super(Scope.escape(data), true);
+    }
+
+    /** True once this parameter is a view of a {@link ParameterArena}. */
+    public boolean isPacked() {
+        return packed;
+    }
+
+    /** Copies data (and the gradient, if any) to {@code device} and frees the old tensors (see {@link Module#to}). */
+    void moveTo(Device device) {
+        if (data().device().equals(device)) return;
+        if (packed) throw new IllegalStateException("parameter " + name() + " is packed into a ParameterArena on " + data().device());
+        rebindLeaf(Scope.escape(data().to(device))).close();
+        Tensor g = grad();
+        if (g != null) {
+            setGrad(Scope.escape(g.to(device)));
+            g.close();
+        }
     }
 
     /** Moves this parameter into the arena: copies its values into {@code view} and adopts it (and gradView). */
     void moveInto(Tensor view, Tensor gradView) {
         view.copyFrom(data());
+        packed = true;
         rebindLeaf(Scope.escape(view)).close();
         Tensor oldGrad = grad();
         setGrad(Scope.escape(gradView));

@@ -34,15 +34,15 @@ class LayersTest {
             for (int i = 0; i < 8; i++) assertEquals(expected[i], y[i], 1e-5f, "y[" + i + "]");
         }
         // running = 0.9 running + 0.1 batch, with the unbiased variance (m = 4: 1.25 * 4/3, 25 * 4/3)
-        assertArrayEquals(new float[] {0.25f, 1.5f}, bn.runningMean.toFloatArray(), 1e-6f);
-        assertArrayEquals(new float[] {0.9f + 0.1f * 5f / 3f, 0.9f + 0.1f * 100f / 3f}, bn.runningVar.toFloatArray(), 1e-5f);
+        assertArrayEquals(new float[] {0.25f, 1.5f}, bn.runningMean().toFloatArray(), 1e-6f);
+        assertArrayEquals(new float[] {0.9f + 0.1f * 5f / 3f, 0.9f + 0.1f * 100f / 3f}, bn.runningVar().toFloatArray(), 1e-5f);
     }
 
     @Test
     void batchNormInferenceUsesTheRunningStatisticsAndLeavesThemAlone() {
         BatchNorm2d bn = new BatchNorm2d(2, 0.1, 1e-5);
-        bn.runningMean.copyFrom(Tensor.of(new float[] {1, 10}, 2));
-        bn.runningVar.copyFrom(Tensor.of(new float[] {4, 100}, 2));
+        bn.runningMean().copyFrom(Tensor.of(new float[] {1, 10}, 2));
+        bn.runningVar().copyFrom(Tensor.of(new float[] {4, 100}, 2));
         bn.eval();
         try (Scope s = Scope.open()) {
             float[] y = bn.forward(new Variable(bnInput())).data().toFloatArray();
@@ -50,8 +50,8 @@ class LayersTest {
             float[] expected = {0, (float) (1 / sd0), 0, 0, (float) (2 / sd0), (float) (3 / sd0), (float) (10 / sd1), (float) (10 / sd1)};
             for (int i = 0; i < 8; i++) assertEquals(expected[i], y[i], 1e-6f, "y[" + i + "]");
         }
-        assertArrayEquals(new float[] {1, 10}, bn.runningMean.toFloatArray());
-        assertArrayEquals(new float[] {4, 100}, bn.runningVar.toFloatArray());
+        assertArrayEquals(new float[] {1, 10}, bn.runningMean().toFloatArray());
+        assertArrayEquals(new float[] {4, 100}, bn.runningVar().toFloatArray());
         assertEquals(List.of("weight", "bias", "running_mean", "running_var"), List.copyOf(bn.namedState().keySet()));
     }
 

@@ -22,7 +22,33 @@ public final class NeuralOps {
         return t.contiguous();
     }
 
+    /**
+     * All operands of one primitive must be on one device (NOTE [device-placement]): nothing is copied
+     * implicitly. The error names both devices and both operands. Null operands (optional ones) are skipped.
+     */
+    static void sameDevice(String op, String[] names, Tensor... ts) {
+        Tensor first = null;
+        String firstName = null;
+        for (int i = 0; i < ts.length; i++) {
+            Tensor t = ts[i];
+            if (t == null) continue;
+            if (first == null) {
+                first = t;
+                firstName = names[i];
+            } else if (!t.device().equals(first.device())) {
+                throw new IllegalArgumentException(op + ": tensors on different devices, " + firstName + " " + first.shape() + " on "
+                        + first.device() + " and " + names[i] + " " + t.shape() + " on " + t.device()
+                        + " (move one with Tensor.to(Device); a model moves with Module.to(Device))");
+            }
+        }
+    }
+
+    private static String[] names(String... n) {
+        return n;
+    }
+
     private static void sameDType(String op, Tensor a, Tensor b) {
+        sameDevice(op, names("a", "b"), a, b);
         if (a.dtype() != b.dtype() || !a.device().equals(b.device())) {
             throw new IllegalArgumentException(op + ": " + a.dtype() + " " + a.shape() + " on " + a.device() + " and "
                     + b.dtype() + " " + b.shape() + " on " + b.device() + " do not match");
@@ -52,6 +78,7 @@ public final class NeuralOps {
 
     /** y (n, k, p, q) = conv2d(x (n, c, h, w), w (k, c, r, s)), no bias. */
     public static Tensor conv2d(Tensor x, Tensor w, int stride, int padding) {
+        sameDevice("conv2d", names("input", "weight"), x, w);
         sameDType("conv2d", x, w);
         Conv2dGeometry g = conv2dGeometry(x.shape(), w.shape(), stride, padding);
         try (Tensor xc = compact(x); Tensor wc = compact(w)) {
@@ -63,6 +90,7 @@ public final class NeuralOps {
 
     /** dx (shape of the input) from dy and w. */
     public static Tensor conv2dBackwardData(Tensor dy, Tensor w, Shape inputShape, int stride, int padding) {
+        sameDevice("conv2dBackwardData", names("dy", "weight"), dy, w);
         Conv2dGeometry g = conv2dGeometry(inputShape, w.shape(), stride, padding);
         checkShape("conv2dBackwardData", "dy", dy, Shape.of(g.n(), g.k(), g.p(), g.q()));
         try (Tensor dyc = compact(dy); Tensor wc = compact(w)) {
@@ -74,6 +102,7 @@ public final class NeuralOps {
 
     /** dw (shape of the weight) from x and dy. */
     public static Tensor conv2dBackwardFilter(Tensor x, Tensor dy, Shape weightShape, int stride, int padding) {
+        sameDevice("conv2dBackwardFilter", names("input", "dy"), x, dy);
         Conv2dGeometry g = conv2dGeometry(x.shape(), weightShape, stride, padding);
         checkShape("conv2dBackwardFilter", "dy", dy, Shape.of(g.n(), g.k(), g.p(), g.q()));
         try (Tensor xc = compact(x); Tensor dyc = compact(dy)) {
@@ -116,6 +145,7 @@ public final class NeuralOps {
     }
 
     public static Tensor maxPool2dBackward(Tensor x, Tensor y, Tensor dy, int kernel, int stride, int padding) {
+        sameDevice("maxPool2dBackward", names("input", "output", "dy"), x, y, dy);
         Pool2dGeometry g = pool2dGeometry("maxPool2dBackward", x.shape(), kernel, stride, padding);
         checkShape("maxPool2dBackward", "dy", dy, pooledShape(g));
         checkShape("maxPool2dBackward", "y", y, pooledShape(g));
@@ -181,6 +211,7 @@ public final class NeuralOps {
      */
     public static BatchNormOutput batchNormTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                                     double momentum, double eps) {
+        sameDevice("batchNorm", names("input", "weight", "bias", "running_mean", "running_var"), x, gamma, beta, runningMean, runningVar);
         int[] d = bnDims("batchNorm", x, gamma, beta, runningMean, runningVar);
         for (Tensor r : new Tensor[] {runningMean, runningVar}) {
             if (r != null && !r.isContiguous()) throw new IllegalArgumentException("batchNorm: running statistics must be contiguous");
@@ -198,6 +229,7 @@ public final class NeuralOps {
 
     /** Inference mode: normalizes with the running statistics. */
     public static Tensor batchNormInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps) {
+        sameDevice("batchNorm", names("input", "weight", "bias", "running_mean", "running_var"), x, gamma, beta, runningMean, runningVar);
         int[] d = bnDims("batchNorm", x, gamma, beta, runningMean, runningVar);
         try (Tensor xc = compact(x); Tensor gc = compact(gamma); Tensor bc = compact(beta);
              Tensor mc = compact(runningMean); Tensor vc = compact(runningVar)) {
@@ -208,6 +240,7 @@ public final class NeuralOps {
     }
 
     public static BatchNormGrads batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd) {
+        sameDevice("batchNormBackward", names("input", "dy", "weight", "saved mean", "saved inverse std"), x, dy, gamma, saveMean, saveInvStd);
         int[] d = bnDims("batchNormBackward", x, gamma, saveMean, saveInvStd);
         checkShape("batchNormBackward", "dy", dy, x.shape());
         try (Tensor xc = compact(x); Tensor dyc = compact(dy); Tensor gc = compact(gamma);
@@ -229,6 +262,7 @@ public final class NeuralOps {
     public record CrossEntropyOutput(Tensor loss, Tensor probs) {}
 
     private static void checkLabels(String op, Tensor logits, Tensor labels) {
+        sameDevice(op, names("logits", "labels"), logits, labels);
         rank(op, "logits", logits, 2);
         if (labels.dtype() != DType.INT32) throw new IllegalArgumentException(op + ": labels must be INT32, got " + labels.dtype());
         if (!labels.shape().equals(Shape.of(logits.size(0)))) {
@@ -252,6 +286,7 @@ public final class NeuralOps {
     public static Tensor softmaxCrossEntropyBackward(Tensor probs, Tensor labels, double labelSmoothing, Tensor dLoss) {
         checkLabels("crossEntropyBackward", probs, labels);
         checkShape("crossEntropyBackward", "dLoss", dLoss, Shape.of(probs.size(0)));
+        sameDevice("crossEntropyBackward", names("probabilities", "dLoss"), probs, dLoss);
         try (Tensor p = compact(probs); Tensor l = compact(labels); Tensor dl = compact(dLoss)) {
             Tensor dz = Tensor.empty(probs.shape(), probs.dtype(), probs.device());
             probs.backend().softmaxCrossEntropyBackward(probs.size(0), probs.size(1), p.ptr(), l.ptr(), labelSmoothing, dl.ptr(), dz.ptr());
@@ -274,6 +309,7 @@ public final class NeuralOps {
 
     /** out (indices.shape..., dim) = table[indices]; table is (vocab, dim), indices INT32. */
     public static Tensor embedding(Tensor indices, Tensor table) {
+        sameDevice("embedding", names("indices", "table"), indices, table);
         rank("embedding", "table", table, 2);
         if (indices.dtype() != DType.INT32) throw new IllegalArgumentException("embedding: indices must be INT32, got " + indices.dtype());
         int[] outShape = Arrays.copyOf(indices.shape().toArray(), indices.dim() + 1);
@@ -287,6 +323,7 @@ public final class NeuralOps {
 
     /** dTable (vocab, dim): the rows of dOut summed per index. */
     public static Tensor embeddingBackward(Tensor indices, Tensor dOut, int vocab) {
+        sameDevice("embeddingBackward", names("indices", "dOut"), indices, dOut);
         int dim = dOut.size(-1);
         if (dOut.numel() != indices.numel() * dim) {
             throw new IllegalArgumentException("embeddingBackward: dOut " + dOut.shape() + " does not match indices " + indices.shape());
@@ -309,6 +346,7 @@ public final class NeuralOps {
             throw new IllegalArgumentException("lstmCell: gates " + gates.shape() + " and cell state " + cPrev.shape()
                     + " do not fit (expected gates (n, 4h) and state (n, h))");
         }
+        sameDevice("lstmCell", names("gates", "cell state"), gates, cPrev);
         sameDType("lstmCell", gates, cPrev);
         try (Tensor g = compact(gates); Tensor cp = compact(cPrev)) {
             Tensor act = Tensor.empty(gates.shape(), gates.dtype(), gates.device());
@@ -324,6 +362,7 @@ public final class NeuralOps {
 
     /** dh and dc are the gradients arriving at h and c (dc may be null). */
     public static LstmCellGrads lstmCellBackward(Tensor act, Tensor cPrev, Tensor c, Tensor dh, Tensor dc) {
+        sameDevice("lstmCellBackward", names("activations", "previous cell state", "cell state", "dh", "dc"), act, cPrev, c, dh, dc);
         int n = cPrev.size(0), h = cPrev.size(1);
         checkShape("lstmCellBackward", "dh", dh, cPrev.shape());
         if (dc != null) checkShape("lstmCellBackward", "dc", dc, cPrev.shape());

@@ -161,12 +161,12 @@ public final class Checkpoint {
             for (var e : targets.entrySet()) {
                 Tensor target = e.getValue();
                 int[] shape = target.shape().toArray();
-                try (Tensor src = switch (values.get(e.getKey())) {
+                try (Tensor host = switch (values.get(e.getKey())) {
                     case float[] f -> Tensor.of(f, shape);
                     case double[] d -> Tensor.of(d, shape);
                     case int[] i -> Tensor.ofInts(i, shape);
                     default -> throw new AssertionError();
-                }) {
+                }; Tensor src = host.to(target.device())) { // a model on a GPU loads through one host-to-device copy
                     target.copyFrom(src);
                 }
             }

@@ -58,7 +58,7 @@ class CheckpointTest {
         assertSameState(snapshot(a), b);
         assertEquals("test", meta.get("note"));
         assertEquals("CifarResNet", meta.get("model"));
-        assertTrue(b.bn1.runningVar.toFloatArray()[0] != 1f, "running statistics were saved and loaded");
+        assertTrue(b.bn1.runningVar().toFloatArray()[0] != 1f, "running statistics were saved and loaded");
     }
 
     @Test

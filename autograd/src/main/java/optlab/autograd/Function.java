@@ -41,14 +41,21 @@ public abstract class Function {
      * and some input requires a gradient; otherwise the result is a plain constant.
      */
     protected final Variable output(Tensor result, Variable... inputs) {
-        if (Grad.isEnabled()) {
-            for (Variable v : inputs) {
-                if (v.requiresGrad()) {
-                    this.inputs = inputs;
-                    return new Variable(result, this);
-                }
-            }
+        if (recordsGraph(inputs)) {
+            this.inputs = inputs;
+            return new Variable(result, this);
         }
         return new Variable(result);
+    }
+
+    /**
+     * Whether a function applied to {@code inputs} now is recorded in the graph: grad mode is on and
+     * some input requires a gradient (what {@link #output} decides; a function asks it before its
+     * forward when that matters, see NOTE [user-kernel-gradients] in {@code functions.UserUnary}).
+     */
+    protected static boolean recordsGraph(Variable... inputs) {
+        if (!Grad.isEnabled()) return false;
+        for (Variable v : inputs) if (v.requiresGrad()) return true;
+        return false;
     }
 }

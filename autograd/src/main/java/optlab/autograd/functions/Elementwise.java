@@ -7,7 +7,11 @@ import optlab.kernels.UnaryOp;
 import optlab.tensor.Shape;
 import optlab.tensor.Tensor;
 
-/** Elementwise functions and their derivatives. Binary ones broadcast; their backward sums back down. */
+/**
+ * Elementwise functions and their derivatives. Binary ones broadcast; their backward sums back down.
+ * Each function whose forward is a unary op first offers it to {@link UserUnary} (NOTE
+ * [user-kernel-gradients]), which takes over when the kernel registry runs a user's kernel for that op.
+ */
 public final class Elementwise {
     private Elementwise() {}
 
@@ -103,16 +107,35 @@ public final class Elementwise {
         }
     }
 
-    /** y = scale * x + shift; dx = scale * dy. */
+    /**
+     * y = scale * x + shift; dx = scale * dy. The forward runs unary mul_scalar (unless scale is 1 and
+     * shift is not 0: x * 1 is x exactly) and then add_scalar (when shift is not 0).
+     */
     public static final class Affine extends Function {
         private double scale;
 
         public static Variable apply(Variable x, double scale, double shift) {
+            boolean multiplies = shift == 0 || scale != 1;
+            var device = x.data().device();
+            boolean userMul = multiplies && UserUnary.userKernel(UnaryOp.MUL_SCALAR, device) != null;
+            boolean userAdd = shift != 0 && UserUnary.userKernel(UnaryOp.ADD_SCALAR, device) != null;
+            if (userMul || userAdd) {
+                // one function per unary op, so each user kernel brings its own backward (NOTE [user-kernel-gradients])
+                Variable m = !multiplies ? x : userMul ? UserUnary.apply(UnaryOp.MUL_SCALAR, scale, x) : builtin(x, scale, 0);
+                if (shift == 0) return m;
+                return userAdd ? UserUnary.apply(UnaryOp.ADD_SCALAR, shift, m) : builtin(m, 1, shift);
+            }
+            return builtin(x, scale, shift);
+        }
+
+        private static Variable builtin(Variable x, double scale, double shift) {
             Affine f = new Affine();
             f.scale = scale;
             Tensor y;
             if (shift == 0) {
                 y = x.data().mul(scale);
+            } else if (scale == 1) {
+                y = x.data().add(shift);
             } else {
                 try (Tensor s = x.data().mul(scale)) {
                     y = s.add(shift);
@@ -123,7 +146,7 @@ public final class Elementwise {
 
         @Override
         protected Tensor[] backward(Tensor dy) {
-            return new Tensor[] {dy.mul(scale)};
+            return new Tensor[] {scale == 1 ? dy.contiguous() : dy.mul(scale)};
         }
     }
 
@@ -133,6 +156,8 @@ public final class Elementwise {
         private double c;
 
         public static Variable apply(Variable x, double c) {
+            Variable u = c == 2 ? UserUnary.apply(UnaryOp.SQUARE, 0, x) : UserUnary.apply(UnaryOp.POW_SCALAR, c, x);
+            if (u != null) return u;
             Pow f = new Pow();
             f.x = x.data();
             f.c = c;
@@ -158,6 +183,8 @@ public final class Elementwise {
         private Tensor y;
 
         public static Variable apply(Variable x) {
+            Variable u = UserUnary.apply(UnaryOp.EXP, 0, x);
+            if (u != null) return u;
             Exp f = new Exp();
             f.y = x.data().exp();
             return f.output(f.y, x);
@@ -174,6 +201,8 @@ public final class Elementwise {
         private Tensor x;
 
         public static Variable apply(Variable x) {
+            Variable u = UserUnary.apply(UnaryOp.LOG, 0, x);
+            if (u != null) return u;
             Log f = new Log();
             f.x = x.data();
             return f.output(x.data().log(), x);
@@ -190,6 +219,8 @@ public final class Elementwise {
         private Tensor y;
 
         public static Variable apply(Variable x) {
+            Variable u = UserUnary.apply(UnaryOp.SQRT, 0, x);
+            if (u != null) return u;
             Sqrt f = new Sqrt();
             f.y = x.data().sqrt();
             return f.output(f.y, x);
@@ -208,6 +239,8 @@ public final class Elementwise {
         private Tensor x;
 
         public static Variable apply(Variable x) {
+            Variable u = UserUnary.apply(UnaryOp.RELU, 0, x);
+            if (u != null) return u;
             Relu f = new Relu();
             f.x = x.data();
             return f.output(x.data().relu(), x);
@@ -224,6 +257,8 @@ public final class Elementwise {
         private Tensor y;
 
         public static Variable apply(Variable x) {
+            Variable u = UserUnary.apply(UnaryOp.TANH, 0, x);
+            if (u != null) return u;
             Tanh f = new Tanh();
             f.y = x.data().unary(UnaryOp.TANH, 0);
             return f.output(f.y, x);
@@ -240,6 +275,8 @@ public final class Elementwise {
         private Tensor y;
 
         public static Variable apply(Variable x) {
+            Variable u = UserUnary.apply(UnaryOp.SIGMOID, 0, x);
+            if (u != null) return u;
             Sigmoid f = new Sigmoid();
             f.y = x.data().sigmoid();
             return f.output(f.y, x);

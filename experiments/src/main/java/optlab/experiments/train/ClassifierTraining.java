@@ -5,13 +5,16 @@ import optlab.autograd.Grad;
 import optlab.autograd.Variable;
 import optlab.experiments.data.Batches;
 import optlab.experiments.data.ImageDataset;
+import optlab.kernels.Device;
 import optlab.nn.Module;
 import optlab.optim.Optimizer;
 import optlab.tensor.Scope;
 
 /**
  * The training loop of an image classifier with softmax cross-entropy. Each step runs inside a
- * {@link Scope}, so its activations and gradients are freed when it ends (NOTE [lifetimes]).
+ * {@link Scope}, so its activations and gradients are freed when it ends (NOTE [lifetimes]). Batches
+ * are made on the host and moved to the model's device ({@link Module#device()}, NOTE
+ * [device-placement]) at the start of their step.
  */
 public final class ClassifierTraining {
     private ClassifierTraining() {}
@@ -25,13 +28,14 @@ public final class ClassifierTraining {
      */
     public static EpochResult trainEpoch(Module model, Optimizer opt, Batches batches, int epoch, Progress progress) {
         model.train();
+        Device device = model.device();
         double lossSum = 0;
         long images = 0, steps = 0;
         int index = 0;
         for (Batches.Batch batch : batches) {
             try (Scope step = Scope.open(); batch) {
-                Variable logits = model.forward(new Variable(batch.images()));
-                Variable loss = Functional.crossEntropy(logits, batch.labels());
+                Variable logits = model.forward(new Variable(batch.images().to(device)));
+                Variable loss = Functional.crossEntropy(logits, batch.labels().to(device));
                 double value = loss.item();
                 if (!Double.isFinite(value)) {
                     throw new TrainingDivergedException("loss is " + value + " at epoch " + epoch + ", batch " + index
@@ -59,13 +63,14 @@ public final class ClassifierTraining {
 
     public static Evaluation evaluate(Module model, ImageDataset data, int batchSize) {
         model.eval();
+        Device device = model.device();
         long correct = 0, total = 0;
         double lossSum = 0;
         try (Grad.Mode off = Grad.disabled()) {
             for (Batches.Batch batch : new Batches(data, batchSize, false)) {
                 try (Scope s = Scope.open(); batch) {
-                    Variable logits = model.forward(new Variable(batch.images()));
-                    lossSum += Functional.crossEntropy(logits, batch.labels()).item() * batch.size();
+                    Variable logits = model.forward(new Variable(batch.images().to(device)));
+                    lossSum += Functional.crossEntropy(logits, batch.labels().to(device)).item() * batch.size();
                     int[] predicted = logits.data().argmax(1, false).toIntArray(), labels = batch.labels().toIntArray();
                     for (int i = 0; i < labels.length; i++) if (predicted[i] == labels[i]) correct++;
                     total += labels.length;

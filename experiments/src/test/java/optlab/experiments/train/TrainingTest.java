@@ -4,21 +4,31 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import optlab.experiments.Cli;
+import optlab.experiments.Results;
 import optlab.experiments.TrainFashionMnist;
 import optlab.experiments.data.Batches;
 import optlab.experiments.data.FashionMnist;
 import optlab.experiments.data.ImageDataset;
 import optlab.kernels.cpu.CpuBackend;
+import optlab.kernels.cuda.Cuda;
 import optlab.nn.ParameterArena;
 import optlab.nn.models.SimpleCnn;
 import optlab.optim.Adam;
+import optlab.optim.Optimizer;
+import optlab.optim.OptimizerConfig;
+import optlab.optim.Presets;
 import optlab.tensor.Generator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,6 +80,61 @@ class TrainingTest {
             double accuracy = ClassifierTraining.evaluate(model, test, 1000).accuracy();
             // 70%: far above chance (10%); measured 78.9% for 6,000 images with this seed on the same code
             assertTrue(accuracy > 0.70, "test accuracy " + accuracy);
+        }
+    }
+
+    /** The main builds its Adam from the preset; that is exactly what {@code new Adam(arena, lr)} runs. */
+    @Test
+    void theMainsAdamIsTheConstructorsAdam() {
+        SimpleCnn model = new SimpleCnn(new Generator(0));
+        OptimizerConfig preset = Presets.builder("choi.adam").lr(1e-3).build();
+        try (ParameterArena arena = ParameterArena.pack(model); Adam adam = new Adam(arena, 1e-3); Optimizer fromPreset = preset.create(arena)) {
+            assertEquals(adam.config(), preset);
+            assertEquals(Adam.class, fromPreset.getClass());
+            assertEquals(adam.settings().toJson(), fromPreset.settings().toJson());
+        }
+    }
+
+    @Test
+    void theResultsRecordTheResolvedOptimizerTheDeviceAndTheKernelsInAStableOrder(@TempDir Path tmp) throws IOException {
+        assumeTrue(Files.exists(Path.of(FashionMnist.DEFAULT_DIR, "train-images-idx3-ubyte.gz")), "Fashion-MNIST is not installed");
+        Path json = tmp.resolve("results.json");
+        assertEquals(0, Cli.run(new TrainFashionMnist(), "--train-limit", "256", "--results", json.toString()));
+        JsonNode r = Results.json().readTree(json.toFile());
+        assertEquals(List.of("workload", "dataset", "optimizer", "optimizerKernel", "batchSize", "seed", "device", "backend", "kernels",
+                "epochs", "testAccuracy", "wallSeconds", "java"), fieldNames(r));
+        assertEquals(List.of("train", "trainImages", "test", "testImages"), fieldNames(r.get("dataset")));
+        assertEquals(256, r.get("dataset").get("trainImages").asInt());
+        try (ParameterArena arena = ParameterArena.pack(new SimpleCnn(new Generator(0))); Adam adam = new Adam(arena, 1e-3)) {
+            assertEquals(Results.json().readTree(adam.config().toJson()), r.get("optimizer"));
+            assertEquals(adam.fusedKernel().name(), r.get("optimizerKernel").asText());
+        }
+        assertEquals("cpu", r.get("device").asText());
+        assertEquals("cpu_sgemm", r.get("kernels").get("gemm").asText());
+        assertEquals("cpu_im2col", r.get("kernels").get("conv2d").asText());
+        assertEquals(List.of("epoch", "trainLoss", "testLoss", "testAccuracy", "trainSeconds", "imagesPerSecond"), fieldNames(r.get("epochs").get(0)));
+    }
+
+    private static List<String> fieldNames(JsonNode n) {
+        List<String> out = new ArrayList<>();
+        n.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+
+    @Test
+    void aDeviceThatCannotBeUsedIsOneClearLine() {
+        assumeFalse(Cuda.probe().usable(), "a GPU is usable here");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true));
+        try {
+            assertEquals(2, Cli.run(new TrainFashionMnist(), "--device", "cuda"));
+            assertTrue(err.toString().startsWith("error: --device cuda:0 cannot be used: "), err.toString());
+            err.reset();
+            assertEquals(2, Cli.run(new TrainFashionMnist(), "--device", "gpu0"));
+            assertTrue(err.toString().startsWith("error: not a device: 'gpu0' (expected cpu, cuda or cuda:N)"), err.toString());
+        } finally {
+            System.setErr(old);
         }
     }
 

@@ -1,0 +1,261 @@
+package optlab.experiments.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import optlab.autograd.Functional;
+import optlab.autograd.Variable;
+import optlab.experiments.Cli;
+import optlab.experiments.Results;
+import optlab.kernels.Backend;
+import optlab.kernels.Backends;
+import optlab.kernels.DType;
+import optlab.kernels.Device;
+import optlab.kernels.KernelRegistry;
+import optlab.kernels.RandomDistribution;
+import optlab.nn.ParameterArena;
+import optlab.nn.models.CifarResNet;
+import optlab.optim.Optimizer;
+import optlab.optim.OptimizerConfig;
+import optlab.optim.Presets;
+import optlab.tensor.Generator;
+import optlab.tensor.Scope;
+import optlab.tensor.Shape;
+import optlab.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * Training-step throughput of whole models (the CUDA issue's "one ResNet-20 and one ResNet-56 training step
+ * (batch 128) in images/s"): CIFAR ResNet-20 and ResNet-56 with batch norm ({@link CifarResNet}), 32x32 inputs,
+ * on any device.
+ *
+ * <p>One step is what {@code ClassifierTraining.trainEpoch} does per batch: forward in training mode (batch
+ * statistics, running statistics updated), softmax cross-entropy, the loss read back to the host, zeroing the
+ * gradients, backward, and the optimizer's step (its non-finite gradient check included) over the model's flat
+ * arena (SGD momentum 0.9 at lr 0.01 by default, He et al.'s warm-up rate for deep CIFAR ResNets: the same random
+ * batch over and over diverges at 0.1, and a NaN would stop the run). The batch is synthetic (N(0, 1) pixels,
+ * labels i mod classes), made once on the device, so no host transfer is timed (a data loader overlaps it in
+ * practice). Each step is timed alone, from its start to the end of its work on the device
+ * ({@link Backend#synchronize()}), after warm-up steps; the figure is images per second at the median step time,
+ * with the mean and the fastest step beside it.
+ *
+ * <p>Napkin math: a forward is 41 M multiply-adds per 32x32 image for ResNet-20 (0.08 GFLOP) and 125 M for
+ * ResNet-56 (0.25 GFLOP); a training step costs about three forwards, so batch 128 is about 31 and 96 GFLOP per
+ * step. At the FP32 peak of an H100 or H200 (67 TFLOP/s, no tensor cores) that is 0.5 and 1.4 ms, a bound of
+ * about 275,000 and 90,000 images/s; models this small are bound by kernel launches, batch norm and memory
+ * traffic long before that, so the useful comparison is PyTorch's step on the same GPU (bin/gpu-run measures it).
+ *
+ * <pre>
+ *   (source bin/java-env; optlab_run_main optlab.experiments.bench.ModelStepBenchmark --device cuda)
+ *   options: --device cpu|cuda[:N]  --models resnet20,resnet56  --batch-size 128  --warmup N  --steps N
+ *            --optimizer PRESET  --lr X  --kernels SPEC  --out FILE.tsv  --results FILE.json  --image-size 32
+ * </pre>
+ * Defaults: 3 warm-up and 20 timed steps on a GPU, 1 and 3 on the CPU. {@code --out} writes GpuBenchmark's
+ * TSV columns (bin/gpu-run merges them into its summary). The kernel choices are printed at start and recorded
+ * in both files.
+ */
+@Command(name = "bench-model-step", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Training-step throughput (images/s) of CIFAR ResNet-20 and ResNet-56 with batch norm, on a device.")
+public final class ModelStepBenchmark implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
+    String deviceName;
+
+    @Option(names = "--models", split = ",", defaultValue = "resnet20,resnet56",
+            description = "resnetD with D = 6n+2 (default: ${DEFAULT-VALUE})")
+    List<String> models;
+
+    @Option(names = "--batch-size", defaultValue = "128", description = "images per step (default: ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Option(names = "--image-size", defaultValue = "32", description = "height and width; CIFAR's 32 (smaller: smoke tests only)")
+    int imageSize;
+
+    @Option(names = "--warmup", defaultValue = "-1", description = "untimed steps first (default: 3 on a GPU, 1 on the CPU)")
+    int warmup;
+
+    @Option(names = "--steps", defaultValue = "-1", description = "timed steps (default: 20 on a GPU, 3 on the CPU)")
+    int steps;
+
+    @Option(names = "--optimizer", defaultValue = "choi.momentum", description = "optimizer preset (default: ${DEFAULT-VALUE})")
+    String preset;
+
+    @Option(names = "--lr", defaultValue = "0.01", description = "learning rate (default: ${DEFAULT-VALUE}; 0.1 diverges on one repeated "
+            + "random batch within a few steps of ResNet-56)")
+    double lr;
+
+    @Option(names = "--seed", defaultValue = "0", description = "initialization and data (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--kernels", description = "kernel registry overrides, e.g. conv2d=cudnn,gemm=cublas (docs/GPU.md)")
+    String kernels;
+
+    @Option(names = "--out", description = "write the figures as TSV (GpuBenchmark's columns) to this file")
+    Path out;
+
+    @Option(names = "--results", description = "write settings and figures as JSON to this file")
+    Path results;
+
+    /** One model's figures. */
+    public record Figure(String model, long parameters, int batchSize, int imageSize, double medianMs, double meanMs, double minMs,
+                         int steps, double firstLoss, double lastLoss) {
+        public double imagesPerSecond() {
+            return batchSize / (medianMs / 1e3);
+        }
+
+        /** The benchmark's row name: {@code resnet20 train step batch 128 (cuda:0)}. */
+        String rowName(Device device) {
+            return model + " train step batch " + batchSize + (imageSize == 32 ? "" : " " + imageSize + "x" + imageSize) + " (" + device + ")";
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(Cli.run(new ModelStepBenchmark(), args));
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        Device device = Device.parse(deviceName);
+        boolean gpu = device.kind() == Device.Kind.CUDA;
+        if (warmup < 0) warmup = gpu ? 3 : 1;
+        if (steps < 0) steps = gpu ? 20 : 3;
+        if (steps < 1) throw new ParameterException(spec.commandLine(), "--steps must be at least 1, got " + steps);
+        if (batchSize < 1) throw new ParameterException(spec.commandLine(), "--batch-size must be positive, got " + batchSize);
+        if (imageSize < 4) throw new ParameterException(spec.commandLine(), "--image-size must be at least 4, got " + imageSize);
+        int[] depths = new int[models.size()];
+        for (int i = 0; i < depths.length; i++) depths[i] = depth(models.get(i));
+        if (kernels != null) KernelRegistry.setGlobal(KernelRegistry.global().with(kernels, "command line"));
+        OptimizerConfig config = Presets.builder(preset).lr(lr).build();
+        Backend backend;
+        try {
+            backend = Backends.of(device);
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException("--device " + device + " cannot be used: " + e.getMessage(), e);
+        }
+
+        System.out.printf(Locale.ROOT, "model training steps on %s; batch %d of %dx%d synthetic images; optimizer %s lr %g; %d warm-up + %d timed steps%n",
+                backend.name(), batchSize, imageSize, imageSize, config.preset(), lr, warmup, steps);
+        System.out.println(KernelRegistry.global().summary(device));
+        List<Figure> figures = new ArrayList<>();
+        for (int d : depths) {
+            Figure f = measure(d, device, config);
+            figures.add(f);
+            System.out.printf(Locale.ROOT, "%-48s %10.1f images/s   median %.2f ms, mean %.2f ms, fastest %.2f ms; loss %.4f -> %.4f%n",
+                    f.rowName(device), f.imagesPerSecond(), f.medianMs(), f.meanMs(), f.minMs(), f.firstLoss(), f.lastLoss());
+        }
+        if (out != null) {
+            StringBuilder b = new StringBuilder("benchmark\tvalue\tunit\tceiling\tceiling_value\tfraction\tnote\n");
+            for (Figure f : figures) {
+                b.append(String.format(Locale.ROOT, "%s\t%.4f\timages/s\t\t0.0000\tNaN\tmedian %.3f ms/step of %d, %,d parameters%n",
+                        f.rowName(device), f.imagesPerSecond(), f.medianMs(), f.steps(), f.parameters()));
+            }
+            Files.writeString(out, b.toString());
+            System.out.println("wrote " + out);
+        }
+        if (results != null) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("benchmark", "model training step");
+            r.put("device", device.toString());
+            r.put("backend", backend.name());
+            r.put("kernels", KernelRegistry.global().record(device));
+            r.put("optimizer", Results.json().readTree(config.toJson()));
+            r.put("batchSize", batchSize);
+            r.put("imageSize", imageSize);
+            r.put("warmupSteps", warmup);
+            r.put("timedSteps", steps);
+            r.put("seed", seed);
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (Figure f : figures) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("model", f.model());
+                m.put("parameters", f.parameters());
+                m.put("imagesPerSecond", f.imagesPerSecond());
+                m.put("medianMs", f.medianMs());
+                m.put("meanMs", f.meanMs());
+                m.put("minMs", f.minMs());
+                m.put("firstLoss", f.firstLoss());
+                m.put("lastLoss", f.lastLoss());
+                rows.add(m);
+            }
+            r.put("figures", rows);
+            r.put("java", System.getProperty("java.version"));
+            Results.write(results, r);
+            System.out.println("results written to " + results);
+        }
+        return 0;
+    }
+
+    /** The depth in {@code resnetD}; refuses anything else, naming it. */
+    static int depth(String model) {
+        String m = model.strip().toLowerCase(Locale.ROOT);
+        if (m.startsWith("resnet") && m.substring(6).matches("[0-9]{1,4}")) {
+            int d = Integer.parseInt(m.substring(6));
+            if (d >= 8 && (d - 2) % 6 == 0) return d;
+        }
+        throw new IllegalArgumentException("--models: '" + model + "' is not a CIFAR ResNet (resnetD with D = 6n+2: resnet20, resnet56, ...)");
+    }
+
+    /** Builds ResNet-{@code depth} on {@code device}, runs the warm-up and timed steps, and frees everything. */
+    Figure measure(int depth, Device device, OptimizerConfig config) {
+        Backend backend = Backends.of(device);
+        CifarResNet model = new CifarResNet(depth, true, 10, new Generator(seed));
+        model.to(device);
+        int[] labels = new int[batchSize];
+        for (int i = 0; i < batchSize; i++) labels[i] = i % model.numClasses();
+        try (ParameterArena arena = ParameterArena.pack(model); Optimizer opt = config.create(arena);
+             Tensor x = Tensor.random(RandomDistribution.NORMAL, 0, 1, new Generator(seed + 1), Shape.of(batchSize, 3, imageSize, imageSize),
+                     DType.FLOAT32, device);
+             Tensor host = Tensor.ofInts(labels, batchSize); Tensor y = host.to(device)) {
+            double first = Double.NaN, last = Double.NaN;
+            for (int i = 0; i < warmup; i++) {
+                double loss = step(model, opt, x, y);
+                if (i == 0) first = loss;
+            }
+            double[] ms = new double[steps];
+            for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
+                last = step(model, opt, x, y);
+                backend.synchronize();
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+                if (Double.isNaN(first)) first = last;
+            }
+            double[] sorted = ms.clone();
+            Arrays.sort(sorted);
+            double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+            return new Figure("resnet" + depth, model.parameterCount(), batchSize, imageSize, median, Arrays.stream(ms).average().orElseThrow(),
+                    sorted[0], steps, first, last);
+        } finally {
+            for (var b : model.namedBuffers().values()) b.close(); // device memory goes back now, not at GC
+            for (var p : model.parameters()) {
+                p.data().close();
+                if (p.grad() != null) p.grad().close();
+            }
+        }
+    }
+
+    /** One training step, as ClassifierTraining runs it: returns the loss before the update. */
+    static double step(CifarResNet model, Optimizer opt, Tensor x, Tensor y) {
+        try (Scope s = Scope.open()) {
+            Variable loss = Functional.crossEntropy(model.forward(new Variable(x)), y);
+            double value = loss.item();
+            if (!Double.isFinite(value)) throw new IllegalStateException("the loss is " + value + " at optimizer step " + (opt.stepCount() + 1));
+            opt.zeroGrad();
+            loss.backward();
+            opt.step();
+            return value;
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package optlab.experiments.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import optlab.experiments.Cli;
+import optlab.experiments.Results;
+import optlab.kernels.cuda.Cuda;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** ModelStepBenchmark at a toy size (the figures themselves come from bin/gpu-run and docs/BENCHMARKS.md). */
+class ModelStepBenchmarkTest {
+    @TempDir
+    Path dir;
+
+    private JsonNode runTiny(String device) throws IOException {
+        Path tsv = dir.resolve("steps.tsv"), json = dir.resolve("steps.json");
+        assertEquals(0, Cli.run(new ModelStepBenchmark(), "--device", device, "--models", "resnet8,resnet20", "--batch-size", "2",
+                "--image-size", "8", "--warmup", "1", "--steps", "2", "--out", tsv.toString(), "--results", json.toString()));
+        List<String> lines = Files.readAllLines(tsv);
+        assertEquals("benchmark\tvalue\tunit\tceiling\tceiling_value\tfraction\tnote", lines.get(0));
+        assertEquals(3, lines.size());
+        String[] row = lines.get(2).split("\t");
+        assertEquals("resnet20 train step batch 2 8x8 (" + device + ")", row[0]);
+        assertTrue(Double.parseDouble(row[1]) > 0, row[1]);
+        assertEquals("images/s", row[2]);
+        JsonNode r = Results.json().readTree(json.toFile());
+        List<String> keys = new ArrayList<>();
+        r.fieldNames().forEachRemaining(keys::add);
+        assertEquals(List.of("benchmark", "device", "backend", "kernels", "optimizer", "batchSize", "imageSize", "warmupSteps", "timedSteps",
+                "seed", "figures", "java"), keys);
+        assertEquals(device, r.get("device").asText());
+        assertEquals("choi.momentum", r.get("optimizer").get("preset").asText());
+        assertEquals(2, r.get("figures").size());
+        JsonNode f = r.get("figures").get(1);
+        assertEquals("resnet20", f.get("model").asText());
+        assertEquals(269_722, f.get("parameters").asLong()); // nn golden param_counts.txt
+        assertTrue(f.get("lastLoss").asDouble() < f.get("firstLoss").asDouble() + 1, f.toString()); // finite, and not blowing up
+        return r;
+    }
+
+    @Test
+    void measuresSmallResnetsOnTheCpuAndRecordsTheSettings() throws IOException {
+        JsonNode r = runTiny("cpu");
+        assertEquals("cpu_im2col", r.get("kernels").get("conv2d").asText());
+    }
+
+    @Test
+    @Tag("gpu")
+    void measuresSmallResnetsOnTheGpu() throws IOException {
+        assumeTrue(Cuda.probe().usable(), () -> Cuda.probe().toString());
+        JsonNode r = runTiny("cuda:0");
+        assertEquals("own_im2col", r.get("kernels").get("conv2d").asText());
+    }
+
+    @Test
+    void badArgumentsAreOneClearLine() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true));
+        try {
+            assertEquals(2, Cli.run(new ModelStepBenchmark(), "--models", "resnet21"));
+            assertTrue(err.toString().contains("--models: 'resnet21' is not a CIFAR ResNet"), err.toString());
+            err.reset();
+            assertEquals(2, Cli.run(new ModelStepBenchmark(), "--device", "tpu"));
+            assertTrue(err.toString().contains("not a device: 'tpu'"), err.toString());
+        } finally {
+            System.setErr(old);
+        }
+    }
+}

@@ -55,6 +55,40 @@ public record Tolerance(double atol, double rtol) {
         }
     }
 
+    /**
+     * The normwise form of the rule, for results whose rounding differences are spread over many elements
+     * (a whole training step on two devices, different summation orders):
+     * {@code ||actual - expected||_2 <= atol * sqrt(n) + rtol * ||expected||_2}. NaN anywhere fails. Returns
+     * the measured {@code ||actual - expected||_2 / ||expected||_2}, for the log.
+     */
+    public double assertNormClose(String what, float[] actual, float[] expected) {
+        if (actual.length != expected.length) {
+            throw new AssertionError(what + ": length " + actual.length + " != expected " + expected.length);
+        }
+        double diff = 0, norm = 0;
+        int worstAt = -1;
+        double worst = -1;
+        for (int i = 0; i < actual.length; i++) {
+            double d = (double) actual[i] - expected[i];
+            if (Double.isNaN(d)) throw new AssertionError(what + ": NaN at [" + i + "]: actual " + actual[i] + ", expected " + expected[i]);
+            diff += d * d;
+            norm += (double) expected[i] * expected[i];
+            if (Math.abs(d) > worst) {
+                worst = Math.abs(d);
+                worstAt = i;
+            }
+        }
+        diff = Math.sqrt(diff);
+        norm = Math.sqrt(norm);
+        double bound = atol * Math.sqrt(actual.length) + rtol * norm;
+        if (!(diff <= bound)) {
+            throw new AssertionError(String.format("%s: ||actual - expected||_2 = %g exceeds %g (atol=%g * sqrt(%d) + rtol=%g * ||expected||_2 = %g); "
+                    + "largest difference at [%d]: actual %s, expected %s", what, diff, bound, atol, actual.length, rtol, norm, worstAt,
+                    actual[worstAt], expected[worstAt]));
+        }
+        return norm == 0 ? diff : diff / norm;
+    }
+
     public void assertClose(String what, float[] actual, double[] expected) {
         double[] a = new double[actual.length];
         for (int i = 0; i < a.length; i++) a[i] = actual[i];

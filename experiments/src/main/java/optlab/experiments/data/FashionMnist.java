@@ -21,6 +21,17 @@ public final class FashionMnist {
         return load(dir, "t10k", 10_000);
     }
 
+    /**
+     * The first {@code n} training images, from the official training files or from a copy of their first images
+     * at least n long (bin/gpu-pack bundles such a copy for GPU machines, which have neither the Debian package
+     * nor a network): the same names, and between n and 60,000 images.
+     */
+    public static ImageDataset trainHead(Path dir, int n) {
+        if (n <= 0 || n > 60_000) throw new IllegalArgumentException("trainHead: n must be in [1, 60000], got " + n);
+        return load(dir, "train", -n).head(n);
+    }
+
+    /** expectedCount > 0: exactly that many (the official release); < 0: between -expectedCount and 60,000. */
     private static ImageDataset load(Path dir, String prefix, int expectedCount) {
         Path images = dir.resolve(prefix + "-images-idx3-ubyte.gz"), labels = dir.resolve(prefix + "-labels-idx1-ubyte.gz");
         for (Path p : new Path[] {images, labels}) {
@@ -37,8 +48,12 @@ public final class FashionMnist {
         if (x.count() != y.count()) {
             throw new DataFileException(labels, y.count() + " labels for the " + x.count() + " images of " + images.getFileName());
         }
-        if (x.count() != expectedCount) {
+        if (expectedCount > 0 && x.count() != expectedCount) {
             throw new DataFileException(images, x.count() + " images, expected " + expectedCount + " in the official release");
+        }
+        if (expectedCount < 0 && (x.count() < -expectedCount || x.count() > 60_000)) {
+            throw new DataFileException(images, x.count() + " images, expected between " + -expectedCount + " and 60000 (the official "
+                    + "release or a copy of its first images)");
         }
         int[] l = new int[y.count()];
         for (int i = 0; i < l.length; i++) l[i] = y.data()[i] & 0xFF;

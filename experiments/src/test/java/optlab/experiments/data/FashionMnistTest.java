@@ -46,4 +46,19 @@ class FashionMnistTest {
         e = assertThrows(DataFileException.class, () -> FashionMnist.test(dir));
         assertEquals(dir.resolve("t10k-images-idx3-ubyte.gz") + ": images are 32x32, expected 28x28", e.getMessage());
     }
+
+    @Test
+    void theHeadOfTheTrainingSetMayComeFromACutDownCopy() throws IOException {
+        writeSet("train", 6, 6, 28, (byte) 3);
+        ImageDataset head = FashionMnist.trainHead(dir, 4);
+        assertEquals(4, head.size());
+        assertEquals(3, head.labels()[3]);
+        var e = assertThrows(DataFileException.class, () -> FashionMnist.trainHead(dir, 7));
+        assertEquals(dir.resolve("train-images-idx3-ubyte.gz") + ": 6 images, expected between 7 and 60000 (the official release or a copy "
+                + "of its first images)", e.getMessage());
+        e = assertThrows(DataFileException.class, () -> FashionMnist.train(dir));
+        assertEquals(dir.resolve("train-images-idx3-ubyte.gz") + ": 6 images, expected 60000 in the official release", e.getMessage());
+        var bad = assertThrows(IllegalArgumentException.class, () -> FashionMnist.trainHead(dir, 0));
+        assertEquals("trainHead: n must be in [1, 60000], got 0", bad.getMessage());
+    }
 }

@@ -316,14 +316,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Ptr a, int lda, Ptr b, int ldb,
                      double beta, Ptr c, int ldc, int batch, int strideA, int strideB, int strideC) {
-        Checks.nonNegative("gemm", "m", m);
-        Checks.nonNegative("gemm", "n", n);
-        Checks.nonNegative("gemm", "k", k);
-        Checks.positive("gemm", "batch", batch);
-        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
-        checkMatrix("A", a, aRows, aCols, lda, batch, strideA);
-        checkMatrix("B", b, bRows, bCols, ldb, batch, strideB);
-        checkMatrix("C", c, m, n, ldc, batch, strideC);
+        Checks.gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, batch, strideA, strideB, strideC);
         boolean single = floating("gemm", a, b, c) == DType.FLOAT32;
         for (int i = 0; i < batch; i++) {
             int ao = a.offset() + i * strideA, bo = b.offset() + i * strideB, co = c.offset() + i * strideC;
@@ -332,18 +325,6 @@ public final class CpuBackend implements Backend {
             } else {
                 RefGemm.gemm(transA, transB, m, n, k, alpha, d(a), ao, lda, d(b), bo, ldb, beta, d(c), co, ldc);
             }
-        }
-    }
-
-    private static void checkMatrix(String name, Ptr p, int rows, int cols, int ld, int batch, int stride) {
-        if (ld < Math.max(1, cols)) {
-            throw new IllegalArgumentException("gemm: leading dimension of " + name + " is " + ld + " < its " + cols + " columns");
-        }
-        if (rows == 0 || cols == 0) return;
-        long extent = (long) (batch - 1) * stride + (long) (rows - 1) * ld + cols;
-        if (stride < 0 || p.offset() + extent > p.buffer().length()) {
-            throw new IllegalArgumentException("gemm: " + name + " (" + batch + " x " + rows + " x " + cols + ", ld " + ld
-                    + ", stride " + stride + ") at offset " + p.offset() + " leaves its buffer of length " + p.buffer().length());
         }
     }
 

@@ -7,6 +7,7 @@ import optlab.autograd.functions.Dropout;
 import optlab.autograd.functions.Embedding;
 import optlab.autograd.functions.Linear;
 import optlab.autograd.functions.LstmCell;
+import optlab.autograd.functions.LstmSequence;
 import optlab.autograd.functions.Pool;
 import optlab.tensor.Generator;
 import optlab.tensor.Tensor;
@@ -82,5 +83,15 @@ public final class Functional {
     /** One LSTM step from gate pre-activations (n, 4h) and cell state (n, h): returns hc (2, n, h). */
     public static Variable lstmCell(Variable gates, Variable cPrev) {
         return LstmCell.apply(gates, cPrev);
+    }
+
+    /**
+     * One LSTM layer over a sequence, one graph node: x (t, n, in); h0, c0 (n, h) or null for zeros; wIh (4h, in),
+     * wHh (4h, h), biases (4h) or null. Returns yc (t + 1, n, h): the h of every step, then the final c (the final h
+     * is yc[t - 1]). The backend's {@code lstm} kernel choice runs it (see {@link LstmSequence}).
+     */
+    public static Variable lstmSequence(Variable x, Variable h0, Variable c0, Variable wIh, Variable wHh, Variable bIh,
+                                        Variable bHh) {
+        return LstmSequence.apply(x, h0, c0, wIh, wHh, bIh, bHh);
     }
 }

@@ -138,6 +138,23 @@ class GradCheckTest {
         GradCheck.check("lstm h only", v -> Functional.lstmCell(v[0], v[1]).select(0, 0), randn(2, 12), randn(2, 3));
     }
 
+    /** One LSTM layer as one node: x (t, n, in), h0, c0, wIh (4h, in), wHh (4h, h), bIh, bHh; here t=3, n=2, in=3, h=2. */
+    @Test
+    void lstmSequence() {
+        GradCheck.check("lstm sequence, every input", v -> Functional.lstmSequence(v[0], v[1], v[2], v[3], v[4], v[5], v[6]),
+                randn(3, 2, 3), randn(2, 2), randn(2, 2), randn(8, 3), randn(8, 2), randn(8), randn(8));
+        GradCheck.check("lstm sequence, zero state, one bias", v -> Functional.lstmSequence(v[0], null, null, v[1], v[2], v[3], null),
+                randn(3, 2, 3), randn(8, 3), randn(8, 2), randn(8));
+        GradCheck.check("lstm sequence, one step, no bias", v -> Functional.lstmSequence(v[0], v[1], v[2], v[3], v[4], null, null),
+                randn(1, 2, 3), randn(2, 2), randn(2, 2), randn(8, 3), randn(8, 2));
+        // the final h (yc[t-1]) and c (yc[t]) reached through selects, as nn.Lstm hands them on: the gradient of
+        // h_T adds to that step's dy; both biases get the gradient of their sum
+        GradCheck.check("lstm sequence, final state only", v -> {
+            Variable yc = Functional.lstmSequence(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+            return yc.select(0, 2).mul(yc.select(0, 3));
+        }, randn(3, 2, 3), randn(2, 2), randn(2, 2), randn(8, 3), randn(8, 2), randn(8), randn(8));
+    }
+
     @Test
     void aSmallNetworkEndToEnd() {
         Tensor labels = labels(3, 4);

@@ -3,7 +3,6 @@ package optlab.nn;
 import optlab.autograd.Functional;
 import optlab.autograd.Variable;
 import optlab.kernels.DType;
-import optlab.kernels.Device;
 import optlab.tensor.Generator;
 import optlab.tensor.Scope;
 import optlab.tensor.Shape;
@@ -14,13 +13,16 @@ import optlab.tensor.Tensor;
  * <pre>
  *   gates = x_s W_ih^T + b_ih + h_{s-1} W_hh^T + b_hh          (n, 4h), blocks [i | f | g | o]
  *   c_s = sigmoid(f) * c_{s-1} + sigmoid(i) * tanh(g)
- *   h_s = sigmoid(o) * tanh(c_s)                               (the fused step is Functional.lstmCell)
+ *   h_s = sigmoid(o) * tanh(c_s)
  * </pre>
  * Parameters per layer k, with PyTorch's names: {@code weight_ih_l<k>} (4h, in_k) with in_0 = inputSize
  * and in_k = h above; {@code weight_hh_l<k>} (4h, h); {@code bias_ih_l<k>} (4h); and, unless built with
  * a single bias, {@code bias_hh_l<k>} (4h). A single bias is TensorFlow's LSTMCell layout (DeepOBS): the
  * two biases only ever appear summed, but an optimizer updates each separately, so two biases move
  * their sum twice as fast as one.
+ *
+ * <p>Each layer is one graph node over the whole sequence ({@link #forwardLayer}), run by the backend's
+ * {@code lstm} kernel choice, so {@code -Doptlab.kernels=lstm=cudnn} puts the model's LSTM on cuDNN.
  *
  * <p>Initialization: PyTorch's default, every weight and bias U(-1/sqrt(h), 1/sqrt(h))
  * ({@link Init#pytorchLstm}); a model may re-initialize.
@@ -45,11 +47,6 @@ public final class Lstm extends Module {
                 throw new IllegalArgumentException("Lstm.State: h " + h.shape() + " and c " + c.shape()
                         + " must both be (layers, n, hidden)");
             }
-        }
-
-        /** Zeros, each (layers, n, hidden), FLOAT32 on the CPU. */
-        public static State zeros(int layers, int n, int hidden) {
-            return new State(Tensor.zeros(layers, n, hidden), Tensor.zeros(layers, n, hidden));
         }
 
         /** The final (h, c) of each layer, each (n, hidden), stacked into a new State cut from the graph. */
@@ -172,29 +169,18 @@ public final class Lstm extends Module {
     }
 
     /**
-     * Runs layer {@code k} over a whole sequence. x is (t, n, in_k); h0 and c0 are (n, hidden), or null
-     * for zeros. The input projection of all steps is one GEMM; the recurrence is one small GEMM and
-     * one fused cell per step.
+     * Runs layer {@code k} over a whole sequence. x is (t, n, in_k); h0 and c0 are (n, hidden), or null for
+     * zeros. One graph node ({@link Functional#lstmSequence}): the backend's {@code lstm} kernel choice runs the
+     * layer (the CPU and the own CUDA kernels: the input projection of all steps as one GEMM, then one small GEMM
+     * and one fused cell per step; or cuDNN's RNN).
      */
     public LayerOutput forwardLayer(int k, Variable x, Variable h0, Variable c0) {
-        int t = x.size(0), n = x.size(1), in = x.size(2), hid = hiddenSize;
-        if (in != weightIh[k].size(1)) {
+        if (x.dim() != 3 || x.size(2) != weightIh[k].size(1)) {
             throw new IllegalArgumentException("Lstm layer " + k + ": input of shape " + x.shape() + " (expected (t, n, " + weightIh[k].size(1) + "))");
         }
-        // xproj (t, n, 4h) = x W_ih^T + b_ih, all steps at once
-        Variable xproj = Functional.linear(x.reshape(t * n, in), weightIh[k], biasIh[k]).reshape(t, n, 4 * hid);
-        Variable h = h0, c = c0 != null ? c0 : new Variable(Tensor.zeros(Shape.of(n, hid), x.dtype(), x.data().device()));
-        Variable[] outs = new Variable[t];
-        for (int s = 0; s < t; s++) {
-            Variable gates = xproj.select(0, s);
-            if (h != null) gates = gates.add(Functional.linear(h, weightHh[k], biasHhs[k]));
-            else if (biasHhs[k] != null) gates = gates.add(biasHhs[k]);
-            Variable hc = Functional.lstmCell(gates, c); // (2, n, hid)
-            outs[s] = hc.narrow(0, 0, 1);                 // h as (1, n, hid)
-            h = hc.select(0, 0);
-            c = hc.select(0, 1);
-        }
-        return new LayerOutput(Variable.cat(0, outs), h, c);
+        int t = x.size(0);
+        Variable yc = Functional.lstmSequence(x, h0, c0, weightIh[k], weightHh[k], biasIh[k], biasHhs[k]); // (t + 1, n, h)
+        return new LayerOutput(yc.narrow(0, 0, t), yc.select(0, t - 1), yc.select(0, t));
     }
 
     private void checkInput(Variable x) {
@@ -207,11 +193,11 @@ public final class Lstm extends Module {
         }
     }
 
-    /** Zeros of the right shape for a batch of n sequences, FLOAT32 on this layer's device ({@link Module#to}). */
+    /** Zeros of the right shape for a batch of n sequences, with this layer's dtype and device ({@link Module#to}). */
     public State zeroState(int n) {
-        Device d = weightIh[0].data().device();
+        Tensor w = weightIh[0].data();
         Shape s = Shape.of(numLayers, n, hiddenSize);
-        return new State(Tensor.zeros(s, DType.FLOAT32, d), Tensor.zeros(s, DType.FLOAT32, d));
+        return new State(Tensor.zeros(s, w.dtype(), w.device()), Tensor.zeros(s, w.dtype(), w.device()));
     }
 
     @Override

@@ -3,6 +3,7 @@ package optlab.tensor;
 import java.util.Arrays;
 import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
+import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
 
 /**
@@ -374,5 +375,84 @@ public final class NeuralOps {
                     dGates.ptr(), dcPrev.ptr());
             return new LstmCellGrads(dGates, dcPrev);
         }
+    }
+
+    /**
+     * One LSTM layer's forward over a whole sequence ({@link optlab.kernels.Backend#lstmSequenceForward}). {@code yc}
+     * is (t + 1, n, h): the h of every step, then the final cell state; the final h is {@code yc[t - 1]}. One
+     * tensor carries both so that the autograd graph, whose nodes have one output, needs one node per layer.
+     * {@code reserve} is what the backward reads (its size and layout belong to the kernel variant that ran:
+     * NOTE [lstm-reserve]), or null when the forward ran without one (inference).
+     */
+    public record LstmSequenceOutput(Tensor yc, Tensor reserve) {}
+
+    /**
+     * x (t, n, in); h0 and c0 (n, h) or null for zeros; wIh (4h, in) and wHh (4h, h) with gate blocks
+     * [i | f | g | o]; bIh and bHh (4h) or null. With {@code keepReserve} false nothing is kept for a backward.
+     */
+    public static LstmSequenceOutput lstmSequence(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor bIh,
+                                                  Tensor bHh, boolean keepReserve) {
+        String op = "lstmSequence";
+        rank(op, "x", x, 3);
+        rank(op, "weight_ih", wIh, 2);
+        int t = x.size(0), n = x.size(1), in = x.size(2), hid = wHh.size(wHh.dim() - 1);
+        checkShape(op, "weight_ih", wIh, Shape.of(4 * hid, in));
+        checkShape(op, "weight_hh", wHh, Shape.of(4 * hid, hid));
+        for (Tensor b : new Tensor[] {bIh, bHh}) if (b != null) checkShape(op, "bias", b, Shape.of(4 * hid));
+        for (Tensor s : new Tensor[] {h0, c0}) if (s != null) checkShape(op, "state", s, Shape.of(n, hid));
+        sameDevice(op, names("x", "h0", "c0", "weight_ih", "weight_hh", "bias_ih", "bias_hh"), x, h0, c0, wIh, wHh, bIh, bHh);
+        for (Tensor o : new Tensor[] {h0, c0, wIh, wHh, bIh, bHh}) if (o != null) sameDType(op, x, o);
+        LstmGeometry g = new LstmGeometry(t, n, in, hid);
+        var be = x.backend();
+        try (Tensor xc = compact(x); Tensor h0c = compactOrNull(h0); Tensor c0c = compactOrNull(c0); Tensor wi = compact(wIh);
+             Tensor wh = compact(wHh); Tensor bi = compactOrNull(bIh); Tensor bh = compactOrNull(bHh);
+             Tensor hT = Tensor.empty(Shape.of(n, hid), x.dtype(), x.device())) {
+            Tensor yc = Tensor.empty(Shape.of(t + 1, n, hid), x.dtype(), x.device());
+            Tensor reserve = keepReserve ? Tensor.empty(Shape.of(be.lstmReserveSize(g)), x.dtype(), x.device()) : null;
+            be.lstmSequenceForward(g, xc.ptr(), ptrOrNull(h0c), ptrOrNull(c0c), wi.ptr(), wh.ptr(), ptrOrNull(bi), ptrOrNull(bh),
+                    yc.ptr(), hT.ptr(), yc.ptr().plus(g.outputSize()), reserve == null ? null : reserve.ptr());
+            return new LstmSequenceOutput(yc, reserve);
+        }
+    }
+
+    /** The gradients of {@link #lstmSequence}'s inputs; dx, dh0 and dc0 are null where not asked for; db is each bias's. */
+    public record LstmSequenceGrads(Tensor dx, Tensor dh0, Tensor dc0, Tensor dwIh, Tensor dwHh, Tensor db) {}
+
+    /**
+     * The backward of {@link #lstmSequence} ({@link optlab.kernels.Backend#lstmSequenceBackward}), given its inputs,
+     * its output {@code yc} and reserve, and {@code dyc} (t + 1, n, h), the gradient of yc. Run it once per forward,
+     * under the same kernel choice (NOTE [lstm-reserve]).
+     */
+    public static LstmSequenceGrads lstmSequenceBackward(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor yc,
+                                                         Tensor reserve, Tensor dyc, boolean wantDx, boolean wantDh0,
+                                                         boolean wantDc0) {
+        String op = "lstmSequenceBackward";
+        if (reserve == null) throw new IllegalArgumentException(op + ": no reserve (the forward ran without keepReserve)");
+        int t = x.size(0), n = x.size(1), in = x.size(2), hid = wHh.size(1);
+        checkShape(op, "dyc", dyc, yc.shape());
+        sameDevice(op, names("x", "h0", "c0", "weight_ih", "weight_hh", "yc", "reserve", "dyc"), x, h0, c0, wIh, wHh, yc, reserve, dyc);
+        LstmGeometry g = new LstmGeometry(t, n, in, hid);
+        var be = x.backend();
+        try (Tensor xc = compact(x); Tensor h0c = compactOrNull(h0); Tensor c0c = compactOrNull(c0); Tensor wi = compact(wIh);
+             Tensor wh = compact(wHh); Tensor ycc = compact(yc); Tensor dycc = compact(dyc)) {
+            Tensor dx = wantDx ? Tensor.empty(x.shape(), x.dtype(), x.device()) : null;
+            Tensor dh0 = wantDh0 ? Tensor.empty(Shape.of(n, hid), x.dtype(), x.device()) : null;
+            Tensor dc0 = wantDc0 ? Tensor.empty(Shape.of(n, hid), x.dtype(), x.device()) : null;
+            Tensor dwIh = Tensor.empty(wIh.shape(), x.dtype(), x.device());
+            Tensor dwHh = Tensor.empty(wHh.shape(), x.dtype(), x.device());
+            Tensor db = Tensor.empty(Shape.of(4 * hid), x.dtype(), x.device());
+            be.lstmSequenceBackward(g, xc.ptr(), ptrOrNull(h0c), ptrOrNull(c0c), wi.ptr(), wh.ptr(), ycc.ptr(), reserve.ptr(),
+                    dycc.ptr(), null, dycc.ptr().plus(g.outputSize()), ptrOrNull(dx), ptrOrNull(dh0), ptrOrNull(dc0), dwIh.ptr(),
+                    dwHh.ptr(), db.ptr());
+            return new LstmSequenceGrads(dx, dh0, dc0, dwIh, dwHh, db);
+        }
+    }
+
+    private static Tensor compactOrNull(Tensor t) {
+        return t == null ? null : t.contiguous();
+    }
+
+    private static optlab.kernels.Ptr ptrOrNull(Tensor t) {
+        return t == null ? null : t.ptr();
     }
 }

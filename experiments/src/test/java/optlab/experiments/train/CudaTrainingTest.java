@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import optlab.autograd.Functional;
@@ -15,10 +17,13 @@ import optlab.experiments.data.Batches;
 import optlab.experiments.data.FashionMnist;
 import optlab.experiments.data.ImageDataset;
 import optlab.kernels.Device;
+import optlab.kernels.KernelRegistry;
 import optlab.kernels.Tolerance;
 import optlab.kernels.cuda.Cuda;
+import optlab.kernels.cuda.VendorLibraries;
 import optlab.nn.Module;
 import optlab.nn.ParameterArena;
+import optlab.nn.models.CharLstm;
 import optlab.nn.models.CifarResNet;
 import optlab.nn.models.SimpleCnn;
 import optlab.optim.Optimizer;
@@ -160,6 +165,64 @@ class CudaTrainingTest {
                 + "loss after the step cpu %.8f gpu %.8f%n", worstGrad, worstName, worstValue, worstBuffer, cpu.lossAfter(), gpu.lossAfter());
         assertTrue(FORWARD.close(gpu.lossAfter(), cpu.lossAfter()), "loss after the step: gpu " + gpu.lossAfter() + ", cpu " + cpu.lossAfter());
         assertTrue(gpu.lossAfter() != gpu.loss(), "the step changed nothing the forward sees");
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // One CharLstm step, under each LSTM variant
+    // ------------------------------------------------------------------------------------------------
+
+    /** The loss and every parameter's gradient of one CharLstm forward and backward (dropout on, keep 0.8). */
+    static Step charLstmStep(Device device) {
+        CharLstm model = new CharLstm(23, 8, 16, 2, 0.8, CharLstm.Layout.PYTORCH, new Generator(30), new Generator(31));
+        model.to(device);
+        int n = 4, t = 12;
+        int[] tokens = new int[n * t], targets = new int[n * t];
+        for (int i = 0; i < n * t; i++) {
+            tokens[i] = (7 * i + 3) % 23;
+            targets[i] = (5 * i + 1) % 23;
+        }
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        try (Scope s = Scope.open(); Tensor xh = Tensor.ofInts(tokens, n, t); Tensor yh = Tensor.ofInts(targets, n, t);
+             Tensor x = xh.to(device); Tensor y = yh.to(device)) {
+            CharLstm.Output out = model.forward(x, null);
+            Variable l = CharLstm.loss(out.logits(), y);
+            double loss = l.item();
+            l.backward();
+            for (var e : model.namedParameters().entrySet()) grads.put(e.getKey(), e.getValue().grad().toFloatArray());
+            return new Step(loss, grads, Map.of(), Map.of(), Double.NaN);
+        }
+    }
+
+    /**
+     * A 2-layer CharLstm's forward and backward on the GPU against the CPU, with the own kernels' LSTM and, where
+     * cuDNN loads, cuDNN's ({@code lstm=cudnn}: each layer is one {@code lstmSequence} node, so the choice reaches the
+     * model). Dropout masks come from the same counter-based generator on both devices. Bounds: NOTE [step-tolerance]'s;
+     * the LSTM's sums are shorter (K <= 4 * 16 for the recurrence, t * n = 48 for the weight gradients) and its two
+     * layers of 12 steps add fewer stages than ResNet-20's 19 blocks.
+     */
+    @Test
+    void aCharLstmStepOnTheGpuMatchesTheCpuUnderEachLstmVariant() {
+        Step cpu = charLstmStep(Device.CPU);
+        KernelRegistry saved = KernelRegistry.global();
+        List<String> variants = new ArrayList<>(List.of("own_steps"));
+        if (VendorLibraries.cudnnAvailable()) variants.add("cudnn");
+        else System.out.println("CharLstm step: cuDNN is not loadable, lstm=cudnn not checked:\n  " + String.join("\n  ", VendorLibraries.report()));
+        try {
+            for (String variant : variants) {
+                KernelRegistry.setGlobal(saved.with("lstm=" + variant, "CudaTrainingTest"));
+                Step gpu = charLstmStep(GPU);
+                assertTrue(FORWARD.close(gpu.loss(), cpu.loss()), "lstm=" + variant + ": loss gpu " + gpu.loss() + ", cpu " + cpu.loss());
+                double worst = 0;
+                for (String name : cpu.grads().keySet()) {
+                    worst = Math.max(worst, GRADIENTS.assertNormClose("lstm=" + variant + ": gradient of " + name, gpu.grads().get(name),
+                            cpu.grads().get(name)));
+                }
+                System.out.printf(Locale.ROOT, "CharLstm step, lstm=%s: loss cpu %.8f gpu %.8f; largest normwise gradient difference %.2e%n",
+                        variant, cpu.loss(), gpu.loss(), worst);
+            }
+        } finally {
+            KernelRegistry.setGlobal(saved);
+        }
     }
 
     static double norm(float[] a) {

@@ -1,6 +1,13 @@
 package optlab.kernels;
 
-/** Argument checks shared by the contract's value types; every message names the op and the value. */
+import java.util.Arrays;
+
+/**
+ * Argument checks shared by the contract's value types and by every backend. A method named after a {@link Backend}
+ * primitive ({@code gemm}, {@code conv2d}, {@code batchNormBackward}, ...) checks that primitive's sizes, buffers
+ * and the values the contract fixes; a backend calls it first and then checks the dtypes it runs. Every message
+ * names the op and the value.
+ */
 public final class Checks {
     private Checks() {}
 
@@ -31,6 +38,59 @@ public final class Checks {
         return d;
     }
 
+    /** Throws unless all pointers hold one floating dtype (FLOAT32 or FLOAT64); returns it. */
+    public static DType floating(String op, Ptr... ptrs) {
+        DType t = sameDType(op, ptrs);
+        if (!t.isFloating()) throw new IllegalArgumentException(op + ": needs FLOAT32 or FLOAT64, got " + t);
+        return t;
+    }
+
+    /** Throws unless {@code p} holds {@code t}. */
+    public static void dtype(String op, Ptr p, DType t) {
+        if (p.dtype() != t) throw new IllegalArgumentException(op + ": expected a " + t + " buffer, got " + p.dtype());
+    }
+
+    /** The operands of {@code Backend#copy}: each a live buffer that holds every index of shape through its strides. */
+    public static void copy(int[] shape, Ptr dst, int[] dstStrides, Ptr src, int[] srcStrides) {
+        strided("copy", shape, dst, dstStrides);
+        strided("copy", shape, src, srcStrides);
+    }
+
+    /** The operands of {@code Backend#binary}: each a live buffer that holds every index of shape through its strides. */
+    public static void binary(BinaryOp op, int[] shape, Ptr out, int[] os, Ptr a, int[] as, Ptr b, int[] bs) {
+        String what = "binary " + op;
+        strided(what, shape, out, os);
+        strided(what, shape, a, as);
+        strided(what, shape, b, bs);
+    }
+
+    /** Strides match the shape, the buffer is live, and every index of shape, addressed through strides from p, lies inside it. */
+    private static void strided(String op, int[] shape, Ptr p, int[] strides) {
+        if (strides.length != shape.length) {
+            throw new IllegalArgumentException(op + ": strides " + Arrays.toString(strides) + " do not match shape " + Arrays.toString(shape));
+        }
+        if (p.buffer().isClosed()) throw new IllegalStateException(op + ": buffer was already freed");
+        long lo = p.offset(), hi = p.offset();
+        for (int k = 0; k < shape.length; k++) {
+            if (shape[k] < 0) throw new IllegalArgumentException(op + ": negative size in shape " + Arrays.toString(shape));
+            if (shape[k] == 0) return;
+            long span = (long) (shape[k] - 1) * strides[k];
+            if (span < 0) lo += span; else hi += span;
+        }
+        if (lo < 0 || hi >= p.buffer().length()) {
+            throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape) + " with strides " + Arrays.toString(strides)
+                    + " at offset " + p.offset() + " leaves the buffer of length " + p.buffer().length());
+        }
+    }
+
+    /** The operands of {@code Backend#fillRandom}: n elements at dst, and a &lt;= b (UNIFORM) or b &gt;= 0 (the normals). */
+    public static void fillRandom(Ptr dst, int n, RandomDistribution dist, double a, double b) {
+        dst.require(n, "fillRandom");
+        if (dist == RandomDistribution.UNIFORM ? !(a <= b) : !(b >= 0)) {
+            throw new IllegalArgumentException("fillRandom: bad parameters for " + dist + ": " + a + ", " + b);
+        }
+    }
+
     /**
      * The operands of {@code Backend#gemm}: sizes, batch, and each of op(A) (m x k), op(B) (k x n) and C (m x n)
      * inside its live buffer with a leading dimension of at least its columns. Every backend calls this first.
@@ -57,5 +117,122 @@ public final class Checks {
             throw new IllegalArgumentException("gemm: " + name + " (" + batch + " x " + rows + " x " + cols + ", ld " + ld
                     + ", stride " + stride + ") at offset " + p.offset() + " leaves its buffer of length " + p.buffer().length());
         }
+    }
+
+    /**
+     * The operands of a conv2d primitive ({@code op}): x, w and y hold the geometry's input, filter and output
+     * sizes. The backward ones pass (dx, w, dy) and (x, dw, dy) in these places.
+     */
+    public static void conv2d(String op, Conv2dGeometry g, Ptr x, Ptr w, Ptr y) {
+        x.require(g.inputSize(), op + ": x");
+        w.require(g.filterSize(), op + ": w");
+        y.require(g.outputSize(), op + ": y");
+    }
+
+    /** The operands of a pool2d primitive ({@code op}): x (or dx) and y (or dy) hold the geometry's input and output sizes. */
+    public static void pool2d(String op, Pool2dGeometry g, Ptr x, Ptr y) {
+        x.require(g.inputSize(), op + ": x");
+        y.require(g.outputSize(), op + ": y");
+    }
+
+    /** The operands of {@code Backend#batchNormForwardTraining}; the running statistics come both or neither. */
+    public static void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, Ptr y,
+                                                Ptr sm, Ptr si) {
+        String op = "batchNormForwardTraining";
+        batchNorm(op, n, c, hw, x, y, gamma, beta, rm, rv, sm, si);
+        if ((rm == null) != (rv == null)) throw new IllegalArgumentException(op + ": runningMean and runningVar must both be given or both null");
+    }
+
+    /** The operands of {@code Backend#batchNormForwardInference}. */
+    public static void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, Ptr y) {
+        batchNorm("batchNormForwardInference", n, c, hw, x, y, gamma, beta, rm, rv);
+    }
+
+    /** The operands of {@code Backend#batchNormBackward}. */
+    public static void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma,
+                                         Ptr dbeta) {
+        String op = "batchNormBackward";
+        batchNorm(op, n, c, hw, x, dy, gamma, sm, si, dgamma, dbeta);
+        dx.require(n * c * hw, op + ": dx");
+    }
+
+    /** Positive sizes, x and y of n*c*hw, each non-null per-channel vector of c. */
+    private static void batchNorm(String op, int n, int c, int hw, Ptr x, Ptr y, Ptr... perChannel) {
+        positive(op, "n", n, "c", c, "hw", hw);
+        x.require(n * c * hw, op + ": x");
+        y.require(n * c * hw, op + ": y");
+        for (Ptr p : perChannel) if (p != null) p.require(c, op + ": per-channel vector");
+    }
+
+    /** The operands of {@code Backend#softmaxCrossEntropyForward}: sizes, smoothing in [0, 1], INT32 labels. */
+    public static void softmaxCrossEntropyForward(int n, int classes, Ptr logits, Ptr labels, double smoothing, Ptr loss, Ptr probs) {
+        String op = "softmaxCrossEntropyForward";
+        positive(op, "n", n, "classes", classes);
+        labelSmoothing(op, smoothing);
+        logits.require(n * classes, op + ": logits");
+        labels.require(n, op + ": labels");
+        loss.require(n, op + ": loss");
+        probs.require(n * classes, op + ": probs");
+        dtype(op, labels, DType.INT32);
+    }
+
+    /** The operands of {@code Backend#softmaxCrossEntropyBackward}: sizes, smoothing in [0, 1], INT32 labels. */
+    public static void softmaxCrossEntropyBackward(int n, int classes, Ptr probs, Ptr labels, double smoothing, Ptr dLoss,
+                                                   Ptr dLogits) {
+        String op = "softmaxCrossEntropyBackward";
+        positive(op, "n", n, "classes", classes);
+        labelSmoothing(op, smoothing);
+        probs.require(n * classes, op + ": probs");
+        labels.require(n, op + ": labels");
+        dLoss.require(n, op + ": dLoss");
+        dLogits.require(n * classes, op + ": dLogits");
+        dtype(op, labels, DType.INT32);
+    }
+
+    private static void labelSmoothing(String op, double s) {
+        if (!(s >= 0 && s <= 1)) throw new IllegalArgumentException(op + ": label smoothing must be in [0, 1], got " + s);
+    }
+
+    /** The operands of {@code Backend#embeddingForward}: sizes and INT32 indices (their values are checked where they are read). */
+    public static void embeddingForward(int n, int dim, int vocab, Ptr indices, Ptr table, Ptr out) {
+        String op = "embeddingForward";
+        positive(op, "n", n, "dim", dim, "vocab", vocab);
+        indices.require(n, op + ": indices");
+        table.require(vocab * dim, op + ": table");
+        out.require(n * dim, op + ": out");
+        dtype(op, indices, DType.INT32);
+    }
+
+    /** The operands of {@code Backend#embeddingBackward}: sizes and INT32 indices (their values are checked where they are read). */
+    public static void embeddingBackward(int n, int dim, int vocab, Ptr indices, Ptr dOut, Ptr dTable) {
+        String op = "embeddingBackward";
+        positive(op, "n", n, "dim", dim, "vocab", vocab);
+        indices.require(n, op + ": indices");
+        dOut.require(n * dim, op + ": dOut");
+        dTable.require(vocab * dim, op + ": dTable");
+        dtype(op, indices, DType.INT32);
+    }
+
+    /** The operands of {@code Backend#lstmCellForward}: gates and act of 4*n*hidden, the others of n*hidden. */
+    public static void lstmCellForward(int n, int hidden, Ptr gates, Ptr cPrev, Ptr act, Ptr h, Ptr c) {
+        String op = "lstmCellForward";
+        positive(op, "n", n, "hidden", hidden);
+        int nh = n * hidden;
+        gates.require(4 * nh, op + ": gates");
+        act.require(4 * nh, op + ": act");
+        cPrev.require(nh, op + ": cPrev");
+        h.require(nh, op + ": h");
+        c.require(nh, op + ": c");
+    }
+
+    /** The operands of {@code Backend#lstmCellBackward}: act and dGates of 4*n*hidden, the others (dc optional) of n*hidden. */
+    public static void lstmCellBackward(int n, int hidden, Ptr act, Ptr cPrev, Ptr c, Ptr dh, Ptr dc, Ptr dGates, Ptr dcPrev) {
+        String op = "lstmCellBackward";
+        positive(op, "n", n, "hidden", hidden);
+        int nh = n * hidden;
+        act.require(4 * nh, op + ": act");
+        dGates.require(4 * nh, op + ": dGates");
+        for (Ptr p : new Ptr[] {cPrev, c, dh, dcPrev}) p.require(nh, op);
+        if (dc != null) dc.require(nh, op + ": dc");
     }
 }

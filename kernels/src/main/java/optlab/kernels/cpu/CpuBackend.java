@@ -93,12 +93,6 @@ public final class CpuBackend implements Backend {
         if (p.dtype() != t) throw new IllegalArgumentException("expected a " + t + " buffer, got " + p.dtype());
     }
 
-    private static DType floating(String op, Ptr... ptrs) {
-        DType t = Checks.sameDType(op, ptrs);
-        if (!t.isFloating()) throw new IllegalArgumentException(op + ": needs FLOAT32 or FLOAT64, got " + t);
-        return t;
-    }
-
     private static void need(Ptr p, int n, String what) {
         p.require(n, what);
     }
@@ -194,12 +188,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void fillRandom(Ptr dst, int n, RandomDistribution dist, double a, double b, long seed, long counter) {
-        need(dst, n, "fillRandom");
-        if (dist == RandomDistribution.UNIFORM ? !(a <= b) : !(b >= 0)) {
-            throw new IllegalArgumentException("fillRandom: bad parameters for " + dist + ": " + a + ", " + b);
-        }
+        Checks.fillRandom(dst, n, dist, a, b);
         int o = dst.offset();
-        switch (floating("fillRandom", dst)) {
+        switch (Checks.floating("fillRandom", dst)) {
             case FLOAT32 -> {
                 float[] x = f(dst);
                 Parallel.forRange(n, 4096, (from, to) -> {
@@ -215,8 +206,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void copy(int[] shape, Ptr dst, int[] dstStrides, Ptr src, int[] srcStrides) {
-        checkStrided("copy", shape, dst, dstStrides);
-        checkStrided("copy", shape, src, srcStrides);
+        Checks.copy(shape, dst, dstStrides, src, srcStrides);
         Object d = own(dst).array(), s = own(src).array();
         if (dst.dtype() == src.dtype()) {
             CpuElementwise.copy(shape, d, dst.offset(), dstStrides, s, src.offset(), srcStrides);
@@ -239,24 +229,6 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    /** Checks that every index of shape, addressed through strides from p, lies inside p's buffer. */
-    private static void checkStrided(String op, int[] shape, Ptr p, int[] strides) {
-        if (strides.length != shape.length) {
-            throw new IllegalArgumentException(op + ": strides " + Arrays.toString(strides) + " do not match shape " + Arrays.toString(shape));
-        }
-        long lo = p.offset(), hi = p.offset();
-        for (int k = 0; k < shape.length; k++) {
-            if (shape[k] < 0) throw new IllegalArgumentException(op + ": negative size in shape " + Arrays.toString(shape));
-            if (shape[k] == 0) return;
-            long span = (long) (shape[k] - 1) * strides[k];
-            if (span < 0) lo += span; else hi += span;
-        }
-        if (lo < 0 || hi >= p.buffer().length()) {
-            throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape) + " with strides " + Arrays.toString(strides)
-                    + " at offset " + p.offset() + " leaves the buffer of length " + p.buffer().length());
-        }
-    }
-
     // ------------------------------------------------------------------------------------------------
     // Elementwise and reductions
     // ------------------------------------------------------------------------------------------------
@@ -265,7 +237,7 @@ public final class CpuBackend implements Backend {
     public void unary(UnaryOp op, double alpha, int n, Ptr x, Ptr y) {
         need(x, n, "unary " + op + ": x");
         need(y, n, "unary " + op + ": y");
-        if (floating("unary " + op, x, y) == DType.FLOAT32) {
+        if (Checks.floating("unary " + op, x, y) == DType.FLOAT32) {
             CpuElementwise.unary(op, alpha, n, f(x), x.offset(), f(y), y.offset());
         } else {
             RefElementwise.unary(op, alpha, n, d(x), x.offset(), d(y), y.offset());
@@ -275,10 +247,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void binary(BinaryOp op, int[] shape, Ptr out, int[] os, Ptr a, int[] as, Ptr b, int[] bs) {
         String what = "binary " + op;
-        checkStrided(what, shape, out, os);
-        checkStrided(what, shape, a, as);
-        checkStrided(what, shape, b, bs);
-        if (floating(what, out, a, b) == DType.FLOAT32) {
+        Checks.binary(op, shape, out, os, a, as, b, bs);
+        if (Checks.floating(what, out, a, b) == DType.FLOAT32) {
             CpuElementwise.binary(op, shape, f(out), out.offset(), os, f(a), a.offset(), as, f(b), b.offset(), bs);
         } else {
             RefElementwise.binary(op, shape, d(out), out.offset(), os, d(a), a.offset(), as, d(b), b.offset(), bs);
@@ -290,7 +260,7 @@ public final class CpuBackend implements Backend {
         Checks.positive("reduce", "outer", outer, "size", size, "inner", inner);
         need(x, outer * size * inner, "reduce: x");
         need(y, outer * inner, "reduce: y");
-        if (floating("reduce", x, y) == DType.FLOAT32) {
+        if (Checks.floating("reduce", x, y) == DType.FLOAT32) {
             CpuElementwise.reduce(op, outer, size, inner, f(x), x.offset(), f(y), y.offset());
         } else {
             RefElementwise.reduce(op, outer, size, inner, d(x), x.offset(), d(y), y.offset());
@@ -302,7 +272,7 @@ public final class CpuBackend implements Backend {
         Checks.positive("argmax", "outer", outer, "size", size, "inner", inner);
         need(x, outer * size * inner, "argmax: x");
         need(indices, outer * inner, "argmax: indices");
-        if (floating("argmax", x) == DType.FLOAT32) {
+        if (Checks.floating("argmax", x) == DType.FLOAT32) {
             CpuElementwise.argmax(outer, size, inner, f(x), x.offset(), i32(indices), indices.offset());
         } else {
             RefElementwise.argmax(outer, size, inner, d(x), x.offset(), i32(indices), indices.offset());
@@ -317,7 +287,7 @@ public final class CpuBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Ptr a, int lda, Ptr b, int ldb,
                      double beta, Ptr c, int ldc, int batch, int strideA, int strideB, int strideC) {
         Checks.gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, batch, strideA, strideB, strideC);
-        boolean single = floating("gemm", a, b, c) == DType.FLOAT32;
+        boolean single = Checks.floating("gemm", a, b, c) == DType.FLOAT32;
         for (int i = 0; i < batch; i++) {
             int ao = a.offset() + i * strideA, bo = b.offset() + i * strideB, co = c.offset() + i * strideC;
             if (single) {
@@ -332,16 +302,10 @@ public final class CpuBackend implements Backend {
     // Convolution and pooling
     // ------------------------------------------------------------------------------------------------
 
-    private static void convSizes(Conv2dGeometry g, Ptr x, Ptr w, Ptr y, String op) {
-        need(x, g.inputSize(), op + ": x");
-        need(w, g.filterSize(), op + ": w");
-        need(y, g.outputSize(), op + ": y");
-    }
-
     @Override
     public void conv2dForward(Conv2dGeometry g, Ptr x, Ptr w, Ptr y) {
-        convSizes(g, x, w, y, "conv2dForward");
-        if (floating("conv2dForward", x, w, y) == DType.FLOAT32) {
+        Checks.conv2d("conv2dForward", g, x, w, y);
+        if (Checks.floating("conv2dForward", x, w, y) == DType.FLOAT32) {
             CpuConv.forward(g, f(x), x.offset(), f(w), w.offset(), f(y), y.offset());
         } else {
             RefConv.forward(g, d(x), x.offset(), d(w), w.offset(), d(y), y.offset());
@@ -350,8 +314,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dBackwardData(Conv2dGeometry g, Ptr dy, Ptr w, Ptr dx) {
-        convSizes(g, dx, w, dy, "conv2dBackwardData");
-        if (floating("conv2dBackwardData", dy, w, dx) == DType.FLOAT32) {
+        Checks.conv2d("conv2dBackwardData", g, dx, w, dy);
+        if (Checks.floating("conv2dBackwardData", dy, w, dx) == DType.FLOAT32) {
             CpuConv.backwardData(g, f(dy), dy.offset(), f(w), w.offset(), f(dx), dx.offset());
         } else {
             RefConv.backwardData(g, d(dy), dy.offset(), d(w), w.offset(), d(dx), dx.offset());
@@ -360,31 +324,26 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dBackwardFilter(Conv2dGeometry g, Ptr x, Ptr dy, Ptr dw) {
-        convSizes(g, x, dw, dy, "conv2dBackwardFilter");
-        if (floating("conv2dBackwardFilter", x, dy, dw) == DType.FLOAT32) {
+        Checks.conv2d("conv2dBackwardFilter", g, x, dw, dy);
+        if (Checks.floating("conv2dBackwardFilter", x, dy, dw) == DType.FLOAT32) {
             CpuConv.backwardFilter(g, f(x), x.offset(), f(dy), dy.offset(), f(dw), dw.offset());
         } else {
             RefConv.backwardFilter(g, d(x), x.offset(), d(dy), dy.offset(), d(dw), dw.offset());
         }
     }
 
-    private static void poolSizes(Pool2dGeometry g, Ptr x, Ptr y, String op) {
-        need(x, g.inputSize(), op + ": x");
-        need(y, g.outputSize(), op + ": y");
-    }
-
     @Override
     public void maxPool2dForward(Pool2dGeometry g, Ptr x, Ptr y) {
-        poolSizes(g, x, y, "maxPool2dForward");
-        if (floating("maxPool2dForward", x, y) == DType.FLOAT32) CpuPool.maxForward(g, f(x), x.offset(), f(y), y.offset());
+        Checks.pool2d("maxPool2dForward", g, x, y);
+        if (Checks.floating("maxPool2dForward", x, y) == DType.FLOAT32) CpuPool.maxForward(g, f(x), x.offset(), f(y), y.offset());
         else RefPool.maxForward(g, d(x), x.offset(), d(y), y.offset());
     }
 
     @Override
     public void maxPool2dBackward(Pool2dGeometry g, Ptr x, Ptr y, Ptr dy, Ptr dx) {
-        poolSizes(g, x, y, "maxPool2dBackward");
-        poolSizes(g, dx, dy, "maxPool2dBackward");
-        if (floating("maxPool2dBackward", x, y, dy, dx) == DType.FLOAT32) {
+        Checks.pool2d("maxPool2dBackward", g, x, y);
+        Checks.pool2d("maxPool2dBackward", g, dx, dy);
+        if (Checks.floating("maxPool2dBackward", x, y, dy, dx) == DType.FLOAT32) {
             CpuPool.maxBackward(g, f(x), x.offset(), f(y), y.offset(), f(dy), dy.offset(), f(dx), dx.offset());
         } else {
             RefPool.maxBackward(g, d(x), x.offset(), d(y), y.offset(), d(dy), dy.offset(), d(dx), dx.offset());
@@ -393,8 +352,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void avgPool2dForward(Pool2dGeometry g, boolean countIncludePad, Ptr x, Ptr y) {
-        poolSizes(g, x, y, "avgPool2dForward");
-        if (floating("avgPool2dForward", x, y) == DType.FLOAT32) {
+        Checks.pool2d("avgPool2dForward", g, x, y);
+        if (Checks.floating("avgPool2dForward", x, y) == DType.FLOAT32) {
             CpuPool.avgForward(g, countIncludePad, f(x), x.offset(), f(y), y.offset());
         } else {
             RefPool.avgForward(g, countIncludePad, d(x), x.offset(), d(y), y.offset());
@@ -403,8 +362,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void avgPool2dBackward(Pool2dGeometry g, boolean countIncludePad, Ptr dy, Ptr dx) {
-        poolSizes(g, dx, dy, "avgPool2dBackward");
-        if (floating("avgPool2dBackward", dy, dx) == DType.FLOAT32) {
+        Checks.pool2d("avgPool2dBackward", g, dx, dy);
+        if (Checks.floating("avgPool2dBackward", dy, dx) == DType.FLOAT32) {
             CpuPool.avgBackward(g, countIncludePad, f(dy), dy.offset(), f(dx), dx.offset());
         } else {
             RefPool.avgBackward(g, countIncludePad, d(dy), dy.offset(), d(dx), dx.offset());
@@ -415,20 +374,12 @@ public final class CpuBackend implements Backend {
     // Batch norm
     // ------------------------------------------------------------------------------------------------
 
-    private static void bnSizes(String op, int n, int c, int hw, Ptr x, Ptr y, Ptr... perChannel) {
-        Checks.positive(op, "n", n, "c", c, "hw", hw);
-        need(x, n * c * hw, op + ": x");
-        need(y, n * c * hw, op + ": y");
-        for (Ptr p : perChannel) if (p != null) need(p, c, op + ": per-channel vector");
-    }
-
     @Override
     public void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
                                          Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si) {
         String op = "batchNormForwardTraining";
-        bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv, sm, si);
-        if ((rm == null) != (rv == null)) throw new IllegalArgumentException(op + ": runningMean and runningVar must both be given or both null");
-        if (floating(op, x, gamma, beta, y, sm, si) == DType.FLOAT32) {
+        Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si);
+        if (Checks.floating(op, x, gamma, beta, y, sm, si) == DType.FLOAT32) {
             CpuBatchNorm.forwardTraining(n, c, hw, f(x), x.offset(), f(gamma), gamma.offset(), f(beta), beta.offset(), eps, momentum,
                     rm == null ? null : f(rm), rm == null ? 0 : rm.offset(), rv == null ? null : f(rv), rv == null ? 0 : rv.offset(),
                     f(y), y.offset(), f(sm), sm.offset(), f(si), si.offset());
@@ -442,8 +393,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y) {
         String op = "batchNormForwardInference";
-        bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv);
-        if (floating(op, x, gamma, beta, rm, rv, y) == DType.FLOAT32) {
+        Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y);
+        if (Checks.floating(op, x, gamma, beta, rm, rv, y) == DType.FLOAT32) {
             CpuBatchNorm.forwardInference(n, c, hw, f(x), x.offset(), f(gamma), gamma.offset(), f(beta), beta.offset(),
                     f(rm), rm.offset(), f(rv), rv.offset(), eps, f(y), y.offset());
         } else {
@@ -455,9 +406,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta) {
         String op = "batchNormBackward";
-        bnSizes(op, n, c, hw, x, dy, gamma, sm, si, dgamma, dbeta);
-        need(dx, n * c * hw, op + ": dx");
-        if (floating(op, x, dy, gamma, sm, si, dx, dgamma, dbeta) == DType.FLOAT32) {
+        Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
+        if (Checks.floating(op, x, dy, gamma, sm, si, dx, dgamma, dbeta) == DType.FLOAT32) {
             CpuBatchNorm.backward(n, c, hw, f(x), x.offset(), f(dy), dy.offset(), f(gamma), gamma.offset(), f(sm), sm.offset(),
                     f(si), si.offset(), f(dx), dx.offset(), f(dgamma), dgamma.offset(), f(dbeta), dbeta.offset());
         } else {
@@ -494,13 +444,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void softmaxCrossEntropyForward(int n, int classes, Ptr logits, Ptr labels, double smoothing, Ptr loss, Ptr probs) {
         String op = "softmaxCrossEntropyForward";
-        Checks.positive(op, "n", n, "classes", classes);
-        checkSmoothing(op, smoothing);
-        need(logits, n * classes, op + ": logits");
-        need(labels, n, op + ": labels");
-        need(loss, n, op + ": loss");
-        need(probs, n * classes, op + ": probs");
-        floating(op, logits, loss, probs);
+        Checks.softmaxCrossEntropyForward(n, classes, logits, labels, smoothing, loss, probs);
+        Checks.floating(op, logits, loss, probs);
         double[] z = wide(logits, n * classes), l = wide(loss, n), p = wide(probs, n * classes);
         RefLoss.softmaxCrossEntropyForward(n, classes, z, wideOffset(logits), i32(labels), labels.offset(), smoothing,
                 l, wideOffset(loss), p, wideOffset(probs));
@@ -511,21 +456,12 @@ public final class CpuBackend implements Backend {
     @Override
     public void softmaxCrossEntropyBackward(int n, int classes, Ptr probs, Ptr labels, double smoothing, Ptr dLoss, Ptr dLogits) {
         String op = "softmaxCrossEntropyBackward";
-        Checks.positive(op, "n", n, "classes", classes);
-        checkSmoothing(op, smoothing);
-        need(probs, n * classes, op + ": probs");
-        need(labels, n, op + ": labels");
-        need(dLoss, n, op + ": dLoss");
-        need(dLogits, n * classes, op + ": dLogits");
-        floating(op, probs, dLoss, dLogits);
+        Checks.softmaxCrossEntropyBackward(n, classes, probs, labels, smoothing, dLoss, dLogits);
+        Checks.floating(op, probs, dLoss, dLogits);
         double[] p = wide(probs, n * classes), dl = wide(dLoss, n), dz = wide(dLogits, n * classes);
         RefLoss.softmaxCrossEntropyBackward(n, classes, p, wideOffset(probs), i32(labels), labels.offset(), smoothing,
                 dl, wideOffset(dLoss), dz, wideOffset(dLogits));
         narrow(dz, dLogits, n * classes);
-    }
-
-    private static void checkSmoothing(String op, double s) {
-        if (!(s >= 0 && s <= 1)) throw new IllegalArgumentException(op + ": label smoothing must be in [0, 1], got " + s);
     }
 
     @Override
@@ -533,7 +469,7 @@ public final class CpuBackend implements Backend {
         need(x, n, "dropout: x");
         need(y, n, "dropout: y");
         int threshold = Philox.threshold(p);
-        if (floating("dropout", x, y) == DType.FLOAT32) {
+        if (Checks.floating("dropout", x, y) == DType.FLOAT32) {
             float[] xa = f(x), ya = f(y);
             int xo = x.offset(), yo = y.offset();
             float scale = (float) (1.0 / (1.0 - p));
@@ -548,11 +484,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void embeddingForward(int n, int dim, int vocab, Ptr indices, Ptr table, Ptr out) {
         String op = "embeddingForward";
-        Checks.positive(op, "n", n, "dim", dim, "vocab", vocab);
-        need(indices, n, op + ": indices");
-        need(table, vocab * dim, op + ": table");
-        need(out, n * dim, op + ": out");
-        floating(op, table, out);
+        Checks.embeddingForward(n, dim, vocab, indices, table, out);
+        Checks.floating(op, table, out);
         double[] t = wide(table, vocab * dim), o = wide(out, n * dim);
         RefEmbedding.forward(n, dim, vocab, i32(indices), indices.offset(), t, wideOffset(table), o, wideOffset(out));
         narrow(o, out, n * dim);
@@ -561,11 +494,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void embeddingBackward(int n, int dim, int vocab, Ptr indices, Ptr dOut, Ptr dTable) {
         String op = "embeddingBackward";
-        Checks.positive(op, "n", n, "dim", dim, "vocab", vocab);
-        need(indices, n, op + ": indices");
-        need(dOut, n * dim, op + ": dOut");
-        need(dTable, vocab * dim, op + ": dTable");
-        floating(op, dOut, dTable);
+        Checks.embeddingBackward(n, dim, vocab, indices, dOut, dTable);
+        Checks.floating(op, dOut, dTable);
         double[] g = wide(dOut, n * dim), t = wide(dTable, vocab * dim);
         RefEmbedding.backward(n, dim, vocab, i32(indices), indices.offset(), g, wideOffset(dOut), t, wideOffset(dTable));
         narrow(t, dTable, vocab * dim);
@@ -574,14 +504,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void lstmCellForward(int n, int hidden, Ptr gates, Ptr cPrev, Ptr act, Ptr h, Ptr c) {
         String op = "lstmCellForward";
-        Checks.positive(op, "n", n, "hidden", hidden);
+        Checks.lstmCellForward(n, hidden, gates, cPrev, act, h, c);
         int nh = n * hidden;
-        need(gates, 4 * nh, op + ": gates");
-        need(act, 4 * nh, op + ": act");
-        need(cPrev, nh, op + ": cPrev");
-        need(h, nh, op + ": h");
-        need(c, nh, op + ": c");
-        floating(op, gates, cPrev, act, h, c);
+        Checks.floating(op, gates, cPrev, act, h, c);
         double[] gw = wide(gates, 4 * nh), cp = wide(cPrev, nh), aw = wide(act, 4 * nh), hw = wide(h, nh), cw = wide(c, nh);
         RefLstm.forward(n, hidden, gw, wideOffset(gates), cp, wideOffset(cPrev), aw, wideOffset(act), hw, wideOffset(h), cw, wideOffset(c));
         narrow(aw, act, 4 * nh);
@@ -592,13 +517,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void lstmCellBackward(int n, int hidden, Ptr act, Ptr cPrev, Ptr c, Ptr dh, Ptr dc, Ptr dGates, Ptr dcPrev) {
         String op = "lstmCellBackward";
-        Checks.positive(op, "n", n, "hidden", hidden);
+        Checks.lstmCellBackward(n, hidden, act, cPrev, c, dh, dc, dGates, dcPrev);
         int nh = n * hidden;
-        need(act, 4 * nh, op + ": act");
-        need(dGates, 4 * nh, op + ": dGates");
-        for (Ptr p : new Ptr[] {cPrev, c, dh, dcPrev}) need(p, nh, op);
-        if (dc != null) need(dc, nh, op + ": dc");
-        floating(op, act, cPrev, c, dh, dGates, dcPrev);
+        Checks.floating(op, act, cPrev, c, dh, dGates, dcPrev);
         double[] aw = wide(act, 4 * nh), cp = wide(cPrev, nh), cw = wide(c, nh), dhw = wide(dh, nh);
         double[] dcw = dc == null ? null : wide(dc, nh), dg = wide(dGates, 4 * nh), dcp = wide(dcPrev, nh);
         RefLstm.backward(n, hidden, aw, wideOffset(act), cp, wideOffset(cPrev), cw, wideOffset(c), dhw, wideOffset(dh),

@@ -148,16 +148,6 @@ public final class CudaBackend implements Backend {
         return b.address() + (long) p.offset() * b.dtype().bytes();
     }
 
-    private static void requireType(String op, Ptr p, DType t) {
-        if (p.dtype() != t) throw new IllegalArgumentException(op + ": expected a " + t + " buffer, got " + p.dtype());
-    }
-
-    private static DType floating(String op, Ptr... ptrs) {
-        DType t = Checks.sameDType(op, ptrs);
-        if (!t.isFloating()) throw new IllegalArgumentException(op + ": needs FLOAT32 or FLOAT64, got " + t);
-        return t;
-    }
-
     /** FLOAT32 operands only: the NN primitives (see the class comment). */
     private static void float32(String op, Ptr... ptrs) {
         for (Ptr p : ptrs) {
@@ -238,7 +228,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void write(Ptr dst, float[] src, int srcOffset, int length) {
-        requireType("write", dst, DType.FLOAT32);
+        Checks.dtype("write", dst, DType.FLOAT32);
         need(dst, length, "write");
         Objects.checkFromIndexSize(srcOffset, length, src.length);
         float[] a = srcOffset == 0 ? src : Arrays.copyOfRange(src, srcOffset, srcOffset + length);
@@ -247,7 +237,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void write(Ptr dst, double[] src, int srcOffset, int length) {
-        requireType("write", dst, DType.FLOAT64);
+        Checks.dtype("write", dst, DType.FLOAT64);
         need(dst, length, "write");
         Objects.checkFromIndexSize(srcOffset, length, src.length);
         double[] a = srcOffset == 0 ? src : Arrays.copyOfRange(src, srcOffset, srcOffset + length);
@@ -256,7 +246,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void write(Ptr dst, int[] src, int srcOffset, int length) {
-        requireType("write", dst, DType.INT32);
+        Checks.dtype("write", dst, DType.INT32);
         need(dst, length, "write");
         Objects.checkFromIndexSize(srcOffset, length, src.length);
         int[] a = srcOffset == 0 ? src : Arrays.copyOfRange(src, srcOffset, srcOffset + length);
@@ -311,7 +301,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void read(Ptr src, int[] dst, int dstOffset, int length) {
-        requireType("read", src, DType.INT32);
+        Checks.dtype("read", src, DType.INT32);
         need(src, length, "read");
         Objects.checkFromIndexSize(dstOffset, length, dst.length);
         int[] a = dstOffset == 0 ? dst : new int[length];
@@ -368,11 +358,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void fillRandom(Ptr dst, int n, RandomDistribution dist, double a, double b, long seed, long counter) {
-        need(dst, n, "fillRandom");
-        if (dist == RandomDistribution.UNIFORM ? !(a <= b) : !(b >= 0)) {
-            throw new IllegalArgumentException("fillRandom: bad parameters for " + dist + ": " + a + ", " + b);
-        }
-        DType t = floating("fillRandom", dst);
+        Checks.fillRandom(dst, n, dist, a, b);
+        DType t = Checks.floating("fillRandom", dst);
         int code = switch (dist) {
             case UNIFORM -> 0;
             case NORMAL -> 1;
@@ -384,8 +371,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copy(int[] shape, Ptr dst, int[] dstStrides, Ptr src, int[] srcStrides) {
-        checkStrided("copy", shape, dst, dstStrides);
-        checkStrided("copy", shape, src, srcStrides);
+        Checks.copy(shape, dst, dstStrides, src, srcStrides);
         int[][] c = Strides.coalesce(shape, dstStrides, srcStrides);
         int n = Strides.numel(c[0]);
         if (n == 0) return;
@@ -407,25 +393,6 @@ public final class CudaBackend implements Backend {
         words[0] = rank;
         for (int j = 0; j < coalesced.length; j++) System.arraycopy(coalesced[j], 0, words, 1 + j * MAX_RANK, rank);
         return words;
-    }
-
-    /** Checks that every index of shape, addressed through strides from p, lies inside p's buffer (as the CPU backend). */
-    private static void checkStrided(String op, int[] shape, Ptr p, int[] strides) {
-        if (strides.length != shape.length) {
-            throw new IllegalArgumentException(op + ": strides " + Arrays.toString(strides) + " do not match shape " + Arrays.toString(shape));
-        }
-        if (p.buffer().isClosed()) throw new IllegalStateException(op + ": buffer was already freed");
-        long lo = p.offset(), hi = p.offset();
-        for (int k = 0; k < shape.length; k++) {
-            if (shape[k] < 0) throw new IllegalArgumentException(op + ": negative size in shape " + Arrays.toString(shape));
-            if (shape[k] == 0) return;
-            long span = (long) (shape[k] - 1) * strides[k];
-            if (span < 0) lo += span; else hi += span;
-        }
-        if (lo < 0 || hi >= p.buffer().length()) {
-            throw new IllegalArgumentException(op + ": shape " + Arrays.toString(shape) + " with strides " + Arrays.toString(strides)
-                    + " at offset " + p.offset() + " leaves the buffer of length " + p.buffer().length());
-        }
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -478,7 +445,7 @@ public final class CudaBackend implements Backend {
     public void unary(UnaryOp op, double alpha, int n, Ptr x, Ptr y) {
         need(x, n, "unary " + op + ": x");
         need(y, n, "unary " + op + ": y");
-        DType t = floating("unary " + op, x, y);
+        DType t = Checks.floating("unary " + op, x, y);
         KernelRegistry.Choice c = choice("unary." + op.name().toLowerCase(java.util.Locale.ROOT));
         if (c.isUser()) {
             float32("unary " + op + " (user kernel " + c.user().function() + ")", x, y);
@@ -498,10 +465,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void binary(BinaryOp op, int[] shape, Ptr out, int[] os, Ptr a, int[] as, Ptr b, int[] bs) {
         String what = "binary " + op;
-        checkStrided(what, shape, out, os);
-        checkStrided(what, shape, a, as);
-        checkStrided(what, shape, b, bs);
-        DType t = floating(what, out, a, b);
+        Checks.binary(op, shape, out, os, a, as, b, bs);
+        DType t = Checks.floating(what, out, a, b);
         int[][] c = Strides.coalesce(shape, os, as, bs);
         int n = Strides.numel(c[0]);
         if (n == 0) return;
@@ -523,7 +488,7 @@ public final class CudaBackend implements Backend {
         Checks.positive("reduce", "outer", outer, "size", size, "inner", inner);
         need(x, outer * size * inner, "reduce: x");
         need(y, outer * inner, "reduce: y");
-        DType t = floating("reduce", x, y);
+        DType t = Checks.floating("reduce", x, y);
         KernelArgs a = new KernelArgs().i(reduceCode(op)).i(outer).i(size).i(inner).p(addr(x)).p(addr(y));
         if (reduceByRows(outer, inner)) launchPerBlock("reduce", "reduce_rows_" + suffix(t), (long) outer * inner, 8, a);
         else launch1d("reduce", "reduce_cols_" + suffix(t), (long) outer * inner, a);
@@ -534,8 +499,8 @@ public final class CudaBackend implements Backend {
         Checks.positive("argmax", "outer", outer, "size", size, "inner", inner);
         need(x, outer * size * inner, "argmax: x");
         need(indices, outer * inner, "argmax: indices");
-        DType t = floating("argmax", x);
-        requireType("argmax", indices, DType.INT32);
+        DType t = Checks.floating("argmax", x);
+        Checks.dtype("argmax", indices, DType.INT32);
         KernelArgs a = new KernelArgs().i(outer).i(size).i(inner).p(addr(x)).p(addr(indices));
         if (reduceByRows(outer, inner)) launchPerBlock("reduce", "argmax_rows_" + suffix(t), (long) outer * inner, t.bytes() + 4, a);
         else launch1d("reduce", "argmax_cols_" + suffix(t), (long) outer * inner, a);
@@ -549,7 +514,7 @@ public final class CudaBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Ptr a, int lda, Ptr b, int ldb,
                      double beta, Ptr c, int ldc, int batch, int strideA, int strideB, int strideC) {
         Checks.gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, batch, strideA, strideB, strideC);
-        DType t = floating("gemm", a, b, c);
+        DType t = Checks.floating("gemm", a, b, c);
         if (m == 0 || n == 0) return;
         if (t == DType.FLOAT64) {
             long work = (long) m * n * batch;
@@ -618,9 +583,7 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------------------------------------
 
     private static void convSizes(Conv2dGeometry g, Ptr x, Ptr w, Ptr y, String op) {
-        need(x, g.inputSize(), op + ": x");
-        need(w, g.filterSize(), op + ": w");
-        need(y, g.outputSize(), op + ": y");
+        Checks.conv2d(op, g, x, w, y);
         float32(op, x, w, y);
     }
 
@@ -646,8 +609,7 @@ public final class CudaBackend implements Backend {
     }
 
     private static void poolSizes(Pool2dGeometry g, Ptr x, Ptr y, String op) {
-        need(x, g.inputSize(), op + ": x");
-        need(y, g.outputSize(), op + ": y");
+        Checks.pool2d(op, g, x, y);
         float32(op, x, y);
     }
 
@@ -713,21 +675,12 @@ public final class CudaBackend implements Backend {
     // Batch norm
     // ------------------------------------------------------------------------------------------------
 
-    private static void bnSizes(String op, int n, int c, int hw, Ptr x, Ptr y, Ptr... perChannel) {
-        Checks.positive(op, "n", n, "c", c, "hw", hw);
-        need(x, n * c * hw, op + ": x");
-        need(y, n * c * hw, op + ": y");
-        for (Ptr p : perChannel) if (p != null) need(p, c, op + ": per-channel vector");
-        float32(op, x, y);
-        float32(op, perChannel);
-    }
-
     @Override
     public void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
                                          Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si) {
         String op = "batchNormForwardTraining";
-        bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv, sm, si);
-        if ((rm == null) != (rv == null)) throw new IllegalArgumentException(op + ": runningMean and runningVar must both be given or both null");
+        Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si);
+        float32(op, x, gamma, beta, rm, rv, y, sm, si);
         RefBatchNorm.checkCount(n, hw);
         if (cudnn("batchnorm")) {
             VendorLibraries.cudnn("batchnorm").bnForwardTraining(this, n, c, hw, addr(x), addr(gamma), addr(beta), eps, momentum, addr(rm),
@@ -741,7 +694,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y) {
         String op = "batchNormForwardInference";
-        bnSizes(op, n, c, hw, x, y, gamma, beta, rm, rv);
+        Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y);
+        float32(op, x, gamma, beta, rm, rv, y);
         if (cudnn("batchnorm")) {
             VendorLibraries.cudnn("batchnorm").bnForwardInference(this, n, c, hw, addr(x), addr(gamma), addr(beta), addr(rm), addr(rv), eps,
                     addr(y));
@@ -754,9 +708,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta) {
         String op = "batchNormBackward";
-        bnSizes(op, n, c, hw, x, dy, gamma, sm, si, dgamma, dbeta);
-        need(dx, n * c * hw, op + ": dx");
-        float32(op, dx);
+        Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
+        float32(op, x, dy, gamma, sm, si, dx, dgamma, dbeta);
         if (cudnn("batchnorm")) {
             VendorLibraries.cudnn("batchnorm").bnBackward(this, n, c, hw, addr(x), addr(dy), addr(gamma), addr(sm), addr(si), addr(dx),
                     addr(dgamma), addr(dbeta));
@@ -769,10 +722,6 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------------------------------------
     // Losses, dropout, embedding, LSTM
     // ------------------------------------------------------------------------------------------------
-
-    private static void checkSmoothing(String op, double s) {
-        if (!(s >= 0 && s <= 1)) throw new IllegalArgumentException(op + ": label smoothing must be in [0, 1], got " + s);
-    }
 
     /** After a launch that checked labels or indices: throws naming the first bad value, as the reference does. */
     private void throwIfBadIndex(String op, Ptr indices, int bound, boolean labels) {
@@ -788,14 +737,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void softmaxCrossEntropyForward(int n, int classes, Ptr logits, Ptr labels, double smoothing, Ptr loss, Ptr probs) {
         String op = "softmaxCrossEntropyForward";
-        Checks.positive(op, "n", n, "classes", classes);
-        checkSmoothing(op, smoothing);
-        need(logits, n * classes, op + ": logits");
-        need(labels, n, op + ": labels");
-        need(loss, n, op + ": loss");
-        need(probs, n * classes, op + ": probs");
+        Checks.softmaxCrossEntropyForward(n, classes, logits, labels, smoothing, loss, probs);
         float32(op, logits, loss, probs);
-        requireType(op, labels, DType.INT32);
         long flag = dev.resetFlag();
         launchPerBlock("loss", "sce_fwd_f32", n, 8, new KernelArgs().i(n).i(classes).p(addr(logits)).p(addr(labels)).d(smoothing)
                 .p(addr(loss)).p(addr(probs)).p(flag));
@@ -805,14 +748,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void softmaxCrossEntropyBackward(int n, int classes, Ptr probs, Ptr labels, double smoothing, Ptr dLoss, Ptr dLogits) {
         String op = "softmaxCrossEntropyBackward";
-        Checks.positive(op, "n", n, "classes", classes);
-        checkSmoothing(op, smoothing);
-        need(probs, n * classes, op + ": probs");
-        need(labels, n, op + ": labels");
-        need(dLoss, n, op + ": dLoss");
-        need(dLogits, n * classes, op + ": dLogits");
+        Checks.softmaxCrossEntropyBackward(n, classes, probs, labels, smoothing, dLoss, dLogits);
         float32(op, probs, dLoss, dLogits);
-        requireType(op, labels, DType.INT32);
         long flag = dev.resetFlag();
         launch1d("loss", "sce_bwd_f32", (long) n * classes, new KernelArgs().i(n).i(classes).p(addr(probs)).p(addr(labels))
                 .d(smoothing).p(addr(dLoss)).p(addr(dLogits)).p(flag));
@@ -824,7 +761,7 @@ public final class CudaBackend implements Backend {
         need(x, n, "dropout: x");
         need(y, n, "dropout: y");
         int threshold = Philox.threshold(p);
-        DType t = floating("dropout", x, y);
+        DType t = Checks.floating("dropout", x, y);
         KernelArgs a = new KernelArgs().i(n).i(threshold);
         if (t == DType.FLOAT32) a.f((float) (1.0 / (1.0 - p)));
         else a.d(1.0 / (1.0 - p));
@@ -834,12 +771,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void embeddingForward(int n, int dim, int vocab, Ptr indices, Ptr table, Ptr out) {
         String op = "embeddingForward";
-        Checks.positive(op, "n", n, "dim", dim, "vocab", vocab);
-        need(indices, n, op + ": indices");
-        need(table, vocab * dim, op + ": table");
-        need(out, n * dim, op + ": out");
+        Checks.embeddingForward(n, dim, vocab, indices, table, out);
         float32(op, table, out);
-        requireType(op, indices, DType.INT32);
         long flag = dev.resetFlag();
         launch1d("embedding", "embedding_fwd_f32", (long) n * dim,
                 new KernelArgs().i(n).i(dim).i(vocab).p(addr(indices)).p(addr(table)).p(addr(out)).p(flag));
@@ -849,12 +782,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void embeddingBackward(int n, int dim, int vocab, Ptr indices, Ptr dOut, Ptr dTable) {
         String op = "embeddingBackward";
-        Checks.positive(op, "n", n, "dim", dim, "vocab", vocab);
-        need(indices, n, op + ": indices");
-        need(dOut, n * dim, op + ": dOut");
-        need(dTable, vocab * dim, op + ": dTable");
+        Checks.embeddingBackward(n, dim, vocab, indices, dOut, dTable);
         float32(op, dOut, dTable);
-        requireType(op, indices, DType.INT32);
         long flag = dev.resetFlag();
         launch1d("embedding", "embedding_bwd_f32", (long) n * dim,
                 new KernelArgs().i(n).i(dim).i(vocab).p(addr(indices)).p(addr(dOut)).p(addr(dTable)).p(flag));
@@ -864,14 +793,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void lstmCellForward(int n, int hidden, Ptr gates, Ptr cPrev, Ptr act, Ptr h, Ptr c) {
         String op = "lstmCellForward";
-        Checks.positive(op, "n", n, "hidden", hidden);
-        int nh = n * hidden;
-        need(gates, 4 * nh, op + ": gates");
-        need(act, 4 * nh, op + ": act");
-        need(cPrev, nh, op + ": cPrev");
-        need(h, nh, op + ": h");
-        need(c, nh, op + ": c");
+        Checks.lstmCellForward(n, hidden, gates, cPrev, act, h, c);
         float32(op, gates, cPrev, act, h, c);
+        int nh = n * hidden;
         launch1d("lstm", "lstm_fwd_f32", nh, new KernelArgs().i(n).i(hidden).p(addr(gates)).p(addr(cPrev)).p(addr(act))
                 .p(addr(h)).p(addr(c)));
     }
@@ -879,13 +803,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void lstmCellBackward(int n, int hidden, Ptr act, Ptr cPrev, Ptr c, Ptr dh, Ptr dc, Ptr dGates, Ptr dcPrev) {
         String op = "lstmCellBackward";
-        Checks.positive(op, "n", n, "hidden", hidden);
-        int nh = n * hidden;
-        need(act, 4 * nh, op + ": act");
-        need(dGates, 4 * nh, op + ": dGates");
-        for (Ptr p : new Ptr[] {cPrev, c, dh, dcPrev}) need(p, nh, op);
-        if (dc != null) need(dc, nh, op + ": dc");
+        Checks.lstmCellBackward(n, hidden, act, cPrev, c, dh, dc, dGates, dcPrev);
         float32(op, act, cPrev, c, dh, dc, dGates, dcPrev);
+        int nh = n * hidden;
         launch1d("lstm", "lstm_bwd_f32", nh, new KernelArgs().i(n).i(hidden).p(addr(act)).p(addr(cPrev)).p(addr(c)).p(addr(dh))
                 .p(addr(dc)).p(addr(dGates)).p(addr(dcPrev)));
     }

@@ -12,6 +12,8 @@ import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
 import optlab.kernels.FusedKernel;
 import optlab.kernels.KernelRegistry;
+import optlab.kernels.LstmGeometry;
+import optlab.kernels.Pool2dGeometry;
 import optlab.kernels.Ptr;
 import optlab.kernels.RandomDistribution;
 import optlab.kernels.cuda.Cuda;
@@ -27,7 +29,11 @@ import optlab.kernels.cuda.VendorLibraries;
  *   <li>SGEMM at 1024..4096: the own tiled FP32 kernel against cuBLAS FP32 (target: at least 70% at 4096),
  *       and the TF32 variants (own WMMA, cuBLAS TF32) as TFLOP/s, each first checked against a reference
  *       variant (cuBLAS FP32 where it loads, else the own naive kernel);</li>
- *   <li>a ResNet-20 convolution layer, own im2col against cuDNN, forward and both backwards.</li>
+ *   <li>a ResNet-20 convolution layer, own im2col against cuDNN, forward and both backwards;</li>
+ *   <li>the other ops with a cuDNN variant, own kernels against cuDNN where it loads: batch norm (training forward
+ *       and backward) on a ResNet-20 activation and 2x2 max pooling, as GB/s of the least traffic they need
+ *       (ceiling: the D2D copy), and one LSTM layer at DeepOBS's character-model size (t = 50, n = 50, 128 -> 128),
+ *       forward and backward, as thousands of tokens per second.</li>
  * </ul>
  * Where cuBLAS does not load, bin/gpu-run measures PyTorch's torch.matmul at the same sizes as the ceiling.
  * Timings are CUDA events around {@code iterations} runs after warm-up runs, on the backend's stream.
@@ -84,6 +90,8 @@ public final class GpuBenchmark {
         if (sizes == null) sizes = quick ? new int[] {512, 1024} : new int[] {1024, 2048, 3072, 4096};
         for (int n : sizes) sgemm(be, n, quick);
         convolution(be, images > 0 ? images : quick ? 16 : 128, quick);
+        batchNormAndPooling(be, images > 0 ? images : quick ? 16 : 128);
+        lstm(be, quick ? 10 : 50);
 
         OUT.println();
         OUT.printf(Locale.ROOT, "%-52s %12s %-8s %-28s %8s%n", "benchmark", "value", "unit", "ceiling", "fraction");
@@ -133,6 +141,7 @@ public final class GpuBenchmark {
             double dd = gbps(copyBytes, be.timeMillis(() -> be.copyDeviceToDevice(y.ptr(), x.ptr(), n), 3, 20));
             String ceiling = "driver D2D copy";
             ROWS.add(new Row(String.format(Locale.ROOT, "D2D copy %.0f MiB (cuMemcpyDtoDAsync)", n / 262144.0), dd, "GB/s", "", 0, "the ceiling"));
+            copyGbps = dd;
             int[] shape = {n}, unit = {1};
             double own = gbps(copyBytes, be.timeMillis(() -> be.copy(shape, y.ptr(), unit, x.ptr(), unit), 3, 20));
             ROWS.add(new Row("own copy kernel (copy_f32_f32)", own, "GB/s", ceiling, dd, ""));
@@ -142,6 +151,8 @@ public final class GpuBenchmark {
             ROWS.add(new Row("fused y += a*x (axpy_f32, 12 B/element)", ax, "GB/s", ceiling, dd, ""));
         }
     }
+
+    private static double copyGbps; // the D2D copy's GB/s, the ceiling of the memory-bound ops
 
     private static double gbps(double bytes, double ms) {
         return bytes / (ms * 1e-3) / 1e9;
@@ -229,6 +240,99 @@ public final class GpuBenchmark {
                         ceiling.isEmpty() ? 0 : rowValue(shape + " bwd data cudnn"), String.format(Locale.ROOT, "%.3f ms", d)));
                 ROWS.add(new Row(shape + " bwd filter " + v, g.flops() / (wf * 1e-3) / 1e12, "TFLOP/s", ceiling,
                         ceiling.isEmpty() ? 0 : rowValue(shape + " bwd filter cudnn"), String.format(Locale.ROOT, "%.3f ms", wf)));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Batch norm, pooling and the LSTM: own kernels against cuDNN
+    // ------------------------------------------------------------------------------------------------
+
+    /** The variants of {@code op} to time: cuDNN first (the ceiling of the others) where it loads. */
+    private static List<String> withCudnn(String own) {
+        return VendorLibraries.cudnnAvailable() ? List.of("cudnn", own) : List.of(own);
+    }
+
+    /**
+     * Batch norm in training on a ResNet-20 activation (n, 16, 32, 32): the forward must read x and write y (8 bytes
+     * an element), the backward read x and dy and write dx (12); 2x2 max pooling of (n, 64, 32, 32): read x, write a
+     * quarter as much (5 bytes an element), and its backward read x, dy and write dx (4 + 1 + 1 + 4 = 10: x, y, dy, dx).
+     */
+    private static void batchNormAndPooling(CudaBackend be, int images) {
+        int c = 16, hw = 32 * 32, e = images * c * hw;
+        try (Buffer x = be.allocate(DType.FLOAT32, e); Buffer y = be.allocate(DType.FLOAT32, e); Buffer dx = be.allocate(DType.FLOAT32, e);
+             Buffer gamma = be.allocate(DType.FLOAT32, c); Buffer beta = be.allocate(DType.FLOAT32, c);
+             Buffer rm = be.allocate(DType.FLOAT32, c); Buffer rv = be.allocate(DType.FLOAT32, c); Buffer mean = be.allocate(DType.FLOAT32, c);
+             Buffer inv = be.allocate(DType.FLOAT32, c); Buffer dg = be.allocate(DType.FLOAT32, c); Buffer db = be.allocate(DType.FLOAT32, c)) {
+            be.fillRandom(x.ptr(), e, RandomDistribution.NORMAL, 0, 1, 6, 0);
+            be.fill(gamma.ptr(), c, 1);
+            be.fill(beta.ptr(), c, 0);
+            be.fill(rm.ptr(), c, 0);
+            be.fill(rv.ptr(), c, 1);
+            String shape = "batchnorm train n=" + images + " c=16 32x32";
+            for (String v : withCudnn("own_blockwise")) {
+                CudaBackend vb = be.withRegistry(KernelRegistry.defaults().with("batchnorm=" + v, "GpuBenchmark"));
+                double f = be.timeMillis(() -> vb.batchNormForwardTraining(images, c, hw, x.ptr(), gamma.ptr(), beta.ptr(), 1e-5, 0.1,
+                        rm.ptr(), rv.ptr(), y.ptr(), mean.ptr(), inv.ptr()), 2, 20);
+                double b = be.timeMillis(() -> vb.batchNormBackward(images, c, hw, x.ptr(), y.ptr(), gamma.ptr(), mean.ptr(), inv.ptr(),
+                        dx.ptr(), dg.ptr(), db.ptr()), 2, 20);
+                ROWS.add(new Row(shape + " fwd " + v, gbps(8.0 * e, f), "GB/s", "driver D2D copy", copyGbps, String.format(Locale.ROOT, "%.3f ms", f)));
+                ROWS.add(new Row(shape + " bwd " + v, gbps(12.0 * e, b), "GB/s", "driver D2D copy", copyGbps, String.format(Locale.ROOT, "%.3f ms", b)));
+            }
+        }
+        Pool2dGeometry g = new Pool2dGeometry(images, 64, 32, 32, 2, 2, 2, 2, 0, 0);
+        int in = images * 64 * 32 * 32, out = in / 4;
+        try (Buffer x = be.allocate(DType.FLOAT32, in); Buffer y = be.allocate(DType.FLOAT32, out); Buffer dx = be.allocate(DType.FLOAT32, in)) {
+            be.fillRandom(x.ptr(), in, RandomDistribution.NORMAL, 0, 1, 7, 0);
+            String shape = "maxpool 2x2 n=" + images + " c=64 32x32";
+            for (String v : withCudnn("own_direct")) {
+                CudaBackend vb = be.withRegistry(KernelRegistry.defaults().with("pool2d=" + v, "GpuBenchmark"));
+                double f = be.timeMillis(() -> vb.maxPool2dForward(g, x.ptr(), y.ptr()), 2, 20);
+                double b = be.timeMillis(() -> vb.maxPool2dBackward(g, x.ptr(), y.ptr(), y.ptr(), dx.ptr()), 2, 20);
+                ROWS.add(new Row(shape + " fwd " + v, gbps(4.0 * (in + out), f), "GB/s", "driver D2D copy", copyGbps, String.format(Locale.ROOT, "%.3f ms", f)));
+                ROWS.add(new Row(shape + " bwd " + v, gbps(4.0 * (2 * in + 2 * out), b), "GB/s", "driver D2D copy", copyGbps,
+                        String.format(Locale.ROOT, "%.3f ms", b)));
+            }
+        }
+    }
+
+    /**
+     * One LSTM layer of DeepOBS's character model (128 -> 128) over t = 50 steps of n sequences, forward with a reserve
+     * and backward, in thousands of tokens (t * n) per second. Napkin math: 2 * 4h * (in + h) = 262,144 flops per
+     * token forward and twice that backward; at n = 50 a step's recurrent GEMM is (50 x 128) x (128 x 512), far too
+     * small to fill a GPU, so both variants are bound by the 50 sequential steps (cuDNN fuses each step).
+     */
+    private static void lstm(CudaBackend be, int n) {
+        LstmGeometry g = new LstmGeometry(50, n, 128, 128);
+        for (String v : withCudnn("own_steps")) {
+            CudaBackend vb = be.withRegistry(KernelRegistry.defaults().with("lstm=" + v, "GpuBenchmark"));
+            int reserveSize = vb.lstmReserveSize(g);
+            try (Buffer x = be.allocate(DType.FLOAT32, g.inputSize()); Buffer wIh = be.allocate(DType.FLOAT32, g.weightIhSize());
+                 Buffer wHh = be.allocate(DType.FLOAT32, g.weightHhSize()); Buffer bias = be.allocate(DType.FLOAT32, g.biasSize());
+                 Buffer y = be.allocate(DType.FLOAT32, g.outputSize()); Buffer hT = be.allocate(DType.FLOAT32, g.stateSize());
+                 Buffer cT = be.allocate(DType.FLOAT32, g.stateSize()); Buffer reserve = be.allocate(DType.FLOAT32, reserveSize);
+                 Buffer dx = be.allocate(DType.FLOAT32, g.inputSize()); Buffer dwIh = be.allocate(DType.FLOAT32, g.weightIhSize());
+                 Buffer dwHh = be.allocate(DType.FLOAT32, g.weightHhSize()); Buffer db = be.allocate(DType.FLOAT32, g.biasSize())) {
+                be.fillRandom(x.ptr(), g.inputSize(), RandomDistribution.NORMAL, 0, 1, 8, 0);
+                be.fillRandom(wIh.ptr(), g.weightIhSize(), RandomDistribution.UNIFORM, -0.088, 0.088, 9, 0);
+                be.fillRandom(wHh.ptr(), g.weightHhSize(), RandomDistribution.UNIFORM, -0.088, 0.088, 10, 0);
+                be.fill(bias.ptr(), g.biasSize(), 0);
+                Runnable forward = () -> vb.lstmSequenceForward(g, x.ptr(), null, null, wIh.ptr(), wHh.ptr(), bias.ptr(), bias.ptr(),
+                        y.ptr(), hT.ptr(), cT.ptr(), reserve.ptr());
+                // the backward may use the reserve as scratch (NOTE [lstm-reserve]): each timed backward follows its forward
+                Runnable both = () -> {
+                    forward.run();
+                    vb.lstmSequenceBackward(g, x.ptr(), null, null, wIh.ptr(), wHh.ptr(), y.ptr(), reserve.ptr(), y.ptr(), null, null,
+                            dx.ptr(), null, null, dwIh.ptr(), dwHh.ptr(), db.ptr());
+                };
+                double f = be.timeMillis(forward, 2, 10), fb = be.timeMillis(both, 2, 10);
+                double tokens = (double) g.t() * g.n() / 1e3;
+                String shape = "lstm t=50 n=" + n + " 128->128";
+                String ceiling = v.equals("cudnn") || !VendorLibraries.cudnnAvailable() ? "" : "cuDNN";
+                ROWS.add(new Row(shape + " fwd " + v, tokens / (f * 1e-3), "ktok/s", ceiling,
+                        ceiling.isEmpty() ? 0 : rowValue(shape + " fwd cudnn"), String.format(Locale.ROOT, "%.3f ms", f)));
+                ROWS.add(new Row(shape + " fwd+bwd " + v, tokens / (fb * 1e-3), "ktok/s", ceiling,
+                        ceiling.isEmpty() ? 0 : rowValue(shape + " fwd+bwd cudnn"), String.format(Locale.ROOT, "%.3f ms", fb)));
             }
         }
     }

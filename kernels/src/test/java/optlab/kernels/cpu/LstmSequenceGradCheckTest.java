@@ -1,15 +1,12 @@
 package optlab.kernels.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import optlab.kernels.Backend;
 import optlab.kernels.Buffer;
 import optlab.kernels.DType;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Ptr;
+import optlab.kernels.TestBuffers;
 import optlab.kernels.Tolerance;
 import optlab.kernels.reference.RefLstm;
 import org.junit.jupiter.api.AfterEach;
@@ -22,32 +19,23 @@ import org.junit.jupiter.api.Test;
  */
 class LstmSequenceGradCheckTest {
     private final Backend be = CpuBackend.get();
-    private final List<Buffer> buffers = new ArrayList<>();
-    private final long liveAtStart = CpuBackend.get().memoryStats().liveBuffers();
+    private final TestBuffers bufs = new TestBuffers(be);
 
     @AfterEach
     void free() {
-        for (Buffer b : buffers) b.close();
-        assertEquals(liveAtStart, be.memoryStats().liveBuffers(), "buffers leaked");
+        bufs.freeAndCheckLeaks();
     }
 
     private Buffer upload(double[] a) {
-        Buffer b = be.allocate(DType.FLOAT64, a.length);
-        buffers.add(b);
-        be.write(b.ptr(), a, 0, a.length);
-        return b;
+        return bufs.upload(be, a);
     }
 
     private Buffer empty(int n) {
-        Buffer b = be.allocate(DType.FLOAT64, n);
-        buffers.add(b);
-        return b;
+        return bufs.empty(be, DType.FLOAT64, n);
     }
 
     private double[] download(Buffer b) {
-        double[] a = new double[b.length()];
-        be.read(b.ptr(), a, 0, a.length);
-        return a;
+        return TestBuffers.downloadDoubles(be, b);
     }
 
     private static double[] randn(long seed, int n, double scale) {

@@ -1,15 +1,14 @@
 package optlab.kernels.cuda;
 
+import static optlab.kernels.TestBuffers.download;
+import static optlab.kernels.TestBuffers.randn;
+import static optlab.kernels.TestBuffers.wide;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.SplittableRandom;
-import optlab.kernels.Backend;
 import optlab.kernels.Buffer;
 import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
@@ -19,6 +18,7 @@ import optlab.kernels.KernelRegistry;
 import optlab.kernels.Ptr;
 import optlab.kernels.RandomDistribution;
 import optlab.kernels.ReduceOp;
+import optlab.kernels.TestBuffers;
 import optlab.kernels.Tolerance;
 import optlab.kernels.UnaryOp;
 import optlab.kernels.cpu.CpuBackend;
@@ -38,57 +38,21 @@ import org.junit.jupiter.api.Test;
  */
 @GpuTest
 class CudaBackendExtrasTest {
-    private final List<Buffer> buffers = new ArrayList<>();
-    private long liveAtStart;
+    private TestBuffers bufs; // made once a GPU is known to be there
 
     @BeforeEach
     void gpuAndMark() {
         GpuFixtures.requireGpu();
-        liveAtStart = CudaBackend.get().memoryStats().liveBuffers();
+        bufs = new TestBuffers(CudaBackend.get());
     }
 
     @AfterEach
     void free() {
-        if (!Cuda.probe().usable()) return;
-        for (Buffer b : buffers) b.close();
-        buffers.clear();
-        assertEquals(liveAtStart, CudaBackend.get().memoryStats().liveBuffers(), "buffers leaked");
+        if (bufs != null) bufs.freeAndCheckLeaks();
     }
 
     private static CudaBackend gpu(String kernels) {
         return CudaBackend.get().withRegistry(GpuFixtures.registry(kernels));
-    }
-
-    private Buffer upload(Backend be, float[] data) {
-        Buffer b = be.allocate(DType.FLOAT32, data.length);
-        buffers.add(b);
-        be.write(b.ptr(), data, 0, data.length);
-        return b;
-    }
-
-    private Buffer empty(Backend be, int n) {
-        Buffer b = be.allocate(DType.FLOAT32, n);
-        buffers.add(b);
-        return b;
-    }
-
-    private static float[] download(Backend be, Buffer b) {
-        float[] out = new float[b.length()];
-        be.read(b.ptr(), out, 0, out.length);
-        return out;
-    }
-
-    private static float[] randn(long seed, int n) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
-        return a;
-    }
-
-    private static double[] wide(float[] a) {
-        double[] d = new double[a.length];
-        for (int i = 0; i < a.length; i++) d[i] = a[i];
-        return d;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -113,7 +77,7 @@ class CudaBackendExtrasTest {
                     float[] a = randn(1, (ta ? k : m) * lda + 1), b = randn(2, (tb ? n : k) * ldb + 1), c = randn(3, m * ldc);
                     for (double beta : new double[] {0.0, -0.5}) {
                         if (beta == 0) java.util.Arrays.fill(c, Float.NaN); // beta = 0 must not read C
-                        Buffer ab = upload(be, a), bb = upload(be, b), cb = upload(be, c);
+                        Buffer ab = bufs.upload(be, a), bb = bufs.upload(be, b), cb = bufs.upload(be, c);
                         be.gemm(ta, tb, m, n, k, 1.25, ab.ptr(1), lda, bb.ptr(1), ldb, beta, cb.ptr(), ldc, 1, 0, 0, 0);
                         double[] expected = wide(c);
                         RefGemm.gemm(ta, tb, m, n, k, 1.25, wide(a), 1, lda, wide(b), 1, ldb, beta, expected, 0, ldc);
@@ -143,10 +107,11 @@ class CudaBackendExtrasTest {
         };
         Tolerance tol = new Tolerance(1e-3, 1e-3); // two FP32 summation orders over up to 128*32*32 terms (filter gradient)
         for (Conv2dGeometry g : layers) {
-            Buffer x = upload(own, randn(1, g.inputSize())), w = upload(own, randn(2, g.filterSize())), dy = upload(own, randn(3, g.outputSize()));
-            Buffer y1 = empty(own, g.outputSize()), y2 = empty(own, g.outputSize());
-            Buffer dx1 = empty(own, g.inputSize()), dx2 = empty(own, g.inputSize());
-            Buffer dw1 = empty(own, g.filterSize()), dw2 = empty(own, g.filterSize());
+            Buffer x = bufs.upload(own, randn(1, g.inputSize())), w = bufs.upload(own, randn(2, g.filterSize()));
+            Buffer dy = bufs.upload(own, randn(3, g.outputSize()));
+            Buffer y1 = bufs.empty(own, g.outputSize()), y2 = bufs.empty(own, g.outputSize());
+            Buffer dx1 = bufs.empty(own, g.inputSize()), dx2 = bufs.empty(own, g.inputSize());
+            Buffer dw1 = bufs.empty(own, g.filterSize()), dw2 = bufs.empty(own, g.filterSize());
             own.conv2dForward(g, x.ptr(), w.ptr(), y1.ptr());
             dnn.conv2dForward(g, x.ptr(), w.ptr(), y2.ptr());
             own.conv2dBackwardData(g, dy.ptr(), w.ptr(), dx1.ptr());
@@ -170,7 +135,7 @@ class CudaBackendExtrasTest {
         CudaBackend be = gpu("");
         CpuBackend cpu = CpuBackend.get();
         float[] x = randn(7, n);
-        Buffer xg = upload(be, x), yg = empty(be, n);
+        Buffer xg = bufs.upload(be, x), yg = bufs.empty(be, n);
         be.dropout(n, 0.37, 123456789L, 1L << 33, xg.ptr(), yg.ptr());
         float[] got = download(be, yg);
         try (Buffer xc = cpu.allocate(DType.FLOAT32, n); Buffer yc = cpu.allocate(DType.FLOAT32, n)) {
@@ -198,7 +163,7 @@ class CudaBackendExtrasTest {
         int size = 3_000_001;
         float[] x = randn(11, size);
         for (int i = 0; i < size; i++) x[i] += 1f; // a large mean: a float accumulator would drift
-        Buffer xb = upload(be, x), yb = empty(be, 1);
+        Buffer xb = bufs.upload(be, x), yb = bufs.empty(be, 1);
         for (ReduceOp op : ReduceOp.values()) {
             be.reduce(op, 1, size, 1, xb.ptr(), yb.ptr());
             double[] e = new double[1];
@@ -216,7 +181,7 @@ class CudaBackendExtrasTest {
         String spec = "unary.relu=user:" + GpuFixtures.fatbinFile("elementwise") + ":leaky_relu_user_f32:backward=leaky_relu_user_bwd_f32";
         CudaBackend be = gpu(spec);
         float[] x = randn(5, 4099);
-        Buffer xb = upload(be, x), yb = empty(be, x.length);
+        Buffer xb = bufs.upload(be, x), yb = bufs.empty(be, x.length);
         be.unary(UnaryOp.RELU, 0, x.length, xb.ptr(), yb.ptr());
         double[] expected = new double[x.length];
         for (int i = 0; i < x.length; i++) expected[i] = x[i] > 0 ? x[i] : 0.01f * x[i];
@@ -227,7 +192,7 @@ class CudaBackendExtrasTest {
     @Test
     void aMissingUserFunctionIsNamed() {
         CudaBackend be = gpu("gemm=user:" + GpuFixtures.fatbinFile("gemm") + ":no_such_gemm");
-        Buffer a = empty(be, 4), b = empty(be, 4), c = empty(be, 4);
+        Buffer a = bufs.empty(be, 4), b = bufs.empty(be, 4), c = bufs.empty(be, 4);
         var e = assertThrows(IllegalStateException.class,
                 () -> be.gemm(false, false, 2, 2, 2, 1, a.ptr(), 2, b.ptr(), 2, 0, c.ptr(), 2, 1, 0, 0, 0));
         assertTrue(e.getMessage().contains("no_such_gemm"), e.getMessage());
@@ -245,7 +210,7 @@ class CudaBackendExtrasTest {
             public void runHost(HostOperands ops, double[] s, int from, int to) {}
         };
         CudaBackend be = gpu("");
-        Buffer x = empty(be, 8);
+        Buffer x = bufs.empty(be, 8);
         var e = assertThrows(IllegalArgumentException.class, () -> be.fused(hostOnly, 8, new Ptr[] {x.ptr()}, new double[0]));
         assertTrue(e.getMessage().contains("host_only_kernel") && e.getMessage().contains("fused.host_only_kernel=user:"), e.getMessage());
     }
@@ -253,8 +218,7 @@ class CudaBackendExtrasTest {
     @Test
     void theNnPrimitivesRefuseFloat64ByName() {
         CudaBackend be = gpu("");
-        Buffer d = be.allocate(DType.FLOAT64, 16);
-        buffers.add(d);
+        Buffer d = bufs.empty(be, DType.FLOAT64, 16);
         var e = assertThrows(IllegalArgumentException.class, () -> be.lstmCellForward(1, 1, d.ptr(), d.ptr(4), d.ptr(5), d.ptr(9), d.ptr(10)));
         assertTrue(e.getMessage().contains("lstmCellForward") && e.getMessage().contains("FLOAT32 only"), e.getMessage());
     }

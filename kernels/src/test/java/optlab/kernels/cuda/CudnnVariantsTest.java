@@ -1,21 +1,20 @@
 package optlab.kernels.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static optlab.kernels.TestBuffers.randn;
+import static optlab.kernels.TestBuffers.uniform;
+import static optlab.kernels.TestBuffers.wide;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.SplittableRandom;
 import optlab.kernels.Backend;
 import optlab.kernels.Buffer;
-import optlab.kernels.DType;
 import optlab.kernels.GpuTest;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
 import optlab.kernels.Ptr;
+import optlab.kernels.TestBuffers;
 import optlab.kernels.Tolerance;
 import optlab.kernels.reference.RefBatchNorm;
 import optlab.kernels.reference.RefLstm;
@@ -34,8 +33,7 @@ import org.junit.jupiter.api.Test;
  */
 @GpuTest
 class CudnnVariantsTest {
-    private final List<Buffer> buffers = new ArrayList<>();
-    private long liveAtStart;
+    private TestBuffers bufs;
 
     @BeforeEach
     void gpuAndCudnn() {
@@ -43,15 +41,12 @@ class CudnnVariantsTest {
         assumeTrue(VendorLibraries.cudnnAvailable(), () -> String.join("\n", VendorLibraries.report()));
         own = gpu("");
         dnn = gpu("pool2d=cudnn, batchnorm=cudnn, lstm=cudnn");
-        liveAtStart = CudaBackend.get().memoryStats().liveBuffers();
+        bufs = new TestBuffers(CudaBackend.get());
     }
 
     @AfterEach
     void free() {
-        if (!Cuda.probe().usable()) return;
-        for (Buffer b : buffers) b.close();
-        buffers.clear();
-        assertEquals(liveAtStart, CudaBackend.get().memoryStats().liveBuffers(), "buffers leaked");
+        if (bufs != null) bufs.freeAndCheckLeaks();
     }
 
     private static CudaBackend gpu(String kernels) {
@@ -60,43 +55,17 @@ class CudnnVariantsTest {
 
     private CudaBackend own, dnn; // set once a GPU and cuDNN are known to be there
 
+    /** Every buffer of these tests lives on {@code own}'s device; dnn reads and writes the same memory. */
     private Buffer upload(float[] data) {
-        Buffer b = own.allocate(DType.FLOAT32, data.length);
-        buffers.add(b);
-        own.write(b.ptr(), data, 0, data.length);
-        return b;
+        return bufs.upload(own, data);
     }
 
     private Buffer empty(int n) {
-        Buffer b = own.allocate(DType.FLOAT32, n);
-        buffers.add(b);
-        return b;
+        return bufs.empty(own, n);
     }
 
     private float[] download(Buffer b) {
-        float[] out = new float[b.length()];
-        own.read(b.ptr(), out, 0, out.length);
-        return out;
-    }
-
-    private static float[] randn(long seed, int n) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
-        return a;
-    }
-
-    private static float[] uniform(long seed, int n, double lo, double hi) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) r.nextDouble(lo, hi);
-        return a;
-    }
-
-    private static double[] wide(float[] a) {
-        double[] d = new double[a.length];
-        for (int i = 0; i < a.length; i++) d[i] = a[i];
-        return d;
+        return TestBuffers.download(own, b);
     }
 
     private static Ptr ptr(Buffer b) {

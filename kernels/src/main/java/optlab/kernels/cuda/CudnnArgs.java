@@ -16,9 +16,13 @@ import optlab.kernels.Pool2dGeometry;
  *
  * <p>NOTE [cudnn-enums]: the values below are those of cuDNN 9's public headers (cudnn_graph.h, cudnn_ops.h,
  * cudnn_cnn.h, cudnn_adv.h; unchanged since cuDNN 7/8 for these enums except cudnnStatus_t, which cuDNN 9
- * renumbered into categories 1xxx-5xxx). They were read from copies of those headers (and bindings generated from
- * them) found with the project's code search, not from a local install: no cuDNN exists on the machine this
- * was written on. {@code CudnnArgsTest} pins them so a change is deliberate.
+ * renumbered into categories 1xxx-5xxx). First written from copies found with the project's code search; on
+ * 2026-11-21 every one of them (and every status code) was checked by compiling a C program against the real
+ * cuDNN 9.24.0 headers (the nvidia-cudnn-cu13 9.24.0.43 wheel, the version PyTorch's cu130 wheels use), and the
+ * status names against cudnnGetErrorString of the real libraries (9.24.0, and 9.5.1 from Maven Central's
+ * org.bytedeco:cuda:12.6-9.5-1.5.11:linux-x86_64-redist jar): all matched, except that
+ * CUDNN_STATUS_NOT_SUPPORTED_INVALID_DYNAMIC_SHAPE (3014, new in 9.18) was missing. {@code CudnnArgsTest} pins
+ * them so a change is deliberate; {@code CudnnLibraryTest} repeats the check wherever a cuDNN is given to it.
  */
 final class CudnnArgs {
     private CudnnArgs() {}
@@ -30,9 +34,9 @@ final class CudnnArgs {
     static final int CUDNN_FMA_MATH = 3;
     // cudnn_graph.h: cudnnNanPropagation_t { CUDNN_NOT_PROPAGATE_NAN = 0, CUDNN_PROPAGATE_NAN = 1 }
     static final int CUDNN_NOT_PROPAGATE_NAN = 0, CUDNN_PROPAGATE_NAN = 1;
-    // cuDNN 9 headers (cudnn.h before cuDNN 8): cudnnTensorFormat_t { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1, CUDNN_TENSOR_NCHW_VECT_C = 2 }
+    // cudnn_graph.h (cudnn.h before cuDNN 8): cudnnTensorFormat_t { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1, CUDNN_TENSOR_NCHW_VECT_C = 2 }
     static final int CUDNN_TENSOR_NCHW = 0;
-    // cuDNN 9 headers (cudnn.h before cuDNN 8): cudnnConvolutionMode_t { CUDNN_CONVOLUTION = 0, CUDNN_CROSS_CORRELATION = 1 }
+    // cudnn_graph.h (cudnn.h before cuDNN 8): cudnnConvolutionMode_t { CUDNN_CONVOLUTION = 0, CUDNN_CROSS_CORRELATION = 1 }
     static final int CUDNN_CROSS_CORRELATION = 1;
 
     // cudnn_ops.h: cudnnPoolingMode_t { CUDNN_POOLING_MAX = 0, CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING = 1,
@@ -59,18 +63,19 @@ final class CudnnArgs {
     static final int CUDNN_LINEAR_INPUT = 0;
     // cudnn_adv.h: cudnnRNNDataLayout_t { CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED = 0,
     //              CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED = 1, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED = 2 }
-    // (one stub header found by the search swaps the first two: the values here are the vendor header's)
+    // (one stub header found by the search swaps the first two: the values here are the vendor header's, 9.24.0's)
     static final int CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED = 1;
     // cudnn_adv.h: #define CUDNN_RNN_PADDED_IO_DISABLED 0, CUDNN_RNN_PADDED_IO_ENABLED (1U << 0)
     static final int CUDNN_RNN_PADDED_IO_DISABLED = 0;
     // cudnn_adv.h: cudnnForwardMode_t { CUDNN_FWD_MODE_INFERENCE = 0, CUDNN_FWD_MODE_TRAINING = 1 }
     static final int CUDNN_FWD_MODE_INFERENCE = 0, CUDNN_FWD_MODE_TRAINING = 1;
     // cudnn_adv.h: cudnnWgradMode_t { CUDNN_WGRAD_MODE_ADD = 0, CUDNN_WGRAD_MODE_SET = 1 }
-    // (cudnnRNNBackwardWeights_v8 documents ADD as the only supported mode)
+    // (NVIDIA's API reference of cudnnRNNBackwardWeights_v8 names ADD as the only supported mode; 9.24.0's header
+    // comment describes both. ADD into a zeroed gradient space is right either way.)
     static final int CUDNN_WGRAD_MODE_ADD = 0;
 
     // ------------------------------------------------------------------------------------------------
-    // Status names (cudnn_graph.h of cuDNN 9; 0 is success)
+    // Status names (cudnn_graph.h of cuDNN 9.24.0; 0 is success; 2001 is the deprecated alias CUDNN_STATUS_INVALID_VALUE)
     // ------------------------------------------------------------------------------------------------
 
     private static final Map<Integer, String> STATUS;
@@ -97,6 +102,7 @@ final class CudnnArgs {
                 "3009 CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE",
                 "3010 CUDNN_STATUS_NOT_SUPPORTED_SHARED_MEMORY_INSUFFICIENT", "3011 CUDNN_STATUS_NOT_SUPPORTED_PADDING",
                 "3012 CUDNN_STATUS_NOT_SUPPORTED_BAD_LAUNCH_PARAM", "3013 CUDNN_STATUS_NOT_SUPPORTED_CUDA_GRAPH_NATIVE_API",
+                "3014 CUDNN_STATUS_NOT_SUPPORTED_INVALID_DYNAMIC_SHAPE",
                 "4000 CUDNN_STATUS_INTERNAL_ERROR", "4001 CUDNN_STATUS_INTERNAL_ERROR_COMPILATION_FAILED",
                 "4002 CUDNN_STATUS_INTERNAL_ERROR_UNEXPECTED_VALUE", "4003 CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED",
                 "4004 CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED", "4005 CUDNN_STATUS_INTERNAL_ERROR_BAD_LAUNCH_PARAM",
@@ -110,6 +116,11 @@ final class CudnnArgs {
             m.put(Integer.parseInt(s.substring(0, sp)), s.substring(sp + 1));
         }
         STATUS = Collections.unmodifiableMap(m);
+    }
+
+    /** Every status code this table names, with its name (CudnnLibraryTest compares them with cudnnGetErrorString). */
+    static Map<Integer, String> statusNames() {
+        return STATUS;
     }
 
     /** The cuDNN 9 name of {@code status}, or "unknown cudnnStatus_t N" (a newer cuDNN, or cuDNN 8's numbering). */
@@ -231,7 +242,9 @@ final class CudnnArgs {
     /**
      * One unidirectional LSTM layer with two biases (PyTorch's b_ih and b_hh), FP32 data and math, FMA math (no
      * TF32, as the convolutions: results compare with the own kernels at FP32 tolerance), no projection (projSize
-     * = hiddenSize), and packed sequence-major data: with every sequence of the full length t, the packed layout
+     * = hiddenSize, as NVIDIA's API reference and PyTorch say; 9.24.0's header comment says "0 to disable", but
+     * its cudnnSetRNNDescriptor_v8 refuses 0 with CUDNN_STATUS_BAD_PARAM "projSize <= 0", checked on the real
+     * library), and packed sequence-major data: with every sequence of the full length t, the packed layout
      * is plain (t, n, vector) memory, and padded I/O stays disabled.
      */
     static RnnDescriptor lstm(LstmGeometry g) {

@@ -59,6 +59,8 @@ class CudnnArgsTest {
         assertEquals("CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED", CudnnArgs.statusName(1008));
         assertEquals("CUDNN_STATUS_EXECUTION_FAILED", CudnnArgs.statusName(5000));
         assertEquals("unknown cudnnStatus_t 9", CudnnArgs.statusName(9)); // cuDNN 8's NOT_SUPPORTED: not 9's numbering
+        assertEquals("CUDNN_STATUS_NOT_SUPPORTED_INVALID_DYNAMIC_SHAPE", CudnnArgs.statusName(3014)); // new in 9.18
+        assertEquals(49, CudnnArgs.statusNames().size(), "cudnnStatus_t of cuDNN 9.24.0: 48 values and the deprecated alias 2001");
         String m = CudnnArgs.failure("cudnnPoolingForward", 2000, "CUDNN_BACKEND_API_FAILED: x has 3 dims");
         assertEquals("cudnnPoolingForward returned CUDNN_STATUS_BAD_PARAM (2000); cudnnGetLastErrorString: CUDNN_BACKEND_API_FAILED: x has 3 dims", m);
         assertEquals("cudnnRNNForward returned CUDNN_STATUS_NOT_SUPPORTED_SHAPE (3002)", CudnnArgs.failure("cudnnRNNForward", 3002, ""));
@@ -68,52 +70,77 @@ class CudnnArgsTest {
     // the FFM descriptors against the C prototypes
     // ------------------------------------------------------------------------------------------------
 
-    private static final Pattern PROTOTYPE = Pattern.compile("^(.*?)\\b(cudnn\\w+)\\((.*)\\)$");
+    private static final Pattern PROTOTYPE = Pattern.compile("^(.*?)\\b(cu\\w+)\\((.*)\\)$");
 
-    /** The FFM layout of a C parameter or return type, as the binding's rules say; fails on a type it does not know. */
+    /** The FFM layout of a C parameter or return type, as the bindings' rules say; fails on a type it does not know. */
     private static Optional<MemoryLayout> layout(String cType, String where) {
-        String t = cType.replace("const ", "").strip();
+        String t = cType.replace("const ", "").replaceAll("\\s+", " ").strip();
         if (t.equals("void")) return Optional.empty();
         if (t.contains("*") || t.endsWith("[]")) return Optional.of(ValueLayout.ADDRESS);
         MemoryLayout l = switch (t) {
             case "int", "int32_t", "uint32_t" -> ValueLayout.JAVA_INT;
-            case "size_t", "unsigned long long" -> ValueLayout.JAVA_LONG;
+            case "size_t", "unsigned long long", "long long int", "long long", "int64_t" -> ValueLayout.JAVA_LONG;
             case "double" -> ValueLayout.JAVA_DOUBLE;
             case "float" -> ValueLayout.JAVA_FLOAT;
             default -> {
-                if (t.endsWith("Descriptor_t") || t.equals("cudnnHandle_t") || t.equals("cudaStream_t")) yield ValueLayout.ADDRESS;
-                if (t.startsWith("cudnn") && t.endsWith("_t")) yield ValueLayout.JAVA_INT; // an enum
+                if (t.endsWith("Descriptor_t") || t.equals("cudnnHandle_t") || t.equals("cublasHandle_t") || t.equals("cudaStream_t")) {
+                    yield ValueLayout.ADDRESS;
+                }
+                if ((t.startsWith("cudnn") || t.startsWith("cublas")) && t.endsWith("_t")) yield ValueLayout.JAVA_INT; // an enum
                 throw new AssertionError(where + ": unknown C type '" + cType + "'");
             }
         };
         return Optional.of(l);
     }
 
+    /**
+     * Parses {@code s}'s C prototype and checks that its FFM descriptor has the same arguments (int and enums as int;
+     * size_t, long long and unsigned long long as long; pointers, arrays, handles and descriptors as addresses) and
+     * return type. Used for Cudnn9.SIGNATURES, VendorLibraries.CUBLAS_SIGNATURES and CudnnLibraryTest's read-back
+     * functions.
+     */
+    static void assertDescriptorMatchesPrototype(Cudnn9.Signature s) {
+        Matcher m = PROTOTYPE.matcher(s.prototype());
+        assertTrue(m.matches(), "not a prototype: " + s.prototype());
+        assertEquals(s.name(), m.group(2), "the prototype's function name");
+        List<MemoryLayout> args = new ArrayList<>();
+        String params = m.group(3).strip();
+        if (!params.equals("void")) {
+            for (String p : params.split(",")) {
+                String q = p.strip();
+                boolean array = q.endsWith("[]");
+                if (array) q = q.substring(0, q.length() - 2);
+                Matcher name = Pattern.compile("(\\w+)$").matcher(q);
+                assertTrue(name.find(), s.prototype());
+                String type = q.substring(0, name.start()).strip() + (array ? "[]" : "");
+                args.add(layout(type, s.name()).orElseThrow(() -> new AssertionError(s.name() + ": a void parameter")));
+            }
+        }
+        FunctionDescriptor d = s.descriptor();
+        assertEquals(args, d.argumentLayouts(), s.name() + ": arguments of " + s.prototype());
+        assertEquals(layout(m.group(1).strip(), s.name()), d.returnLayout(), s.name() + ": return type of " + s.prototype());
+    }
+
     @Test
     void everyDescriptorHasItsPrototypesArguments() {
         assertTrue(Cudnn9.SIGNATURES.size() >= 40, "the binding's functions: " + Cudnn9.SIGNATURES.keySet());
         for (Map.Entry<String, Cudnn9.Signature> e : Cudnn9.SIGNATURES.entrySet()) {
-            Cudnn9.Signature s = e.getValue();
-            Matcher m = PROTOTYPE.matcher(s.prototype());
-            assertTrue(m.matches(), "not a prototype: " + s.prototype());
-            assertEquals(e.getKey(), m.group(2), "the prototype's function name");
-            List<MemoryLayout> args = new ArrayList<>();
-            String params = m.group(3).strip();
-            if (!params.equals("void")) {
-                for (String p : params.split(",")) {
-                    String q = p.strip();
-                    boolean array = q.endsWith("[]");
-                    if (array) q = q.substring(0, q.length() - 2);
-                    Matcher name = Pattern.compile("(\\w+)$").matcher(q);
-                    assertTrue(name.find(), s.prototype());
-                    String type = q.substring(0, name.start()).strip() + (array ? "[]" : "");
-                    args.add(layout(type, s.name()).orElseThrow(() -> new AssertionError(s.name() + ": a void parameter")));
-                }
-            }
-            FunctionDescriptor d = s.descriptor();
-            assertEquals(args, d.argumentLayouts(), s.name() + ": arguments of " + s.prototype());
-            assertEquals(layout(m.group(1).strip(), s.name()), d.returnLayout(), s.name() + ": return type of " + s.prototype());
+            assertEquals(e.getKey(), e.getValue().name());
+            assertDescriptorMatchesPrototype(e.getValue());
         }
+        assertEquals(List.of("cublasCreate_v2", "cublasSetStream_v2", "cublasSetMathMode", "cublasGetVersion_v2", "cublasSgemmStridedBatched"),
+                List.copyOf(VendorLibraries.CUBLAS_SIGNATURES.keySet()));
+        for (Cudnn9.Signature s : VendorLibraries.CUBLAS_SIGNATURES.values()) assertDescriptorMatchesPrototype(s);
+    }
+
+    @Test
+    void cublasValuesAndStatusNames() {
+        // cublas_api.h of cuBLAS 13.1.1 (and 12): cublasOperation_t, cublasMath_t, cublasStatus_t
+        assertArrayEquals(new int[] {0, 1, 0, 3}, new int[] {VendorLibraries.CUBLAS_OP_N, VendorLibraries.CUBLAS_OP_T,
+                VendorLibraries.CUBLAS_DEFAULT_MATH, VendorLibraries.CUBLAS_TF32_TENSOR_OP_MATH});
+        assertEquals(10, VendorLibraries.CUBLAS_STATUS.size());
+        assertEquals("cublasSgemmStridedBatched returned CUBLAS_STATUS_INVALID_VALUE (7)", VendorLibraries.cublasFailure("cublasSgemmStridedBatched", 7));
+        assertEquals("cublasCreate_v2 returned unknown cublasStatus_t 2 (2)", VendorLibraries.cublasFailure("cublasCreate_v2", 2));
     }
 
     // ------------------------------------------------------------------------------------------------

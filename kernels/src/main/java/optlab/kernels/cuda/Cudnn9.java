@@ -38,7 +38,10 @@ import optlab.kernels.cuda.CudnnArgs.WeightBlock;
  *
  * <p>Descriptors and plans are cached per geometry for the life of the process; workspaces, weight spaces and
  * the device copy of the sequence lengths come from the backend's caching allocator per call and are freed
- * after their calls are queued (one stream: NOTE [one-stream]). Nothing here has run on a GPU yet.
+ * after their calls are queued (one stream: NOTE [one-stream]). Nothing here has run on a GPU yet; what needs no
+ * GPU has run against real cuDNN 9.24.0 and 9.5.1 libraries on 2026-11-21 (CudnnLibraryTest: every symbol, the
+ * version, the status names, a failed call's report, and every descriptor the engine builds read back with
+ * cuDNN's Get functions, with cuDNN's own output sizes of convolutions and pooling).
  */
 final class Cudnn9 implements VendorLibraries.Dnn {
     private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
@@ -48,7 +51,10 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     private static final AddressLayout P = ValueLayout.ADDRESS;
     private static final MemorySegment NULL = MemorySegment.NULL;
 
-    /** cudnnConvolution*AlgoPerf_t: {int algo; int status; float time; size_t memory; int determinism; int mathType; int reserved[3]} */
+    /**
+     * cudnnConvolution*AlgoPerf_t: {int algo; int status; float time; size_t memory; int determinism; int mathType; int reserved[3]}:
+     * 48 bytes, algo at 0 and status at 4 in all three (sizeof and offsetof compiled against cuDNN 9.24.0's cudnn_cnn.h).
+     */
     private static final long PERF_BYTES = 48;
     private static final int MAX_ALGOS = 8;
 
@@ -64,6 +70,14 @@ final class Cudnn9 implements VendorLibraries.Dnn {
      * cudnn_ops.h, cudnn_cnn.h, cudnn_adv.h of cuDNN 9; NVIDIA's API reference gives the same). CudnnArgsTest
      * parses each prototype and checks that the FFM descriptor has the same arguments (int and enums as int;
      * size_t and unsigned long long as long; pointers, handles and descriptors as addresses).
+     *
+     * <p>Checked on 2026-11-21 against the real headers of cuDNN 9.24.0 (the nvidia-cudnn-cu13 9.24.0.43 wheel:
+     * argument count, order and C types, return type, by CudnnLibraryTest#theCudnnPrototypesAreTheHeaders and by
+     * the preprocessed headers) and against the exports of libcudnn.so.9 9.24.0 and 9.5.1: all 42 match, every
+     * symbol is exported by the shim. Every convolution function, the filter and pooling descriptor functions,
+     * pooling and batch norm are marked CUDNN_DEPRECATED in cuDNN 9's headers (the graph API replaces them): still
+     * exported and working in 9.24, but a future major version may drop them. The handle, error-string, tensor and
+     * dropout descriptor functions and the v8 RNN API are not deprecated.
      */
     static final Map<String, Signature> SIGNATURES;
 
@@ -158,7 +172,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     }
 
     /** A downcall handle for {@code name} with its descriptor from {@link #SIGNATURES}. */
-    private MethodHandle fn(String name) {
+    MethodHandle fn(String name) {
         Signature s = SIGNATURES.get(name);
         if (s == null) throw new IllegalArgumentException("Cudnn9: no signature for " + name);
         return lib.function(name, s.descriptor());
@@ -211,7 +225,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     }
 
     /** Throws naming {@code function} and the status unless {@code status} is CUDNN_STATUS_SUCCESS. */
-    private void check(String function, int status) {
+    void check(String function, int status) {
         CALLS.computeIfAbsent(function, f -> new java.util.concurrent.atomic.LongAdder()).increment();
         if (status == 0) return;
         String last = null;
@@ -252,7 +266,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         }
     }
 
-    private MemorySegment descriptor(MethodHandle creator, String what) throws Throwable {
+    MemorySegment descriptor(MethodHandle creator, String what) throws Throwable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(P);
             check(what, (int) creator.invokeExact(out));
@@ -260,7 +274,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         }
     }
 
-    private MemorySegment tensor4d(int[] nchw, String what) throws Throwable {
+    MemorySegment tensor4d(int[] nchw, String what) throws Throwable {
         MemorySegment t = descriptor(createTensor, "cudnnCreateTensorDescriptor");
         check("cudnnSetTensor4dDescriptor(" + what + ")",
                 (int) setTensor4d.invokeExact(t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, nchw[0], nchw[1], nchw[2], nchw[3]));
@@ -304,7 +318,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
      * own kernels at FP32 tolerance), algorithms from the cudnnGet*Algorithm_v7 heuristics (the first one that
      * reports success), workspaces from the backend's caching allocator.
      */
-    private final class ConvFns {
+    final class ConvFns {
         final MethodHandle createFilter, setFilter4d, createConv, setConv2d, setConvMath, fwdAlgo, bwdDataAlgo, bwdFilterAlgo, fwdWs,
                 bwdDataWs, bwdFilterWs, fwd, bwdData, bwdFilter;
         final Map<Conv2dGeometry, ConvPlan> plans = new HashMap<>();
@@ -333,7 +347,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
 
     private ConvFns convFns;
 
-    private synchronized ConvFns conv() {
+    synchronized ConvFns conv() {
         if (convFns == null) convFns = new ConvFns();
         return convFns;
     }
@@ -362,20 +376,33 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         }
     }
 
+    /** A convolution's descriptors: x, w, y and the convolution itself. */
+    record ConvDescriptors(MemorySegment x, MemorySegment w, MemorySegment y, MemorySegment conv) {}
+
+    /**
+     * The descriptors of a convolution, which need no handle (so CudnnLibraryTest builds them with a real cuDNN on a
+     * machine without a GPU and reads them back). Not cached: {@link #convPlan} caches them with the algorithms.
+     */
+    ConvDescriptors convDescriptors(ConvFns f, Conv2dGeometry g) throws Throwable {
+        MemorySegment x = tensor4d(new int[] {g.n(), g.c(), g.h(), g.w()}, "x");
+        MemorySegment y = tensor4d(new int[] {g.n(), g.k(), g.p(), g.q()}, "y");
+        MemorySegment w = descriptor(f.createFilter, "cudnnCreateFilterDescriptor");
+        MemorySegment conv = descriptor(f.createConv, "cudnnCreateConvolutionDescriptor");
+        check("cudnnSetFilter4dDescriptor", (int) f.setFilter4d.invokeExact(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g.k(), g.c(), g.r(), g.s()));
+        check("cudnnSetConvolution2dDescriptor", (int) f.setConv2d.invokeExact(conv, g.padH(), g.padW(), g.strideH(), g.strideW(),
+                1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+        check("cudnnSetConvolutionMathType", (int) f.setConvMath.invokeExact(conv, CUDNN_FMA_MATH));
+        return new ConvDescriptors(x, w, y, conv);
+    }
+
     private ConvPlan convPlan(CudaBackend be, Conv2dGeometry g) throws Throwable {
         ConvFns f = conv();
         synchronized (f) {
             ConvPlan p = f.plans.get(g);
             if (p != null) return p;
             MemorySegment h = handle(be);
-            MemorySegment x = tensor4d(new int[] {g.n(), g.c(), g.h(), g.w()}, "x");
-            MemorySegment y = tensor4d(new int[] {g.n(), g.k(), g.p(), g.q()}, "y");
-            MemorySegment w = descriptor(f.createFilter, "cudnnCreateFilterDescriptor");
-            MemorySegment conv = descriptor(f.createConv, "cudnnCreateConvolutionDescriptor");
-            check("cudnnSetFilter4dDescriptor", (int) f.setFilter4d.invokeExact(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g.k(), g.c(), g.r(), g.s()));
-            check("cudnnSetConvolution2dDescriptor", (int) f.setConv2d.invokeExact(conv, g.padH(), g.padW(), g.strideH(), g.strideW(),
-                    1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-            check("cudnnSetConvolutionMathType", (int) f.setConvMath.invokeExact(conv, CUDNN_FMA_MATH));
+            ConvDescriptors d = convDescriptors(f, g);
+            MemorySegment x = d.x(), w = d.w(), y = d.y(), conv = d.conv();
             int fa = pick(f.fwdAlgo, h, x, w, conv, y, "cudnnGetConvolutionForwardAlgorithm_v7");
             int da = pick(f.bwdDataAlgo, h, w, y, conv, x, "cudnnGetConvolutionBackwardDataAlgorithm_v7");
             int wa = pick(f.bwdFilterAlgo, h, x, y, conv, w, "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
@@ -427,7 +454,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     // Pooling (cudnn_ops.h)
     // ------------------------------------------------------------------------------------------------
 
-    private final class PoolFns {
+    final class PoolFns {
         final MethodHandle createPooling, setPooling2d, forward, backward;
         final Map<List<Object>, PoolPlan> plans = new HashMap<>();
 
@@ -444,16 +471,16 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         }
     }
 
-    private record PoolPlan(MemorySegment pool, MemorySegment x, MemorySegment y) {}
+    record PoolPlan(MemorySegment pool, MemorySegment x, MemorySegment y) {}
 
     private PoolFns poolFns;
 
-    private synchronized PoolFns pool() {
+    synchronized PoolFns pool() {
         if (poolFns == null) poolFns = new PoolFns();
         return poolFns;
     }
 
-    private PoolPlan poolPlan(PoolFns f, Pool2dGeometry g, PoolKind kind) throws Throwable {
+    PoolPlan poolPlan(PoolFns f, Pool2dGeometry g, PoolKind kind) throws Throwable {
         synchronized (f) {
             List<Object> key = List.of(g, kind);
             PoolPlan p = f.plans.get(key);
@@ -497,7 +524,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     // Batch normalization (cudnn_ops.h), CUDNN_BATCHNORM_SPATIAL
     // ------------------------------------------------------------------------------------------------
 
-    private final class BnFns {
+    final class BnFns {
         final MethodHandle forwardTraining, forwardInference, backward;
         final Map<List<Integer>, BnPlan> plans = new HashMap<>();
 
@@ -517,16 +544,16 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         }
     }
 
-    private record BnPlan(MemorySegment x, MemorySegment param) {}
+    record BnPlan(MemorySegment x, MemorySegment param) {}
 
     private BnFns bnFns;
 
-    private synchronized BnFns bn() {
+    synchronized BnFns bn() {
         if (bnFns == null) bnFns = new BnFns();
         return bnFns;
     }
 
-    private BnPlan bnPlan(BnFns f, int n, int c, int hw) throws Throwable {
+    BnPlan bnPlan(BnFns f, int n, int c, int hw) throws Throwable {
         synchronized (f) {
             List<Integer> key = List.of(n, c, hw);
             BnPlan p = f.plans.get(key);
@@ -588,7 +615,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     // LSTM: the v8 RNN API (cudnn_adv.h; the dropout descriptor is cudnn_ops.h's)
     // ------------------------------------------------------------------------------------------------
 
-    private final class RnnFns {
+    final class RnnFns {
         final MethodHandle createDropout, setDropout, createRnn, setRnn, createData, setData, setTensorNd, getTensorNd, weightSpaceSize,
                 weightParams, tempSpaceSizes, forward, backwardData, backwardWeights;
         final Map<LstmGeometry, RnnPlan> plans = new HashMap<>();
@@ -647,9 +674,38 @@ final class Cudnn9 implements VendorLibraries.Dnn {
 
     private RnnFns rnnFns;
 
-    private synchronized RnnFns rnn() {
+    synchronized RnnFns rnn() {
         if (rnnFns == null) rnnFns = new RnnFns();
         return rnnFns;
+    }
+
+    /** The RNN descriptor, the RNN data descriptors of x and y, and the tensor descriptor of h and c. */
+    record RnnDescriptors(MemorySegment rnn, MemorySegment xData, MemorySegment yData, MemorySegment state) {}
+
+    /**
+     * The descriptors of one LSTM geometry, which need no handle (the dropout descriptor, set with one, is given), so
+     * CudnnLibraryTest builds them with a real cuDNN on a machine without a GPU and reads them back. cuDNN copies
+     * seqLengthArray into the data descriptors (cudnnGetRNNDataDescriptor returns it after the array is freed).
+     */
+    RnnDescriptors rnnDescriptors(RnnFns f, LstmGeometry g, MemorySegment dropout) throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            CudnnArgs.RnnDescriptor d = CudnnArgs.lstm(g);
+            MemorySegment rnn = descriptor(f.createRnn, "cudnnCreateRNNDescriptor");
+            check("cudnnSetRNNDescriptor_v8", (int) f.setRnn.invokeExact(rnn, d.algo(), d.cellMode(), d.biasMode(), d.dirMode(),
+                    d.inputMode(), d.dataType(), d.mathPrec(), d.mathType(), d.inputSize(), d.hiddenSize(), d.projSize(),
+                    d.numLayers(), dropout, d.auxFlags()));
+            MemorySegment lengths = arena.allocateFrom(I, CudnnArgs.sequenceLengths(g));
+            MemorySegment xData = descriptor(f.createData, "cudnnCreateRNNDataDescriptor");
+            check("cudnnSetRNNDataDescriptor(x)", (int) f.setData.invokeExact(xData, CUDNN_DATA_FLOAT,
+                    CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED, g.t(), g.n(), g.input(), lengths, NULL));
+            MemorySegment yData = descriptor(f.createData, "cudnnCreateRNNDataDescriptor");
+            check("cudnnSetRNNDataDescriptor(y)", (int) f.setData.invokeExact(yData, CUDNN_DATA_FLOAT,
+                    CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED, g.t(), g.n(), g.hidden(), lengths, NULL));
+            MemorySegment state = descriptor(createTensor, "cudnnCreateTensorDescriptor");
+            check("cudnnSetTensorNdDescriptor(h, c)", (int) f.setTensorNd.invokeExact(state, CUDNN_DATA_FLOAT, 3,
+                    arena.allocateFrom(I, CudnnArgs.stateDims(g)), arena.allocateFrom(I, CudnnArgs.stateStrides(g))));
+            return new RnnDescriptors(rnn, xData, yData, state);
+        }
     }
 
     private long[] sizes(RnnFns f, MemorySegment h, MemorySegment rnn, int mode, MemorySegment xData, Arena arena) throws Throwable {
@@ -668,21 +724,8 @@ final class Cudnn9 implements VendorLibraries.Dnn {
                 // no dropout (one layer): a descriptor with dropout 0 and no state buffer
                 MemorySegment dropout = descriptor(f.createDropout, "cudnnCreateDropoutDescriptor");
                 check("cudnnSetDropoutDescriptor", (int) f.setDropout.invokeExact(dropout, h, 0f, NULL, 0L, 0L));
-                CudnnArgs.RnnDescriptor d = CudnnArgs.lstm(g);
-                MemorySegment rnn = descriptor(f.createRnn, "cudnnCreateRNNDescriptor");
-                check("cudnnSetRNNDescriptor_v8", (int) f.setRnn.invokeExact(rnn, d.algo(), d.cellMode(), d.biasMode(), d.dirMode(),
-                        d.inputMode(), d.dataType(), d.mathPrec(), d.mathType(), d.inputSize(), d.hiddenSize(), d.projSize(),
-                        d.numLayers(), dropout, d.auxFlags()));
-                MemorySegment lengths = arena.allocateFrom(I, CudnnArgs.sequenceLengths(g));
-                MemorySegment xData = descriptor(f.createData, "cudnnCreateRNNDataDescriptor");
-                check("cudnnSetRNNDataDescriptor(x)", (int) f.setData.invokeExact(xData, CUDNN_DATA_FLOAT,
-                        CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED, g.t(), g.n(), g.input(), lengths, NULL));
-                MemorySegment yData = descriptor(f.createData, "cudnnCreateRNNDataDescriptor");
-                check("cudnnSetRNNDataDescriptor(y)", (int) f.setData.invokeExact(yData, CUDNN_DATA_FLOAT,
-                        CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED, g.t(), g.n(), g.hidden(), lengths, NULL));
-                MemorySegment state = descriptor(createTensor, "cudnnCreateTensorDescriptor");
-                check("cudnnSetTensorNdDescriptor(h, c)", (int) f.setTensorNd.invokeExact(state, CUDNN_DATA_FLOAT, 3,
-                        arena.allocateFrom(I, CudnnArgs.stateDims(g)), arena.allocateFrom(I, CudnnArgs.stateStrides(g))));
+                RnnDescriptors d = rnnDescriptors(f, g, dropout);
+                MemorySegment rnn = d.rnn(), xData = d.xData(), yData = d.yData(), state = d.state();
                 MemorySegment wsSize = arena.allocate(J);
                 check("cudnnGetRNNWeightSpaceSize", (int) f.weightSpaceSize.invokeExact(h, rnn, wsSize));
                 long weightBytes = wsSize.get(J, 0);

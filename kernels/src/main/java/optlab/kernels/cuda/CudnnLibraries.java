@@ -22,6 +22,14 @@ import java.util.TreeMap;
  * recorded for the report. A sub-library that the shim cannot load at call time shows up as
  * CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED (1008) from the call, named by {@link CudnnArgs#failure}; the fix is
  * to put the directory holding all of cuDNN's libraries on LD_LIBRARY_PATH (bin/gpu-run does).
+ *
+ * <p>Checked on 2026-11-21 with the real libraries of cuDNN 9.24.0 (pip's nvidia-cudnn-cu13 9.24.0.43) and 9.5.1
+ * (Maven Central's org.bytedeco:cuda:12.6-9.5-1.5.11:linux-x86_64-redist jar), by nm and by CudnnLibraryTest:
+ * libcudnn.so.9 exports every function Cudnn9 calls (each also lives in one sub-library: handles, versions and
+ * error strings in graph, tensor/filter/pooling/batch-norm/dropout in ops, convolutions in cnn, RNNs in adv), so
+ * the sub-library fallback is only for repackaged installs. The shim has no NEEDED entry or RUNPATH for its
+ * sub-libraries, yet opened by absolute path with LD_LIBRARY_PATH empty it still loaded ops, cnn and adv from its
+ * own directory (both versions): the engine's by-path open works without LD_LIBRARY_PATH.
  */
 final class CudnnLibraries {
     /** The sub-libraries searched after the shim, in this order. */

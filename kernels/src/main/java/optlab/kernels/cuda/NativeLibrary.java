@@ -58,6 +58,14 @@ final class NativeLibrary {
     }
 
     /**
+     * Opens the library at {@code file} (a path, not a name: no search); throws IllegalArgumentException, with the
+     * dynamic linker's reason, when it does not load. CudnnLibraryTest uses it to bind the cuDNN it is given.
+     */
+    static NativeLibrary at(Path file) {
+        return new NativeLibrary(file.getFileName().toString(), file, SymbolLookup.libraryLookup(file, Arena.global()));
+    }
+
+    /**
      * Where NVIDIA's libraries live besides the linker's path: the CUDA toolkit, and the pip wheels of
      * PyTorch (site-packages/nvidia/SUBDIR/lib for each subdir given, plus nvidia/cu13/lib), in every
      * site-packages found under the usual prefixes and {@code $OPTLAB_PYTHON_SITE}.

@@ -26,27 +26,37 @@ class ModelStepBenchmarkTest {
 
     private JsonNode runTiny(String device) throws IOException {
         Path tsv = dir.resolve("steps.tsv"), json = dir.resolve("steps.json");
-        assertEquals(0, Cli.run(new ModelStepBenchmark(), "--device", device, "--models", "resnet8,resnet20", "--batch-size", "2",
-                "--image-size", "8", "--warmup", "1", "--steps", "2", "--out", tsv.toString(), "--results", json.toString()));
+        assertEquals(0, Cli.run(new ModelStepBenchmark(), "--device", device, "--models", "resnet8,resnet20,charlstm", "--batch-size", "2",
+                "--image-size", "8", "--lstm-batch", "3", "--lstm-length", "4", "--warmup", "1", "--steps", "2", "--out", tsv.toString(), "--results", json.toString()));
         List<String> lines = Files.readAllLines(tsv);
         assertEquals("benchmark\tvalue\tunit\tceiling\tceiling_value\tfraction\tnote", lines.get(0));
-        assertEquals(3, lines.size());
+        assertEquals(4, lines.size());
         String[] row = lines.get(2).split("\t");
         assertEquals("resnet20 train step batch 2 8x8 (" + device + ")", row[0]);
         assertTrue(Double.parseDouble(row[1]) > 0, row[1]);
         assertEquals("images/s", row[2]);
+        row = lines.get(3).split("\t");
+        assertEquals("charlstm train step batch 3x4 tokens (" + device + ")", row[0]);
+        assertTrue(Double.parseDouble(row[1]) > 0, row[1]);
+        assertEquals("tokens/s", row[2]);
         JsonNode r = Results.json().readTree(json.toFile());
         List<String> keys = new ArrayList<>();
         r.fieldNames().forEachRemaining(keys::add);
-        assertEquals(List.of("benchmark", "device", "backend", "kernels", "optimizer", "batchSize", "imageSize", "warmupSteps", "timedSteps",
+        assertEquals(List.of("benchmark", "device", "backend", "kernels", "optimizer", "batchSize", "imageSize", "lstmBatch", "lstmLength", "warmupSteps", "timedSteps",
                 "seed", "figures", "java"), keys);
         assertEquals(device, r.get("device").asText());
         assertEquals("choi.momentum", r.get("optimizer").get("preset").asText());
-        assertEquals(2, r.get("figures").size());
+        assertEquals(3, r.get("figures").size());
         JsonNode f = r.get("figures").get(1);
         assertEquals("resnet20", f.get("model").asText());
         assertEquals(269_722, f.get("parameters").asLong()); // nn golden param_counts.txt
+        assertEquals("images/s", f.get("unit").asText());
         assertTrue(f.get("lastLoss").asDouble() < f.get("firstLoss").asDouble() + 1, f.toString()); // finite, and not blowing up
+        JsonNode lstm = r.get("figures").get(2);
+        assertEquals("charlstm", lstm.get("model").asText());
+        assertEquals(284_499, lstm.get("parameters").asLong()); // DeepOBS layout, vocabulary 83: nn golden param_counts.txt
+        assertEquals("tokens/s", lstm.get("unit").asText());
+        assertTrue(lstm.get("lastLoss").asDouble() < lstm.get("firstLoss").asDouble() + 1, lstm.toString());
         return r;
     }
 
@@ -71,7 +81,7 @@ class ModelStepBenchmarkTest {
         System.setErr(new PrintStream(err, true));
         try {
             assertEquals(2, Cli.run(new ModelStepBenchmark(), "--models", "resnet21"));
-            assertTrue(err.toString().contains("--models: 'resnet21' is not a CIFAR ResNet"), err.toString());
+            assertTrue(err.toString().contains("--models: 'resnet21' is neither a CIFAR ResNet"), err.toString());
             err.reset();
             assertEquals(2, Cli.run(new ModelStepBenchmark(), "--device", "tpu"));
             assertTrue(err.toString().contains("not a device: 'tpu'"), err.toString());

@@ -214,20 +214,28 @@ class Vgg11(nn.Module):
 # All-CNN-C (DeepOBS cifar100_allcnnc), Fashion-MNIST 2c2d (DeepOBS fmnist_2c2d)
 # ---------------------------------------------------------------------------------------------
 class AllCnnC(nn.Module):
-    def __init__(self, num_classes=100):
+    """tf_same=True: the stride-2 convs (conv3, conv6) pad as TensorFlow's "same" does on an even size,
+    0 before and 1 after (DeepOBS's tf.layers.conv2d(..., strides=(2, 2), padding="same")); False: PyTorch's
+    symmetric padding=1. Same parameters and names either way."""
+
+    def __init__(self, num_classes=100, tf_same=True):
         super().__init__()
+        self.tf_same = tf_same
+        sp = 0 if tf_same else 1
         self.conv1 = nn.Conv2d(3, 96, 3, 1, 1)
         self.conv2 = nn.Conv2d(96, 96, 3, 1, 1)
-        self.conv3 = nn.Conv2d(96, 96, 3, 2, 1)
+        self.conv3 = nn.Conv2d(96, 96, 3, 2, sp)
         self.conv4 = nn.Conv2d(96, 192, 3, 1, 1)
         self.conv5 = nn.Conv2d(192, 192, 3, 1, 1)
-        self.conv6 = nn.Conv2d(192, 192, 3, 2, 1)
+        self.conv6 = nn.Conv2d(192, 192, 3, 2, sp)
         self.conv7 = nn.Conv2d(192, 192, 3, 1, 0)
         self.conv8 = nn.Conv2d(192, 192, 1)
         self.conv9 = nn.Conv2d(192, num_classes, 1)
 
     def forward(self, x):  # inference mode: dropout is the identity
         for i in range(1, 10):
+            if self.tf_same and i in (3, 6):
+                x = F.pad(x, (0, 1, 0, 1))  # (left, right, top, bottom)
             x = F.relu(getattr(self, "conv%d" % i)(x))
         return x.mean(dim=(2, 3))
 

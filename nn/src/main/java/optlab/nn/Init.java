@@ -57,6 +57,26 @@ public final class Init {
         return normal(w, 0, Math.sqrt(2.0 / (fanIn(w) + fanOut(w))), g);
     }
 
+    /**
+     * The standard deviation of a standard normal truncated to [-2, 2]
+     * ({@code scipy.stats.truncnorm.std(a=-2, b=2)}): TensorFlow's VarianceScaling divides its target
+     * standard deviation by it so that the truncated draws keep the target variance.
+     */
+    public static final double TRUNCATED_NORMAL_STD = 0.87962566103423978;
+
+    /**
+     * TensorFlow's {@code glorot_normal} ({@code tf.keras.initializers.glorot_normal}) as of TensorFlow 1.12,
+     * the version DeepOBS was tested with: VarianceScaling(scale 1, fan_avg, "truncated_normal"), a normal
+     * of standard deviation sqrt(2 / (fanIn + fanOut)) / {@link #TRUNCATED_NORMAL_STD} redrawn beyond two
+     * of those standard deviations. Its variance is 2 / (fanIn + fanOut), as {@link #glorotNormal}'s, but
+     * no value lies beyond 2.27 sqrt(2 / (fanIn + fanOut)). (TensorFlow releases before the 2018 fix of
+     * tensorflow/tensorflow#18706 lacked the division: variance 0.774 times smaller.) Conv fans are the
+     * same in TensorFlow's (k, k, in, out) layout as in PyTorch's (out, in, k, k).
+     */
+    public static Tensor glorotTruncatedNormal(Tensor w, Generator g) {
+        return truncatedNormal(w, 0, Math.sqrt(2.0 / (fanIn(w) + fanOut(w))) / TRUNCATED_NORMAL_STD, g);
+    }
+
     /** Glorot (Xavier) uniform: U(-b, b), b = sqrt(6 / (fanIn + fanOut)). */
     public static Tensor glorotUniform(Tensor w, Generator g) {
         double bound = Math.sqrt(6.0 / (fanIn(w) + fanOut(w)));

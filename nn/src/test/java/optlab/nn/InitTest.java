@@ -38,6 +38,20 @@ class InitTest {
         for (float v : Init.pytorchDefault(w, 1152, g).toFloatArray()) assertTrue(Math.abs(v) <= 1 / Math.sqrt(1152));
     }
 
+    /** TensorFlow's glorot_normal: truncated at 2 pre-truncation std, rescaled so the variance stays 2/(fanIn + fanOut). */
+    @Test
+    void glorotTruncatedNormalKeepsTheGlorotVarianceWithinItsTruncation() {
+        assertEquals(0.87962566103423978, Init.TRUNCATED_NORMAL_STD, 0);
+        Generator g = new Generator(11);
+        Tensor w = Tensor.empty(256, 128, 3, 3);
+        double sigma = Math.sqrt(2.0 / 3456), limit = 2 * sigma / Init.TRUNCATED_NORMAL_STD;
+        assertEquals(sigma, std(Init.glorotTruncatedNormal(w, g)), 0.01 * sigma);
+        double max = 0;
+        for (float v : w.toFloatArray()) max = Math.max(max, Math.abs(v));
+        assertTrue(max <= limit * (1 + 1e-6), "beyond the truncation: " + max / sigma + " std");
+        assertTrue(max > 0.98 * limit, "the tails stop early: " + max / sigma + " std");
+    }
+
     @Test
     void lstmAndExplicitFanInitializers() {
         Generator g = new Generator(10);

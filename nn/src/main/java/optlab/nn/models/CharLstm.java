@@ -30,12 +30,17 @@ import optlab.tensor.Tensor;
  * <p>Two layouts ({@link Layout}):
  * <ul>
  *   <li>{@code DEEPOBS} (the default): TensorFlow's LSTMCell, one bias per layer ({@code bias_ih_l<k>},
- *       no {@code bias_hh_l<k>}), and TensorFlow's default initializers: every weight matrix Glorot
- *       uniform (the LSTM's input and recurrent weights with the fans of TensorFlow's joint kernel
- *       (in + h, 4h)), biases zero, and the LSTM forget-gate bias 1 (TensorFlow adds a constant
- *       {@code forget_bias = 1} to the forget gate; starting the trainable bias at 1 is the same
- *       function and the same gradients). UNVERIFIED: these DeepOBS details are recalled from its
- *       TensorFlow code, which is not available here; they are defaults, not facts.</li>
+ *       no {@code bias_hh_l<k>}), and the initializers of DeepOBS's TensorFlow code (checked 2026-11-21
+ *       against {@code deepobs/tensorflow/testproblems/tolstoi_char_rnn.py} and TensorFlow's
+ *       {@code rnn_cell_impl.LSTMCell}; docs/MODELS.md quotes the lines): every variable made without an
+ *       initializer, so {@code tf.get_variable}'s default Glorot uniform with TensorFlow's fans: the
+ *       embedding (vocab, 128), the LSTM's input and recurrent weights with the fans of TensorFlow's joint
+ *       kernel (in + h, 4h), the softmax weight (128, vocab) and the softmax bias (vocab): fans
+ *       (vocab, vocab), U(+-sqrt(3 / vocab)), not zero. The LSTM bias is zero except the forget gate's,
+ *       which starts at 1: TensorFlow keeps that bias at 0 and adds a constant {@code forget_bias = 1.0}
+ *       to the forget gate in every step; starting the trainable bias at 1 is the same function with the
+ *       same gradients, and differs only under weight decay (DeepOBS's problem has none) and by 1 in the
+ *       stored value.</li>
  *   <li>{@code PYTORCH}: {@code nn.Embedding} + {@code nn.LSTM} + {@code nn.Linear} with PyTorch's names
  *       and default initializations (N(0, 1) embedding; U(+-1/sqrt(128)) for every LSTM weight and both
  *       biases; U(+-1/sqrt(fan_in)) for the linear layer), for state_dicts of PyTorch models.</li>
@@ -88,7 +93,9 @@ public final class CharLstm extends Module {
                 }
             }
             Init.glorotUniform(fc.weight.data(), hidden, vocab, init);
-            fc.bias.data().zeroInPlace();
+            // DeepOBS's softmax_b is tf.get_variable("softmax_b", [vocab]) with no initializer: Glorot
+            // uniform too, with TensorFlow's fans of a 1-D variable, fan_in = fan_out = vocab
+            Init.glorotUniform(fc.bias.data(), vocab, vocab, init);
         }
     }
 

@@ -27,8 +27,10 @@ import optlab.tensor.Generator;
  * with L = (depth - 4) / 6 (16 for depth 100; the right column is DenseNet-BC-100, k = 12). A bottleneck
  * layer: [bn1] ReLU conv1x1(4k) [bn2] ReLU conv3x3(k), its output concatenated to its input along the
  * channels. Without batch norm ({@code batchNorm = false}) the BN layers are absent (Zhuang's no-BN
- * variant). Zhuang's code pools the final 8 x 8 map with {@code AvgPool2d(8)}; we take the global
- * average, which is the same at 32 x 32 and also works on the smaller images of the tests.
+ * variant). Zhuang's code ({@code src/densenet.py} of zhenxun-zhuang/AdamW-Scale-free, checked 2026-11-21)
+ * pools the final map with {@code self.avgpool = nn.AvgPool2d(8)}; at 32 x 32 that map is 8 x 8, so we
+ * take the global average: the same there, and usable on the smaller images of the tests (where
+ * AvgPool2d(8) would fail).
  *
  * <p>Initialization as that code: every conv weight N(0, 2 / (k*k*out_channels)) (Kaiming normal,
  * fan_out), BN weight 1 and bias 0, the linear layer PyTorch's default. DenseNet-BC-100 (k = 12) has

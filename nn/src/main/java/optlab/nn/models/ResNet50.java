@@ -32,8 +32,16 @@ import optlab.tensor.Generator;
  * 1000 classes (the published 25.6M; golden/param_counts.txt).
  *
  * <p>Initialization as torchvision: conv weights Kaiming normal with fan_out (N(0, 2/fan_out)), BN
- * weight 1 and bias 0, the fc layer PyTorch's default; no zero-initialized residual BN. Choi et al.
- * trained a TensorFlow ResNet-50 whose exact variant (v1 or v1.5) and initialization are UNVERIFIED here.
+ * weight 1 and bias 0, the fc layer PyTorch's default; no zero-initialized residual BN.
+ *
+ * <p>Choi et al. trained a TensorFlow ResNet-50 and published no code (checked 2026-11-21). Google's
+ * reference TensorFlow ResNet-50 ({@code tensorflow/tpu} {@code models/official/resnet/resnet_model.py};
+ * the same block in {@code google/init2winit}'s {@code resnet.py}) is also v1.5, with the stride on the
+ * 3x3 conv, and symmetric explicit padding for strided convs, as here. It differs in initialization and
+ * one padding: the last BN of each block starts with gamma 0, conv weights are
+ * {@code tf.variance_scaling_initializer()} (truncated normal of variance 1/fan_in, half of ours), the fc
+ * weight N(0, 0.01^2) with bias 0, and the stem max pool pads (0, 1) ("SAME") where we pad (1, 1).
+ * docs/MODELS.md lists these; we keep torchvision's.
  */
 public final class ResNet50 extends Module {
     public final Conv2d conv1;

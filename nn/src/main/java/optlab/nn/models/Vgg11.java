@@ -28,9 +28,12 @@ import optlab.tensor.Generator;
  * common CIFAR adaptations have. Initialization as torchvision's VGG: conv weights Kaiming normal
  * (fan_out), conv biases 0, BN weight 1 and bias 0, linear weight N(0, 0.01^2) and bias 0.
  *
- * <p>UNVERIFIED: Choi et al.'s VGG-11 is a TensorFlow model whose classifier head, use of batch norm and
- * initialization are not stated in PAPERS.md; the head, BN (a constructor argument) and init here are
- * documented defaults. With BN and 10 classes it has 9,231,114 parameters (golden/param_counts.txt).
+ * <p>Choi et al.'s VGG-11 is a TensorFlow model whose classifier head, use of batch norm and
+ * initialization could not be checked (2026-11-21): the paper released no code, DeepOBS has no VGG-11
+ * (its VGG-16/19 resize CIFAR to 224 x 224, have no BN, a 4096-4096-classes head with dropout and Glorot
+ * normal convs), and {@code google/init2winit}, which postdates the paper, has only a CIFAR VGG with a
+ * 512-512-classes head. The head, BN (a constructor argument) and init here remain documented defaults
+ * (docs/MODELS.md). With BN and 10 classes it has 9,231,114 parameters (golden/param_counts.txt).
  */
 public final class Vgg11 extends Module {
     /** Channels of each conv; 0 is a max pool. */

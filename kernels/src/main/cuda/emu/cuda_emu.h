@@ -5,9 +5,20 @@
 // addresses, offsets, launch configurations, the convolution's GEMM orchestration, the allocator) on a machine
 // without a GPU, by running the real GPU test suite against it (docs/GPU.md, "The CPU emulator").
 // What it is NOT: a GPU. Threads of a block run one at a time as fibers (ucontext), switching only at
-// __syncthreads, so data races, warp-level behaviour, the memory model and performance are not tested; WMMA fragments (mma.h) are
+// __syncthreads, so warp-level behaviour, the memory model and performance are not tested; WMMA fragments (mma.h) are
 // whole tiles held by every thread. float math is the host's
-// (glibc expf/logf/... and -ffp-contract=off), not CUDA's.
+// (glibc expf/logf/... and -ffp-contract=off), not CUDA's: no FMA contraction, so a kernel whose float result
+// must equal the CPU's bit for bit must say so itself (__fmul_rn/__fadd_rn, which nvcc never contracts).
+// What it catches beyond indices (emu/driver.cpp):
+//   - shared-memory races between __syncthreads: between two barriers the fibers run in a fresh random order
+//     (OPTLAB_EMU_ORDER=random, the default; or forward / reverse), so a thread that reads what another writes
+//     in the same phase sees it or not depending on the order, and the result comes out wrong in some launch;
+//   - uninitialized shared memory: dynamic AND static __shared__ memory is filled with 0xFF bytes (a float or
+//     double NaN) at the start of every block;
+//   - divergent barriers: a block where some threads wait at a __syncthreads while others have returned, or
+//     wait at another __syncthreads (another source line), fails the launch (CUDA_ERROR_LAUNCH_FAILED, with a
+//     message on stderr naming the kernel, the block and the lines): undefined behaviour on a GPU, a hang or
+//     garbage there.
 #pragma once
 
 #include <algorithm>
@@ -26,8 +37,9 @@ struct dim3 {
 // The running thread's coordinates (one OS thread runs every launch; emu/driver.cpp sets these before it switches
 // to a fiber).
 extern dim3 threadIdx, blockIdx, blockDim, gridDim;
-extern "C" void optlab_emu_syncthreads();
-inline void __syncthreads() { optlab_emu_syncthreads(); }
+// __syncthreads() records its source line, so that the driver can tell two barriers apart (divergence check).
+extern "C" void optlab_emu_syncthreads(const char* file, int line);
+#define __syncthreads() optlab_emu_syncthreads(__FILE__, __LINE__)
 
 #define __global__
 #define __device__
@@ -35,8 +47,9 @@ inline void __syncthreads() { optlab_emu_syncthreads(); }
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
-// Static shared arrays: one copy, shared by the block's fibers (blocks run one after another).
-#define __shared__ static
+// Static shared arrays: one copy, shared by the block's fibers (blocks run one after another), in a section of
+// their own that the driver poisons before every block (__start_/__stop_optlab_emu_static_shared).
+#define __shared__ static __attribute__((section("optlab_emu_static_shared")))
 
 // Dynamic shared memory: one buffer of the launch's sharedMemBytes (at most 48 KiB, as on a GPU without opt-in).
 extern "C" unsigned char optlab_emu_shared[];

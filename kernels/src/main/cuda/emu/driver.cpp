@@ -8,11 +8,17 @@
 // a kernel that writes or reads past the end of a buffer crashes instead of corrupting its neighbour. Everything is
 // synchronous: a launch runs to completion inside cuLaunchKernel. Launch limits are a GPU's: <= 1024 threads per
 // block, <= 48 KiB of dynamic shared memory, grid.y and grid.z <= 65535.
+// Blocks: shared memory (dynamic and static) starts as 0xFF bytes; the fibers run from barrier to barrier in an
+// order drawn afresh for every phase (env OPTLAB_EMU_ORDER: random (default), forward, reverse; OPTLAB_EMU_SEED:
+// the seed of the random order, default 1), so that shared-memory races change results; a divergent barrier
+// (threads waiting at different __syncthreads, or waiting while others have returned) fails the launch with
+// CUDA_ERROR_LAUNCH_FAILED and a message on stderr (see cuda_emu.h).
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,11 +35,16 @@ typedef int CUdevice;
 typedef unsigned long long CUdeviceptr;
 enum : int {
     SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_DEVICE = 101, INVALID_IMAGE = 200,
-    INVALID_HANDLE = 400, NOT_FOUND = 500
+    INVALID_HANDLE = 400, NOT_FOUND = 500, LAUNCH_FAILED = 719
 };
 
 dim3 threadIdx, blockIdx, blockDim, gridDim;
 alignas(16) unsigned char optlab_emu_shared[48 * 1024];
+
+// The kernels' static __shared__ arrays (cuda_emu.h puts them in this section; the linker defines its bounds).
+// Weak: a build whose kernels declare none has no such section.
+extern "C" unsigned char __start_optlab_emu_static_shared[] __attribute__((weak));
+extern "C" unsigned char __stop_optlab_emu_static_shared[] __attribute__((weak));
 
 std::map<std::string, EmuKernel>& optlab_emu_kernels() {
     static std::map<std::string, EmuKernel> k;
@@ -69,18 +80,46 @@ struct Fiber {
     ucontext_t ctx;
     char* stack = nullptr;
     bool done = false;
+    const char* file = nullptr;  // the __syncthreads this fiber waits at (valid while !done)
+    int line = 0;
 };
 ucontext_t scheduler;
 std::vector<Fiber> fibers;
 int current = 0;
 std::function<void()>* body = nullptr;
 
+// The order of the fibers within a phase (OPTLAB_EMU_ORDER, OPTLAB_EMU_SEED; see the header comment).
+enum class Order { RANDOM, FORWARD, REVERSE };
+Order order() {
+    static Order o = [] {
+        const char* e = getenv("OPTLAB_EMU_ORDER");
+        if (!e || !strcmp(e, "random")) return Order::RANDOM;
+        if (!strcmp(e, "forward")) return Order::FORWARD;
+        if (!strcmp(e, "reverse")) return Order::REVERSE;
+        fprintf(stderr, "[emu] OPTLAB_EMU_ORDER=%s: expected random, forward or reverse; using random\n", e);
+        return Order::RANDOM;
+    }();
+    return o;
+}
+uint64_t rng_state = 0;
+uint64_t next_random() {  // splitmix64
+    if (rng_state == 0) {
+        const char* e = getenv("OPTLAB_EMU_SEED");
+        rng_state = 0x9E3779B97F4A7C15ull * (e ? strtoull(e, nullptr, 10) + 1 : 2);
+    }
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 void fiber_entry() {
     (*body)();
     fibers[current].done = true;  // uc_link returns to the scheduler
 }
 
-void run_block(unsigned threads) {
+// Runs one block; returns false (after saying why on stderr) when its threads diverged at a barrier.
+bool run_block(unsigned threads, const char* kernel) {
     if (fibers.size() < threads) fibers.resize(threads);
     for (unsigned t = 0; t < threads; t++) {
         Fiber& f = fibers[t];
@@ -91,24 +130,64 @@ void run_block(unsigned threads) {
         f.ctx.uc_link = &scheduler;
         makecontext(&f.ctx, fiber_entry, 0);
         f.done = false;
+        f.file = nullptr;
     }
-    // round robin: every live fiber runs to its next __syncthreads (or its end), then the next one
-    bool live = true;
-    while (live) {
-        live = false;
-        for (unsigned t = 0; t < threads; t++) {
+    std::vector<unsigned> perm(threads);
+    for (unsigned t = 0; t < threads; t++) perm[t] = order() == Order::REVERSE ? threads - 1 - t : t;
+    // phases: every live fiber runs to its next __syncthreads (or its end), in this phase's order
+    for (int phase = 0;; phase++) {
+        if (order() == Order::RANDOM)
+            for (unsigned t = threads; t > 1; t--) std::swap(perm[t - 1], perm[next_random() % t]);
+        for (unsigned t : perm) {
             if (fibers[t].done) continue;
             current = (int)t;
             threadIdx.x = t;
             threadIdx.y = threadIdx.z = 0;
             swapcontext(&scheduler, &fibers[t].ctx);
-            if (!fibers[t].done) live = true;
+        }
+        // every fiber has returned, or waits at a barrier: all the same barrier, or divergence
+        int waiting = -1, returned = -1;
+        for (unsigned t = 0; t < threads; t++) {
+            const Fiber& f = fibers[t];
+            if (f.done) {
+                if (returned < 0) returned = (int)t;
+                continue;
+            }
+            if (waiting < 0) {
+                waiting = (int)t;
+                continue;
+            }
+            const Fiber& w = fibers[waiting];
+            if (f.line != w.line || strcmp(f.file, w.file) != 0) {
+                fprintf(stderr, "[emu] %s, block (%u, %u, %u), barrier phase %d: DIVERGENT __syncthreads: thread %d waits at %s:%d, "
+                        "thread %u at %s:%d (undefined behaviour on a GPU)\n", kernel, blockIdx.x, blockIdx.y, blockIdx.z, phase,
+                        waiting, w.file, w.line, t, f.file, f.line);
+                return false;
+            }
+        }
+        if (waiting < 0) return true;  // all returned
+        if (returned >= 0) {
+            const Fiber& w = fibers[waiting];
+            fprintf(stderr, "[emu] %s, block (%u, %u, %u), barrier phase %d: DIVERGENT __syncthreads: thread %d waits at %s:%d "
+                    "but thread %d has returned (undefined behaviour on a GPU)\n", kernel, blockIdx.x, blockIdx.y, blockIdx.z,
+                    phase, waiting, w.file, w.line, returned);
+            return false;
         }
     }
 }
+
+void poison_shared(unsigned dynamic_bytes) {
+    memset(optlab_emu_shared, 0xFF, dynamic_bytes);  // garbage, as uninitialized shared memory is
+    if (__start_optlab_emu_static_shared && __stop_optlab_emu_static_shared)
+        memset(__start_optlab_emu_static_shared, 0xFF, __stop_optlab_emu_static_shared - __start_optlab_emu_static_shared);
+}
 }  // namespace
 
-extern "C" void optlab_emu_syncthreads() { swapcontext(&fibers[current].ctx, &scheduler); }
+extern "C" void optlab_emu_syncthreads(const char* file, int line) {
+    fibers[current].file = file;
+    fibers[current].line = line;
+    swapcontext(&fibers[current].ctx, &scheduler);
+}
 
 extern "C" {
 CUresult cuInit(unsigned) {
@@ -250,8 +329,11 @@ CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned
         for (unsigned y = 0; y < gy; y++)
             for (unsigned x = 0; x < gx; x++) {
                 blockIdx = dim3{x, y, z};
-                memset(optlab_emu_shared, 0xFF, shared);  // garbage, as uninitialized shared memory is
-                run_block(bx);
+                poison_shared(shared);
+                if (!run_block(bx, fn->name.c_str())) {
+                    body = nullptr;
+                    return LAUNCH_FAILED;
+                }
             }
     body = nullptr;
     return SUCCESS;
@@ -277,8 +359,8 @@ CUresult cuEventDestroy_v2(void* e) {
     delete (Event*)e;
     return SUCCESS;
 }
-CUresult cuGetErrorName(CUresult, const char** s) {
-    *s = "CUDA_ERROR (emulator)";
+CUresult cuGetErrorName(CUresult r, const char** s) {
+    *s = r == LAUNCH_FAILED ? "CUDA_ERROR_LAUNCH_FAILED (emulator: a divergent __syncthreads, see stderr)" : "CUDA_ERROR (emulator)";
     return SUCCESS;
 }
 CUresult cuGetErrorString(CUresult, const char** s) {

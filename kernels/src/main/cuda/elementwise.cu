@@ -211,11 +211,10 @@ extern "C" __global__ void binary_f64(int op, int n, double* out, const double* 
 // small fixed kernels
 // ------------------------------------------------------------------------------------------------------
 
-// The first kernel of the project (CudaAddKernelTest launches it directly).
+// The first kernel of the project (CudaAddKernelTest launches it directly). A 64-bit grid-stride loop like the
+// others: its int index could wrap negative (and write out of bounds) when n > 2^31 - 1 - blockDim.x*gridDim.x.
 extern "C" __global__ void add_f32(const float* a, const float* b, float* out, int n) {
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
-        out[i] = a[i] + b[i];
-    }
+    GRID_STRIDE(i, n) out[i] = a[i] + b[i];
 }
 
 // y += (float) s0 * x, in the FusedKernel ABI (int n, operands..., scalars as double): the CUDA side of the

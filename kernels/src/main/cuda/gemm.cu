@@ -32,6 +32,9 @@
 // Edges: every variant bounds-checks loads (zero fill) and stores, so m, n, k need not be multiples of any
 // tile, lda/ldb/ldc need only be >= the row length, and pointers need no alignment beyond a float's
 // (operand pointers may sit at any element offset of a buffer).
+// Index arithmetic: m, n, k may each be up to 2^31 - 1 (a 1 x k times k x 1 product, say); the tiled kernels
+// keep positions in unsigned ints (a tile's last row, column or k position, at most 2^31 + 127, would overflow
+// an int), offsets in 64 bits.
 #include <mma.h>
 
 #include "common.cuh"
@@ -100,7 +103,10 @@ __device__ __forceinline__ void gemm_tiled(int m, int n, int k, float alpha,
     static_assert(TM % 4 == 0 && TN % 4 == 0, "register tiles are read as float4");
     const int tid = threadIdx.x;
     const int tx = tid % (BN / TN), ty = tid / (BN / TN);
-    const int tilesM = (m + BM - 1) / BM, tilesN = (n + BN - 1) / BN;
+    // Row, column and k positions are unsigned: m, n, k may each be up to 2^31 - 1, and a tile's last position
+    // (or k0 + BK) can pass that, which would overflow an int (see the header: Index arithmetic).
+    const unsigned um = m, un = n, uk = k;
+    const int tilesM = (int)((um + BM - 1) / BM), tilesN = (int)((un + BN - 1) / BN);
 
     for (int b = blockIdx.z; b < batch; b += gridDim.z) {
         const float* Ab = A + b * sA;
@@ -108,7 +114,7 @@ __device__ __forceinline__ void gemm_tiled(int m, int n, int k, float alpha,
         float* Cb = C + b * sC;
         for (int tm = blockIdx.y; tm < tilesM; tm += gridDim.y) {
             for (int tn = blockIdx.x; tn < tilesN; tn += gridDim.x) {
-                const int row0 = tm * BM, col0 = tn * BN;
+                const unsigned row0 = (unsigned)tm * BM, col0 = (unsigned)tn * BN;
                 float acc[TM][TN];
 #pragma unroll
                 for (int i = 0; i < TM; i++)
@@ -116,25 +122,25 @@ __device__ __forceinline__ void gemm_tiled(int m, int n, int k, float alpha,
                     for (int j = 0; j < TN; j++) acc[i][j] = 0.0f;
 
                 float pa[LA], pb[LB];
-                auto load = [&](int k0) {
+                auto load = [&](unsigned k0) {
 #pragma unroll
                     for (int l = 0; l < LA; l++) {
                         int i, kk;
                         a_coord<BM, BK, TA>(tid + l * THREADS, i, kk);
-                        const int gr = row0 + i, gk = k0 + kk;
-                        pa[l] = (gr < m && gk < k) ? (TA ? Ab[(long long)gk * lda + gr] : Ab[(long long)gr * lda + gk]) : 0.0f;
+                        const unsigned gr = row0 + i, gk = k0 + kk;
+                        pa[l] = (gr < um && gk < uk) ? (TA ? Ab[(long long)gk * lda + gr] : Ab[(long long)gr * lda + gk]) : 0.0f;
                     }
 #pragma unroll
                     for (int l = 0; l < LB; l++) {
                         int kk, j;
                         b_coord<BN, BK, TB>(tid + l * THREADS, kk, j);
-                        const int gk = k0 + kk, gc = col0 + j;
-                        pb[l] = (gk < k && gc < n) ? (TB ? Bb[(long long)gc * ldb + gk] : Bb[(long long)gk * ldb + gc]) : 0.0f;
+                        const unsigned gk = k0 + kk, gc = col0 + j;
+                        pb[l] = (gk < uk && gc < un) ? (TB ? Bb[(long long)gc * ldb + gk] : Bb[(long long)gk * ldb + gc]) : 0.0f;
                     }
                 };
 
                 load(0);
-                for (int k0 = 0; k0 < k; k0 += BK) {
+                for (unsigned k0 = 0; k0 < uk; k0 += BK) {
 #pragma unroll
                     for (int l = 0; l < LA; l++) {
                         int i, kk;
@@ -148,7 +154,7 @@ __device__ __forceinline__ void gemm_tiled(int m, int n, int k, float alpha,
                         Bs[kk][j] = pb[l];
                     }
                     __syncthreads();
-                    if (k0 + BK < k) load(k0 + BK);  // global loads in flight while we multiply
+                    if (k0 + BK < uk) load(k0 + BK);  // global loads in flight while we multiply
 #pragma unroll
                     for (int kk = 0; kk < BK; kk++) {
                         float ra[TM], rb[TN];
@@ -172,12 +178,12 @@ __device__ __forceinline__ void gemm_tiled(int m, int n, int k, float alpha,
 
 #pragma unroll
                 for (int i = 0; i < TM; i++) {
-                    const int r = row0 + ty * TM + i;
-                    if (r >= m) continue;
+                    const unsigned r = row0 + ty * TM + i;
+                    if (r >= um) continue;
 #pragma unroll
                     for (int j = 0; j < TN; j++) {
-                        const int c = col0 + tx * TN + j;
-                        if (c >= n) continue;
+                        const unsigned c = col0 + tx * TN + j;
+                        if (c >= un) continue;
                         float* p = Cb + (long long)r * ldc + c;
                         *p = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *p;
                     }
@@ -228,7 +234,8 @@ __device__ __forceinline__ void gemm_tf32(int m, int n, int k, float alpha,
     using namespace tf32;
     const int tid = threadIdx.x, warp = tid / 32;
     const int wr = (warp / 2) * 32, wc = (warp % 2) * 32;  // this warp's 32 x 32 corner of the tile
-    const int tilesM = (m + BM - 1) / BM, tilesN = (n + BN - 1) / BN;
+    const unsigned um = m, un = n, uk = k;  // unsigned positions, as in gemm_tiled
+    const int tilesM = (int)((um + BM - 1) / BM), tilesN = (int)((un + BN - 1) / BN);
 
     for (int b = blockIdx.z; b < batch; b += gridDim.z) {
         const float* Ab = A + b * sA;
@@ -236,26 +243,26 @@ __device__ __forceinline__ void gemm_tf32(int m, int n, int k, float alpha,
         float* Cb = C + b * sC;
         for (int tm = blockIdx.y; tm < tilesM; tm += gridDim.y) {
             for (int tn = blockIdx.x; tn < tilesN; tn += gridDim.x) {
-                const int row0 = tm * BM, col0 = tn * BN;
+                const unsigned row0 = (unsigned)tm * BM, col0 = (unsigned)tn * BN;
                 wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[2][2];
 #pragma unroll
                 for (int i = 0; i < 2; i++)
 #pragma unroll
                     for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.0f);
 
-                for (int k0 = 0; k0 < k; k0 += BK) {
+                for (unsigned k0 = 0; k0 < uk; k0 += BK) {
                     for (int e = tid; e < BM * BK; e += THREADS) {
                         int i, kk;
                         a_coord<BM, BK, TA>(e, i, kk);
-                        const int gr = row0 + i, gk = k0 + kk;
-                        float v = (gr < m && gk < k) ? (TA ? Ab[(long long)gk * lda + gr] : Ab[(long long)gr * lda + gk]) : 0.0f;
+                        const unsigned gr = row0 + i, gk = k0 + kk;
+                        float v = (gr < um && gk < uk) ? (TA ? Ab[(long long)gk * lda + gr] : Ab[(long long)gr * lda + gk]) : 0.0f;
                         As[i][kk] = wmma::__float_to_tf32(v);
                     }
                     for (int e = tid; e < BK * BN; e += THREADS) {
                         int kk, j;
                         b_coord<BN, BK, TB>(e, kk, j);
-                        const int gk = k0 + kk, gc = col0 + j;
-                        float v = (gk < k && gc < n) ? (TB ? Bb[(long long)gc * ldb + gk] : Bb[(long long)gk * ldb + gc]) : 0.0f;
+                        const unsigned gk = k0 + kk, gc = col0 + j;
+                        float v = (gk < uk && gc < un) ? (TB ? Bb[(long long)gc * ldb + gk] : Bb[(long long)gk * ldb + gc]) : 0.0f;
                         Bs[kk][j] = wmma::__float_to_tf32(v);
                     }
                     __syncthreads();
@@ -281,8 +288,9 @@ __device__ __forceinline__ void gemm_tf32(int m, int n, int k, float alpha,
                         wmma::store_matrix_sync(&Cs[wr + 16 * i][wc + 16 * j], acc[i][j], LDC_S, wmma::mem_row_major);
                 __syncthreads();
                 for (int e = tid; e < BM * BN; e += THREADS) {
-                    const int i = e / BN, j = e % BN, r = row0 + i, c = col0 + j;
-                    if (r < m && c < n) {
+                    const int i = e / BN, j = e % BN;
+                    const unsigned r = row0 + i, c = col0 + j;
+                    if (r < um && c < un) {
                         float* p = Cb + (long long)r * ldc + c;
                         *p = beta == 0.0f ? alpha * Cs[i][j] : alpha * Cs[i][j] + beta * *p;
                     }

@@ -36,6 +36,13 @@ struct Strided3 {
     int s2[OPTLAB_MAX_RANK];
 };
 
+// Registers: every kernel launched with the backend's configurable block size (LaunchConfig.block, 1..1024, or a
+// user kernel's block option) must compile to at most 64 registers per thread for sm_80/sm_90 (a block gets at most
+// 65536), or a launch of 1024 threads fails on a GPU with CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES (never on the CPU
+// emulator). All of this directory's do without help (nvcc -Xptxas -v, sm_80 and sm_90: 20..48); one that grows past 64 needs
+// __launch_bounds__(1024) (as optim_common.cuh's float64-state kernels). Not on all of them: a bound changes ptxas's
+// heuristics, and these kernels then took more registers (up to 64) than they do without one.
+
 // Grid-stride loop over [0, n) with a 64-bit index.
 #define GRID_STRIDE(i, n) \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); \

@@ -60,7 +60,7 @@ extern "C" __global__ void adam_f32(int n, float* x, const float* g, float* m, f
     fused_update<2, float>(n, x, g, m, v, op);
 }
 
-extern "C" __global__ void adam_f32_f64state(int n, float* x, const float* g, double* m, double* v, double step, double beta1,
+extern "C" __global__ void OPTLAB_ANY_BLOCK adam_f32_f64state(int n, float* x, const float* g, double* m, double* v, double step, double beta1,
                                              double oneMinusBeta1, double beta2, double oneMinusBeta2, double eps, double d,
                                              double epsInside, double nadam, double wdMode, double wdL2, double wdFactor) {
     AdamOp<double> op{step, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, d, wdL2, wdFactor, epsInside != 0, nadam != 0,

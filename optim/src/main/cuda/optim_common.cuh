@@ -26,6 +26,13 @@
 #pragma once
 #include <stdint.h>
 
+// 4. Launch bounds: the kernels run at any block size the host picks (LaunchConfig.block, 1..1024), so each must
+//    fit in 64 registers per thread (65536 per block). The float64-state Adam and RMSProp took 70 and 68 without
+//    help, and a launch of 1024 threads would have failed on a GPU with CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES (never
+//    on the CPU emulator); they are declared OPTLAB_ANY_BLOCK = __launch_bounds__(1024), which caps them at 64
+//    (ptxas -v, sm_90: 64 registers, a few bytes of spills). The others fit without a bound (36..58).
+#define OPTLAB_ANY_BLOCK __launch_bounds__(1024)
+
 __device__ __forceinline__ float rn_mul(float a, float b) { return __fmul_rn(a, b); }
 __device__ __forceinline__ double rn_mul(double a, double b) { return __dmul_rn(a, b); }
 __device__ __forceinline__ float rn_add(float a, float b) { return __fadd_rn(a, b); }

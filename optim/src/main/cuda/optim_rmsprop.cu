@@ -45,7 +45,7 @@ extern "C" __global__ void rmsprop_f32(int n, float* x, const float* g, float* v
     fused_update<2, float>(n, x, g, v, m, op);
 }
 
-extern "C" __global__ void rmsprop_f32_f64state(int n, float* x, const float* g, double* v, double* m, double lr, double gamma,
+extern "C" __global__ void OPTLAB_ANY_BLOCK rmsprop_f32_f64state(int n, float* x, const float* g, double* v, double* m, double lr, double gamma,
                                                 double rho, double oneMinusRho, double eps, double epsInside, double wdMode,
                                                 double wdL2, double wdFactor) {
     RmsPropOp<double> op{lr, gamma, rho, oneMinusRho, eps, wdL2, wdFactor, epsInside != 0, (int)wdMode};

@@ -249,8 +249,8 @@ CUresult cuModuleGetFunction(void** f, void*, const char* name) {
     *f = fn;
     return SUCCESS;
 }
-CUresult cuFuncGetAttribute(int* v, int, void*) {
-    *v = 0;
+CUresult cuFuncGetAttribute(int* v, int attribute, void*) {
+    *v = attribute == 0 ? 1024 : 0;  // CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: registers never limit a block here
     return SUCCESS;
 }
 CUresult cuStreamCreate(void** s, unsigned) {

@@ -4,6 +4,7 @@ import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventDestroy;
 import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
 import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuFuncGetAttribute;
 import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
@@ -19,6 +20,7 @@ import jcuda.CudaException;
 import jcuda.Pointer;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUstream_flags;
 
 /**
@@ -46,6 +48,7 @@ final class CudaDevice {
     final Handles.Stream stream;
     final CudaAllocator allocator;
     private final ConcurrentHashMap<String, CUfunction> functions = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Integer> maxThreads = new ConcurrentHashMap<>();
     private final CudaAllocator.Block flag;
     private volatile String lastLaunch = "(none)";
 
@@ -74,12 +77,34 @@ final class CudaDevice {
         return f;
     }
 
-    /** Launches {@code module.name} on this device's stream; NOTE [debug-launches]. */
+    /**
+     * The most threads a block of {@code module.name} may have on this device (the driver's
+     * CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: 1024, or fewer when the kernel's registers per thread times the block
+     * would exceed the SM's register file).
+     */
+    int maxThreadsPerBlock(String module, String name) {
+        return maxThreads.computeIfAbsent(module + "|" + name, k -> {
+            int[] v = new int[1];
+            cuFuncGetAttribute(v, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, function(module, name));
+            return v[0];
+        });
+    }
+
+    /**
+     * Launches {@code module.name} on this device's stream; NOTE [debug-launches]. A block larger than the kernel
+     * can take is refused before the launch, naming the kernel, its limit and how to choose a smaller block.
+     */
     void launch(String module, String name, int gx, int gy, int gz, int block, int sharedBytes, KernelArgs args) {
         enter();
         CUfunction f = function(module, name);
         String what = module + "." + name + "<<<(" + gx + "," + gy + "," + gz + "), " + block
                 + (sharedBytes > 0 ? ", " + sharedBytes + " B shared" : "") + ">>>";
+        int max = maxThreadsPerBlock(module, name);
+        if (block > max) {
+            throw new IllegalArgumentException(this + ": " + what + ": this kernel takes at most " + max + " threads per block "
+                    + "(its registers per thread limit it; nvcc -Xptxas -v shows them), asked for " + block
+                    + "; choose a smaller block (-Doptlab.cuda.block=N, or :block=N on a user kernel)");
+        }
         try {
             cuLaunchKernel(f, gx, gy, gz, block, 1, 1, sharedBytes, stream, args.pointer(), null);
         } catch (CudaException e) {

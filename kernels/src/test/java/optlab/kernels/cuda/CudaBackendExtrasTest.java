@@ -189,6 +189,21 @@ class CudaBackendExtrasTest {
         GpuFixtures.registry(spec).checkGradient("unary.relu", be.device()); // it has a backward: allowed
     }
 
+    /**
+     * The driver's per-kernel block limit (CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK): the 128x128 tiled SGEMM uses about
+     * 217 registers a thread (ptxas, sm_90), so a real GPU allows it 256 threads, the block it is launched with; a larger
+     * block is refused by name before the launch. The emulator does not model registers (every kernel takes 1024 there).
+     */
+    @Test
+    void aBlockLargerThanTheKernelTakesIsRefusedByName() {
+        CudaDevice dev = gpu("").dev;
+        int max = dev.maxThreadsPerBlock("gemm", "gemm_tiled128_f32");
+        assertTrue(max >= 256 && max <= 1024, "gemm_tiled128_f32 takes at most " + max + " threads, but is launched with 256");
+        assumeTrue(max < 1024, "every kernel takes 1024 threads under the emulator");
+        var e = assertThrows(IllegalArgumentException.class, () -> dev.launch("gemm", "gemm_tiled128_f32", 1, 1, 1, 1024, 0, new KernelArgs()));
+        assertTrue(e.getMessage().contains("this kernel takes at most " + max + " threads per block"), e.getMessage());
+    }
+
     @Test
     void aMissingUserFunctionIsNamed() {
         CudaBackend be = gpu("gemm=user:" + GpuFixtures.fatbinFile("gemm") + ":no_such_gemm");

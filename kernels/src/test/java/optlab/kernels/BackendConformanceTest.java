@@ -1,5 +1,8 @@
 package optlab.kernels;
 
+import static optlab.kernels.TestBuffers.randn;
+import static optlab.kernels.TestBuffers.uniform;
+import static optlab.kernels.TestBuffers.wide;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import optlab.kernels.random.Philox;
 import optlab.kernels.reference.RefBatchNorm;
 import optlab.kernels.reference.RefConv;
@@ -86,26 +88,6 @@ public abstract class BackendConformanceTest {
         float[] out = new float[b.length()];
         backend().read(b.ptr(), out, 0, out.length);
         return out;
-    }
-
-    protected static float[] randn(long seed, int n) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian());
-        return a;
-    }
-
-    protected static float[] uniform(long seed, int n, double lo, double hi) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) a[i] = (float) r.nextDouble(lo, hi);
-        return a;
-    }
-
-    protected static double[] wide(float[] a) {
-        double[] d = new double[a.length];
-        for (int i = 0; i < a.length; i++) d[i] = a[i];
-        return d;
     }
 
     // ---------------------------------------------------------------------------------------------

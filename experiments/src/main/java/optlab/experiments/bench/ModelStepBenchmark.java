@@ -166,8 +166,8 @@ public final class ModelStepBenchmark implements Callable<Integer> {
             throw new IllegalArgumentException("--device " + device + " cannot be used: " + e.getMessage(), e);
         }
 
-        System.out.printf(Locale.ROOT, "model training steps on %s; batch %d of %dx%d synthetic images; optimizer %s lr %g; %d warm-up + %d timed steps%n",
-                backend.name(), batchSize, imageSize, imageSize, config.preset(), lr, warmup, steps);
+        System.out.printf(Locale.ROOT, "model training steps on %s; synthetic batches (each row says its shape); optimizer %s lr %g; "
+                + "%d warm-up + %d timed steps%n", backend.name(), config.preset(), lr, warmup, steps);
         System.out.println(KernelRegistry.global().summary(device));
         List<Figure> figures = new ArrayList<>();
         for (String m : models) {

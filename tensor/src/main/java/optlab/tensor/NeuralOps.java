@@ -3,6 +3,7 @@ package optlab.tensor;
 import java.util.Arrays;
 import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
+import optlab.kernels.KernelRegistry;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
 
@@ -381,10 +382,15 @@ public final class NeuralOps {
      * One LSTM layer's forward over a whole sequence ({@link optlab.kernels.Backend#lstmSequenceForward}). {@code yc}
      * is (t + 1, n, h): the h of every step, then the final cell state; the final h is {@code yc[t - 1]}. One
      * tensor carries both so that the autograd graph, whose nodes have one output, needs one node per layer.
-     * {@code reserve} is what the backward reads (its size and layout belong to the kernel variant that ran:
-     * NOTE [lstm-reserve]), or null when the forward ran without one (inference).
+     * {@code reserve} is what the backward reads (its size and layout belong to the kernel variant that ran,
+     * {@code variant}: NOTE [lstm-reserve]), or null when the forward ran without one (inference).
      */
-    public record LstmSequenceOutput(Tensor yc, Tensor reserve) {}
+    public record LstmSequenceOutput(Tensor yc, Tensor reserve, String variant) {}
+
+    /** The {@code lstm} kernel choice the backend runs on {@code device} now, as {@code lstm=VARIANT}. */
+    private static String lstmVariant(Tensor x) {
+        return KernelRegistry.global().choice("lstm", x.device()).toString();
+    }
 
     /**
      * x (t, n, in); h0 and c0 (n, h) or null for zeros; wIh (4h, in) and wHh (4h, h) with gate blocks
@@ -404,14 +410,19 @@ public final class NeuralOps {
         for (Tensor o : new Tensor[] {h0, c0, wIh, wHh, bIh, bHh}) if (o != null) sameDType(op, x, o);
         LstmGeometry g = new LstmGeometry(t, n, in, hid);
         var be = x.backend();
+        Tensor yc = null, reserve = null;
         try (Tensor xc = compact(x); Tensor h0c = compactOrNull(h0); Tensor c0c = compactOrNull(c0); Tensor wi = compact(wIh);
              Tensor wh = compact(wHh); Tensor bi = compactOrNull(bIh); Tensor bh = compactOrNull(bHh);
              Tensor hT = Tensor.empty(Shape.of(n, hid), x.dtype(), x.device())) {
-            Tensor yc = Tensor.empty(Shape.of(t + 1, n, hid), x.dtype(), x.device());
-            Tensor reserve = keepReserve ? Tensor.empty(Shape.of(be.lstmReserveSize(g)), x.dtype(), x.device()) : null;
+            String variant = lstmVariant(x);
+            yc = Tensor.empty(Shape.of(t + 1, n, hid), x.dtype(), x.device());
+            reserve = keepReserve ? Tensor.empty(Shape.of(be.lstmReserveSize(g)), x.dtype(), x.device()) : null;
             be.lstmSequenceForward(g, xc.ptr(), ptrOrNull(h0c), ptrOrNull(c0c), wi.ptr(), wh.ptr(), ptrOrNull(bi), ptrOrNull(bh),
-                    yc.ptr(), hT.ptr(), yc.ptr().plus(g.outputSize()), reserve == null ? null : reserve.ptr());
-            return new LstmSequenceOutput(yc, reserve);
+                    yc.ptr(), hT.ptr(), yc.ptr().plus(g.outputSize()), ptrOrNull(reserve));
+            return new LstmSequenceOutput(yc, reserve, variant);
+        } catch (RuntimeException e) {
+            closeAll(yc, reserve); // a refused call (say, a dtype this backend does not take) keeps nothing
+            throw e;
         }
     }
 
@@ -420,32 +431,47 @@ public final class NeuralOps {
 
     /**
      * The backward of {@link #lstmSequence} ({@link optlab.kernels.Backend#lstmSequenceBackward}), given its inputs,
-     * its output {@code yc} and reserve, and {@code dyc} (t + 1, n, h), the gradient of yc. Run it once per forward,
-     * under the same kernel choice (NOTE [lstm-reserve]).
+     * its output {@code fwd}, and {@code dyc} (t + 1, n, h), the gradient of yc. Run it once per forward, under the
+     * forward's kernel choice (NOTE [lstm-reserve]): another choice is refused, naming both.
      */
-    public static LstmSequenceGrads lstmSequenceBackward(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor yc,
-                                                         Tensor reserve, Tensor dyc, boolean wantDx, boolean wantDh0,
+    public static LstmSequenceGrads lstmSequenceBackward(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh,
+                                                         LstmSequenceOutput fwd, Tensor dyc, boolean wantDx, boolean wantDh0,
                                                          boolean wantDc0) {
         String op = "lstmSequenceBackward";
+        Tensor yc = fwd.yc(), reserve = fwd.reserve();
         if (reserve == null) throw new IllegalArgumentException(op + ": no reserve (the forward ran without keepReserve)");
+        String variant = lstmVariant(x);
+        if (!variant.equals(fwd.variant())) {
+            throw new IllegalStateException(op + ": the forward ran under " + fwd.variant() + " and the backward would run under "
+                    + variant + "; the reserve is the forward's variant's own (NOTE [lstm-reserve]): keep one kernel choice "
+                    + "from a forward to its backward");
+        }
         int t = x.size(0), n = x.size(1), in = x.size(2), hid = wHh.size(1);
         checkShape(op, "dyc", dyc, yc.shape());
         sameDevice(op, names("x", "h0", "c0", "weight_ih", "weight_hh", "yc", "reserve", "dyc"), x, h0, c0, wIh, wHh, yc, reserve, dyc);
         LstmGeometry g = new LstmGeometry(t, n, in, hid);
         var be = x.backend();
+        Tensor dx = null, dh0 = null, dc0 = null, dwIh = null, dwHh = null, db = null;
         try (Tensor xc = compact(x); Tensor h0c = compactOrNull(h0); Tensor c0c = compactOrNull(c0); Tensor wi = compact(wIh);
              Tensor wh = compact(wHh); Tensor ycc = compact(yc); Tensor dycc = compact(dyc)) {
-            Tensor dx = wantDx ? Tensor.empty(x.shape(), x.dtype(), x.device()) : null;
-            Tensor dh0 = wantDh0 ? Tensor.empty(Shape.of(n, hid), x.dtype(), x.device()) : null;
-            Tensor dc0 = wantDc0 ? Tensor.empty(Shape.of(n, hid), x.dtype(), x.device()) : null;
-            Tensor dwIh = Tensor.empty(wIh.shape(), x.dtype(), x.device());
-            Tensor dwHh = Tensor.empty(wHh.shape(), x.dtype(), x.device());
-            Tensor db = Tensor.empty(Shape.of(4 * hid), x.dtype(), x.device());
+            if (wantDx) dx = Tensor.empty(x.shape(), x.dtype(), x.device());
+            if (wantDh0) dh0 = Tensor.empty(Shape.of(n, hid), x.dtype(), x.device());
+            if (wantDc0) dc0 = Tensor.empty(Shape.of(n, hid), x.dtype(), x.device());
+            dwIh = Tensor.empty(wIh.shape(), x.dtype(), x.device());
+            dwHh = Tensor.empty(wHh.shape(), x.dtype(), x.device());
+            db = Tensor.empty(Shape.of(4 * hid), x.dtype(), x.device());
             be.lstmSequenceBackward(g, xc.ptr(), ptrOrNull(h0c), ptrOrNull(c0c), wi.ptr(), wh.ptr(), ycc.ptr(), reserve.ptr(),
                     dycc.ptr(), null, dycc.ptr().plus(g.outputSize()), ptrOrNull(dx), ptrOrNull(dh0), ptrOrNull(dc0), dwIh.ptr(),
                     dwHh.ptr(), db.ptr());
             return new LstmSequenceGrads(dx, dh0, dc0, dwIh, dwHh, db);
+        } catch (RuntimeException e) {
+            closeAll(dx, dh0, dc0, dwIh, dwHh, db);
+            throw e;
         }
+    }
+
+    private static void closeAll(Tensor... ts) {
+        for (Tensor t : ts) if (t != null) t.close();
     }
 
     private static Tensor compactOrNull(Tensor t) {

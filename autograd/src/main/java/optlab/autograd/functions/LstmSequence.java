@@ -18,7 +18,8 @@ import optlab.tensor.Tensor;
  * when the node is recorded in the graph.
  */
 public final class LstmSequence extends Function {
-    private Tensor x, h0, c0, wIh, wHh, yc, reserve;
+    private Tensor x, h0, c0, wIh, wHh;
+    private NeuralOps.LstmSequenceOutput fwd; // yc, the reserve and the kernel choice that made them
     private Variable[] slots; // x, h0, c0, wIh, wHh, bIh, bHh as given (null where absent)
 
     public static Variable apply(Variable x, Variable h0, Variable c0, Variable wIh, Variable wHh, Variable bIh, Variable bHh) {
@@ -36,8 +37,7 @@ public final class LstmSequence extends Function {
             f.c0 = data(c0);
             f.wIh = wIh.data();
             f.wHh = wHh.data();
-            f.yc = out.yc();
-            f.reserve = out.reserve();
+            f.fwd = out;
         }
         return f.output(out.yc(), inputs);
     }
@@ -50,13 +50,13 @@ public final class LstmSequence extends Function {
     protected Tensor[] backward(Tensor dyc) {
         boolean[] wanted = new boolean[slots.length];
         for (int s = 0, i = 0; s < slots.length; s++) if (slots[s] != null) wanted[s] = needsInputGrad(i++);
-        if (reserve == null) throw new IllegalStateException(name() + ": backward ran twice through one LSTM node (its reserve is spent)");
+        if (fwd == null) throw new IllegalStateException(name() + ": backward ran twice through one LSTM node (its reserve is spent)");
         NeuralOps.LstmSequenceGrads g;
         try {
-            g = NeuralOps.lstmSequenceBackward(x, h0, c0, wIh, wHh, yc, reserve, dyc, wanted[0], wanted[1], wanted[2]);
+            g = NeuralOps.lstmSequenceBackward(x, h0, c0, wIh, wHh, fwd, dyc, wanted[0], wanted[1], wanted[2]);
         } finally {
-            reserve.close(); // one backward per forward (NOTE [lstm-reserve]): a vendor variant may use it as scratch
-            reserve = null;
+            fwd.reserve().close(); // one backward per forward (NOTE [lstm-reserve]): a vendor variant may use it as scratch
+            fwd = null;
         }
         Tensor[] bySlot = {g.dx(), g.dh0(), g.dc0(), g.dwIh(), g.dwHh(), null, null};
         boolean dbUsed = false;

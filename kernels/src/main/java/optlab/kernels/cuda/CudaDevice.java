@@ -47,8 +47,10 @@ final class CudaDevice {
     final Cuda.DeviceInfo info;
     final Handles.Stream stream;
     final CudaAllocator allocator;
-    private final ConcurrentHashMap<String, CUfunction> functions = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Integer> maxThreads = new ConcurrentHashMap<>();
+    /** A loaded kernel and the most threads a block of it may have (0: the driver did not say). */
+    private record Kernel(CUfunction function, int maxThreads) {}
+
+    private final ConcurrentHashMap<String, Kernel> kernels = new ConcurrentHashMap<>();
     private final CudaAllocator.Block flag;
     private volatile String lastLaunch = "(none)";
 
@@ -68,26 +70,30 @@ final class CudaDevice {
     }
 
     CUfunction function(String module, String name) {
-        String key = module + "|" + name;
-        CUfunction f = functions.get(key);
-        if (f == null) {
-            f = Cuda.function(index, module, name);
-            functions.put(key, f);
-        }
-        return f;
+        return kernel(module, name).function();
+    }
+
+    private Kernel kernel(String module, String name) {
+        return kernels.computeIfAbsent(module + "|" + name, key -> {
+            CUfunction f = Cuda.function(index, module, name);
+            int[] v = new int[1];
+            try {
+                cuFuncGetAttribute(v, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, f);
+            } catch (CudaException e) {
+                throw new IllegalStateException(this + ": the block limit of kernel " + module + "." + name + " could not be read: "
+                        + e.getMessage(), e);
+            }
+            return new Kernel(f, v[0]);
+        });
     }
 
     /**
      * The most threads a block of {@code module.name} may have on this device (the driver's
      * CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: 1024, or fewer when the kernel's registers per thread times the block
-     * would exceed the SM's register file).
+     * would exceed the SM's register file); 0 if the driver did not say.
      */
     int maxThreadsPerBlock(String module, String name) {
-        return maxThreads.computeIfAbsent(module + "|" + name, k -> {
-            int[] v = new int[1];
-            cuFuncGetAttribute(v, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, function(module, name));
-            return v[0];
-        });
+        return kernel(module, name).maxThreads();
     }
 
     /**
@@ -96,14 +102,16 @@ final class CudaDevice {
      */
     void launch(String module, String name, int gx, int gy, int gz, int block, int sharedBytes, KernelArgs args) {
         enter();
-        CUfunction f = function(module, name);
+        Kernel k = kernel(module, name);
+        CUfunction f = k.function();
         String what = module + "." + name + "<<<(" + gx + "," + gy + "," + gz + "), " + block
                 + (sharedBytes > 0 ? ", " + sharedBytes + " B shared" : "") + ">>>";
-        int max = maxThreadsPerBlock(module, name);
-        if (block > max) {
+        int max = k.maxThreads();
+        if (max > 0 && block > max) {
             throw new IllegalArgumentException(this + ": " + what + ": this kernel takes at most " + max + " threads per block "
                     + "(its registers per thread limit it; nvcc -Xptxas -v shows them), asked for " + block
-                    + "; choose a smaller block (-Doptlab.cuda.block=N, or :block=N on a user kernel)");
+                    + "; choose a smaller block (-Doptlab.cuda.block=N, or :block=N on a user kernel; the engine's fixed-block "
+                    + "kernels, the tiled GEMMs, must fit at their block: if one does not, that is a bug to report)");
         }
         try {
             cuLaunchKernel(f, gx, gy, gz, block, 1, 1, sharedBytes, stream, args.pointer(), null);

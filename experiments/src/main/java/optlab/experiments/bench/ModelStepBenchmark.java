@@ -53,7 +53,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * batch over and over diverges at 0.1, and a NaN would stop the run). The batch is synthetic (N(0, 1) pixels,
  * labels i mod classes; for the LSTM, tokens and targets (7i + 3) and (5i + 1) mod 83), made once on the device, so no host transfer is timed (a data loader overlaps it in
  * practice). Each step is timed alone, from its start to the end of its work on the device
- * ({@link Backend#synchronize()}), after warm-up steps; the figure is images per second at the median step time,
+ * ({@link Backend#synchronize()}), after warm-up steps; the figure is images (or tokens) per second at the median step time,
  * with the mean and the fastest step beside it.
  *
  * <p>Napkin math: a forward is 41 M multiply-adds per 32x32 image for ResNet-20 (0.08 GFLOP) and 125 M for

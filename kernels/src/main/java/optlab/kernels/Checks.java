@@ -233,6 +233,9 @@ public final class Checks {
         act.require(4 * nh, op + ": act");
         dGates.require(4 * nh, op + ": dGates");
         for (Ptr p : new Ptr[] {cPrev, c, dh, dcPrev}) p.require(nh, op);
-        if (dc != null) dc.require(nh, op + ": dc");
+        if (dc != null) {
+            dc.require(nh, op + ": dc");
+            sameDType(op, act, dc);
+        }
     }
 }

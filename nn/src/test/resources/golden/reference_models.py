@@ -257,8 +257,9 @@ class SimpleCnn(nn.Module):
 class CharLstm(nn.Module):
     """embedding -> 2-layer LSTM(128) -> linear to the vocabulary, at every position.
 
-    With tf_bias=True the LSTM has TensorFlow's single bias per layer: bias_hh_l* are then absent
-    from the Java model, and this reference keeps them at zero (load with strict=False for those).
+    OptLab's DeepOBS layout has TensorFlow's single bias per layer and its constant forget_bias 1.0:
+    bias_hh_l* are absent from the Java model, and here they hold that constant (1 in the f block, 0
+    elsewhere; safetensors/check_checkpoint.py sets them so).
     """
 
     def __init__(self, vocab, embed=128, hidden=128, layers=2):

@@ -6,7 +6,7 @@ PyTorch reference models (../golden/reference_models.py). Run by CheckpointPytho
 Each FILE holds a model's state under its PyTorch names, plus "input.*" and "output.*" tensors,
 and metadata "reference" (a constructor call of reference_models, e.g. "CifarResNet(20, True, 10)")
 and "kind" ("image" or "lm"). For each file: the state loads into the reference model with
-load_state_dict(strict=True) (OptLab's DeepOBS-layout LSTM has no bias_hh: those are set to zero),
+load_state_dict(strict=True) (OptLab's DeepOBS-layout LSTM has no bias_hh: those are set to its constant forget bias, 1 in the f block),
 the reference model's outputs on the saved inputs match the saved Java outputs, and, where saved,
 a training-mode forward matches too, running statistics included. Also checks that the reader
 refuses a truncated copy of the first file. Prints one line per file; exits 1 on any mismatch.
@@ -38,10 +38,13 @@ def check(path):
     failures = []
     model = eval(meta["reference"], {k: getattr(reference_models, k) for k in dir(reference_models)})
     state = {k: v for k, v in tensors.items() if not (k.startswith("input.") or k.startswith("output.") or k.startswith("after."))}
-    if meta.get("lstm_layout") == "DEEPOBS":  # TensorFlow's single bias: the second one is zero
+    if meta.get("lstm_layout") == "DEEPOBS":  # TensorFlow's single bias; the second holds its constant forget_bias 1.0
         for k, v in model.state_dict().items():
             if "bias_hh" in k:
-                state[k] = torch.zeros_like(v)
+                b = torch.zeros_like(v)
+                h = b.shape[0] // 4
+                b[h:2 * h] = 1.0  # PyTorch's gate order i, f, g, o: the f block
+                state[k] = b
     model.load_state_dict(state, strict=True)
     model.eval()
     diffs = []

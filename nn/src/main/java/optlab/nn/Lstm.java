@@ -19,7 +19,9 @@ import optlab.tensor.Tensor;
  * and in_k = h above; {@code weight_hh_l<k>} (4h, h); {@code bias_ih_l<k>} (4h); and, unless built with
  * a single bias, {@code bias_hh_l<k>} (4h). A single bias is TensorFlow's LSTMCell layout (DeepOBS): the
  * two biases only ever appear summed, but an optimizer updates each separately, so two biases move
- * their sum twice as fast as one.
+ * their sum twice as fast as one. TensorFlow's cell also adds a constant {@code forget_bias} (1.0 by default) to the
+ * forget gate's pre-activation in every step: {@link #Lstm(int, int, int, boolean, double, Generator)} takes it
+ * (single-bias layout only), so that the trainable bias starts and decays where TensorFlow's does.
  *
  * <p>Each layer is one graph node over the whole sequence ({@link #forwardLayer}), run by the backend's
  * {@code lstm} kernel choice, so {@code -Doptlab.kernels=lstm=cudnn} puts the model's LSTM on cuDNN.
@@ -34,6 +36,7 @@ import optlab.tensor.Tensor;
 public final class Lstm extends Module {
     private final int inputSize, hiddenSize, numLayers;
     private final boolean biasHh;
+    private final double forgetBias;
     private final Parameter[] weightIh, weightHh, biasIh, biasHhs;
 
     /**
@@ -85,6 +88,21 @@ public final class Lstm extends Module {
     public record LayerOutput(Variable output, Variable h, Variable c) {}
 
     public Lstm(int inputSize, int hiddenSize, int numLayers, boolean biasHh, Generator g) {
+        this(inputSize, hiddenSize, numLayers, biasHh, 0.0, g);
+    }
+
+    /**
+     * With a constant {@code forgetBias} added to the forget gate's pre-activation in every step (TensorFlow's
+     * {@code LSTMCell(forget_bias=...)}); not a parameter, so neither trained nor decayed nor saved. Only with a
+     * single bias ({@code biasHh} false), TensorFlow's layout.
+     */
+    public Lstm(int inputSize, int hiddenSize, int numLayers, boolean biasHh, double forgetBias, Generator g) {
+        if (forgetBias != 0 && biasHh) {
+            throw new IllegalArgumentException("Lstm: a constant forget bias (" + forgetBias + ") is TensorFlow's single-bias layout; "
+                    + "build it with biasHh false");
+        }
+        if (!Double.isFinite(forgetBias)) throw new IllegalArgumentException("Lstm: forgetBias must be finite, got " + forgetBias);
+        this.forgetBias = forgetBias;
         if (inputSize <= 0 || hiddenSize <= 0 || numLayers <= 0) {
             throw new IllegalArgumentException("Lstm: sizes must be positive, got input " + inputSize + ", hidden " + hiddenSize
                     + ", layers " + numLayers);
@@ -179,8 +197,25 @@ public final class Lstm extends Module {
             throw new IllegalArgumentException("Lstm layer " + k + ": input of shape " + x.shape() + " (expected (t, n, " + weightIh[k].size(1) + "))");
         }
         int t = x.size(0);
-        Variable yc = Functional.lstmSequence(x, h0, c0, weightIh[k], weightHh[k], biasIh[k], biasHhs[k]); // (t + 1, n, h)
+        // TensorFlow's constant forget bias rides in the bias slot that the single-bias layout leaves free
+        Variable second = forgetBias != 0 ? new Variable(forgetConstant()) : biasHhs[k]; // the constant: a new tensor of this scope
+        Variable yc = Functional.lstmSequence(x, h0, c0, weightIh[k], weightHh[k], biasIh[k], second); // (t + 1, n, h)
         return new LayerOutput(yc.narrow(0, 0, t), yc.select(0, t - 1), yc.select(0, t));
+    }
+
+    /** A (4h) bias holding {@code forgetBias} in the forget block and 0 elsewhere, on the weights' device and dtype. */
+    private Tensor forgetConstant() {
+        Tensor w = weightIh[0].data();
+        Tensor b = Tensor.zeros(Shape.of(4 * hiddenSize), w.dtype(), w.device());
+        try (Tensor f = b.narrow(0, hiddenSize, hiddenSize)) {
+            f.fillInPlace(forgetBias);
+        }
+        return b;
+    }
+
+    /** The constant added to the forget gate's pre-activation (TensorFlow's forget_bias); 0 for PyTorch's cell. */
+    public double forgetBias() {
+        return forgetBias;
     }
 
     private void checkInput(Variable x) {
@@ -202,6 +237,7 @@ public final class Lstm extends Module {
 
     @Override
     protected String describe() {
-        return inputSize + ", " + hiddenSize + ", num_layers=" + numLayers + (biasHh ? "" : ", single_bias=true");
+        return inputSize + ", " + hiddenSize + ", num_layers=" + numLayers + (biasHh ? "" : ", single_bias=true")
+                + (forgetBias != 0 ? ", forget_bias=" + forgetBias : "");
     }
 }

@@ -99,6 +99,34 @@ class LayersTest {
         }
     }
 
+    /**
+     * TensorFlow's constant forget bias: the same outputs and weight gradients as a trainable bias that starts at
+     * forget_bias in the f block (which is what it adds), and no parameter of its own.
+     */
+    @Test
+    void aConstantForgetBiasIsTheForgetBlockOfABias() {
+        Lstm tf = new Lstm(3, 4, 2, false, 1.0, new Generator(5)), shifted = new Lstm(3, 4, 2, false, new Generator(5));
+        for (int k = 0; k < 2; k++) {
+            try (Tensor f = shifted.biasIh(k).data().narrow(0, 4, 4)) {
+                f.addInPlace(Tensor.full(Shape.of(4), 1.0, f.dtype(), f.device()));
+            }
+        }
+        assertEquals(tf.namedParameters().keySet(), shifted.namedParameters().keySet());
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.randn(new Generator(6), 5, 2, 3);
+            Variable ya = tf.forward(new Variable(x)), yb = shifted.forward(new Variable(x));
+            assertArrayEquals(yb.data().toFloatArray(), ya.data().toFloatArray(), 1e-6f);
+            ya.sum().backward();
+            yb.sum().backward();
+            for (String name : tf.namedParameters().keySet()) {
+                assertArrayEquals(shifted.namedParameters().get(name).grad().toFloatArray(), tf.namedParameters().get(name).grad().toFloatArray(),
+                        1e-6f, name);
+            }
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> new Lstm(3, 4, 1, true, 1.0, new Generator(1)));
+        assertTrue(e.getMessage().contains("single-bias layout"), e.getMessage());
+    }
+
     /** One LSTM step by hand: gates [i | f | g | o] = x W_ih^T + b_ih + h W_hh^T + b_hh. */
     @Test
     void lstmStepMatchesTheEquations() {

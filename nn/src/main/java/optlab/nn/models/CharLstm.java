@@ -36,11 +36,10 @@ import optlab.tensor.Tensor;
  *       initializer, so {@code tf.get_variable}'s default Glorot uniform with TensorFlow's fans: the
  *       embedding (vocab, 128), the LSTM's input and recurrent weights with the fans of TensorFlow's joint
  *       kernel (in + h, 4h), the softmax weight (128, vocab) and the softmax bias (vocab): fans
- *       (vocab, vocab), U(+-sqrt(3 / vocab)), not zero. The LSTM bias is zero except the forget gate's,
- *       which starts at 1: TensorFlow keeps that bias at 0 and adds a constant {@code forget_bias = 1.0}
- *       to the forget gate in every step; starting the trainable bias at 1 is the same function with the
- *       same gradients, and differs only under weight decay (DeepOBS's problem has none) and by 1 in the
- *       stored value.</li>
+ *       (vocab, vocab), U(+-sqrt(3 / vocab)), not zero. The LSTM bias starts at zero and, as in TensorFlow's
+ *       cell, a constant {@code forget_bias = 1.0} (not a parameter: not trained, decayed or saved) is added
+ *       to the forget gate in every step ({@link Lstm#forgetBias()}), so weight decay pulls the trainable bias
+ *       toward 0 as it does TensorFlow's, and a stored bias is TensorFlow's.</li>
  *   <li>{@code PYTORCH}: {@code nn.Embedding} + {@code nn.LSTM} + {@code nn.Linear} with PyTorch's names
  *       and default initializations (N(0, 1) embedding; U(+-1/sqrt(128)) for every LSTM weight and both
  *       biases; U(+-1/sqrt(fan_in)) for the linear layer), for state_dicts of PyTorch models.</li>
@@ -76,7 +75,8 @@ public final class CharLstm extends Module {
         this.vocab = vocab;
         this.layout = layout;
         embedding = register("embedding", new Embedding(vocab, embed, init));
-        lstm = register("lstm", new Lstm(embed, hidden, layers, layout == Layout.PYTORCH, init));
+        boolean pytorch = layout == Layout.PYTORCH;
+        lstm = register("lstm", new Lstm(embed, hidden, layers, pytorch, pytorch ? 0.0 : 1.0, init));
         fc = register("fc", new Linear(hidden, vocab, true, init));
         this.dropout = register("dropout", new Dropout(1 - keepProb, dropout));
         if (layout == Layout.DEEPOBS) {
@@ -86,11 +86,7 @@ public final class CharLstm extends Module {
                 int in = k == 0 ? embed : hidden;
                 Init.glorotUniform(lstm.weightIh(k).data(), in + hidden, 4 * hidden, init);
                 Init.glorotUniform(lstm.weightHh(k).data(), in + hidden, 4 * hidden, init);
-                Tensor b = lstm.biasIh(k).data();
-                b.zeroInPlace();
-                try (Tensor forget = b.narrow(0, hidden, hidden)) {
-                    forget.fillInPlace(1.0);
-                }
+                lstm.biasIh(k).data().zeroInPlace(); // TensorFlow's zeros; its forget_bias is the Lstm's constant
             }
             Init.glorotUniform(fc.weight.data(), hidden, vocab, init);
             // DeepOBS's softmax_b is tf.get_variable("softmax_b", [vocab]) with no initializer: Glorot

@@ -130,13 +130,16 @@ class DeepObsFidelityTest {
         // softmax_w (128, vocab), embedding (vocab, 128): Glorot uniform
         assertTrue(maxAbs(m.fc.weight.data().toFloatArray()) <= Math.sqrt(6.0 / (h + vocab)));
         assertTrue(maxAbs(m.embedding.weight.data().toFloatArray()) <= Math.sqrt(6.0 / (vocab + CharLstm.EMBED)));
-        // the LSTM kernel (in + h, 4h) Glorot uniform; bias zero, forget gate 1 (TensorFlow's forget_bias)
+        // the LSTM kernel (in + h, 4h) Glorot uniform; bias zero, and TensorFlow's constant forget_bias 1 beside it
         for (int k = 0; k < CharLstm.LAYERS; k++) {
             double kb = Math.sqrt(6.0 / (CharLstm.EMBED + h + 4 * h));
             assertTrue(maxAbs(m.lstm.weightIh(k).data().toFloatArray()) <= kb);
             assertTrue(maxAbs(m.lstm.weightHh(k).data().toFloatArray()) <= kb);
             float[] b = m.lstm.biasIh(k).data().toFloatArray();
-            for (int i = 0; i < 4 * h; i++) assertEquals(i >= h && i < 2 * h ? 1f : 0f, b[i], "bias_ih_l" + k + "[" + i + "]");
+            for (int i = 0; i < 4 * h; i++) assertEquals(0f, b[i], "bias_ih_l" + k + "[" + i + "]");
         }
+        assertEquals(1.0, m.lstm.forgetBias());
+        assertEquals(java.util.List.of("bias_ih_l0", "bias_ih_l1"),
+                m.lstm.namedParameters().keySet().stream().filter(n -> n.startsWith("bias")).toList(), "the constant is not a parameter");
     }
 }

@@ -161,6 +161,8 @@ public final class KernelRegistry {
         op("gemm", "cpu_sgemm", "own_tiled_fp32", UserPolicy.SELF_DIFFERENTIABLE, GEMM_ABI,
                 cpu("cpu_sgemm", "cpu/Sgemm: blocked, Vector API, all cores"),
                 cuda("own_tiled_fp32", "gemm.cu: shared-memory tiles 128x128 (64x64 for small problems), FP32 FMA"),
+                cuda("own_tiled_fp32_v2", "gemm.cu: the 128x128 tiles in <= 128 registers (two blocks per SM; 64x64 for "
+                        + "small problems), FP32 FMA; to compare with own_tiled_fp32 on a GPU"),
                 cuda("own_naive", "gemm.cu: one thread per output, FP32"),
                 cuda("own_tf32", "gemm.cu: WMMA tensor cores, operands rounded to TF32 (explicit numerics option)"),
                 cuda("cublas", "cuBLAS SGEMM, FP32 math (pedantic: no TF32)"),

@@ -538,11 +538,17 @@ public final class CudaBackend implements Backend {
                 .p(a).i(lda).l(sa).p(b).i(ldb).l(sb).f(beta).p(c).i(ldc).l(sc).i(batch);
         switch (choice.variant()) {
             case "own_naive" -> launch1d("gemm", "gemm_naive_f32", (long) m * n * batch, args);
-            case "own_tiled_fp32" -> {
-                // 128x128 tiles when they fill the GPU at least once, else 64x64 tiles (more blocks)
+            case "own_tiled_fp32", "own_tiled_fp32_v2" -> {
+                // 128x128 tiles when they fill the GPU at least once, else 64x64 tiles (more blocks); or as forced
                 long big = (long) ceil(m, 128) * ceil(n, 128) * batch;
-                if (big >= dev.info.multiprocessors()) tiled("gemm_tiled128_f32", 128, 128, 256, m, n, batch, args);
-                else tiled("gemm_tiled64_f32", 64, 64, 256, m, n, batch, args);
+                boolean large = switch (launch.gemmTiles()) {
+                    case LARGE -> true;
+                    case SMALL -> false;
+                    case AUTO -> big >= dev.info.multiprocessors();
+                };
+                if (!large) tiled("gemm_tiled64_f32", 64, 64, 256, m, n, batch, args);
+                else if (choice.variant().equals("own_tiled_fp32")) tiled("gemm_tiled128_f32", 128, 128, 256, m, n, batch, args);
+                else tiled(tiled128v2(ta, tb, beta), 128, 128, 256, m, n, batch, args);
             }
             case "own_tf32" -> tiled("gemm_tf32_f32", 64, 64, 128, m, n, batch, args);
             case "cublas", "cublas_tf32" -> VendorLibraries.cublas().sgemm(this, choice.variant().equals("cublas_tf32"),
@@ -561,6 +567,14 @@ public final class CudaBackend implements Backend {
             default -> throw new IllegalStateException("gemm: the kernel registry chose '" + choice.variant()
                     + "', which this CUDA backend does not know");
         }
+    }
+
+    /**
+     * gemm.cu's two-blocks-per-SM 128x128 kernel for a transpose case and beta (one kernel each, so that none
+     * branches on them: gemm_tiled128v2_{nn,nt,tn,tt}[_beta0]_f32).
+     */
+    static String tiled128v2(boolean ta, boolean tb, float beta) {
+        return "gemm_tiled128v2_" + (ta ? "t" : "n") + (tb ? "t" : "n") + (beta == 0 ? "_beta0" : "") + "_f32";
     }
 
     /** Launches a tiled GEMM kernel: x over n-tiles, y over m-tiles, z over batches (each grid-stride). */

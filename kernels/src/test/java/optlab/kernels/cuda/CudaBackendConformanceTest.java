@@ -56,6 +56,23 @@ class CudaBackendConformanceTest extends CudaConformanceSuite {
         }
     }
 
+    /**
+     * own_tiled_fp32_v2 with its 128x128 kernels forced (the suite's sizes would take the 64x64 one), on grids of at
+     * most 2 blocks a dimension (grid-stride over tiles and batches).
+     */
+    @Nested
+    class TiledV2Gemm extends CudaConformanceSuite {
+        @Override
+        LaunchConfig config(LaunchConfig d) {
+            return d.withGemmTiles(LaunchConfig.GemmTiles.LARGE).withGemmGrid(2);
+        }
+
+        @Override
+        String kernels() {
+            return "gemm=own_tiled_fp32_v2";
+        }
+    }
+
     @Nested
     class Tf32Gemm extends CudaConformanceSuite {
         @Override

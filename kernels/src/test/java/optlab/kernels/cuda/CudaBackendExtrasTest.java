@@ -63,7 +63,7 @@ class CudaBackendExtrasTest {
     static final int[][] GEMMS = {{1536, 1536, 40}, {1, 1, 1}, {257, 129, 300}, {1000, 3, 77}, {5, 2049, 33}, {64, 64, 0}};
 
     @ParameterizedTest
-    @ValueSource(strings = {"own_tiled_fp32", "own_naive", "own_tf32", "cublas", "cublas_tf32"})
+    @ValueSource(strings = {"own_tiled_fp32", "own_tiled_fp32_v2", "own_naive", "own_tf32", "cublas", "cublas_tf32"})
     void gemmVariantsMatchTheReferenceAtEveryTransposeAndSize(String variant) {
         if (variant.startsWith("cublas")) assumeTrue(VendorLibraries.cublasAvailable(), () -> String.join("\n", VendorLibraries.report()));
         CudaBackend be = gpu("gemm=" + variant);
@@ -89,6 +89,64 @@ class CudaBackendExtrasTest {
                     }
                 }
         }
+    }
+
+    /**
+     * (m, n, k) around the 128x128x8 tile: partial tiles in m and n (two tiles each in the second; 161 leaves 33 rows,
+     * so a thread's rows 128 + t/8 + 32q lie in for q <= 1 only), k = 0, and every k % 8 (the partial last k-tile's
+     * bounds: 0 to 7).
+     */
+    static final int[][] TILE_EDGES = {{1, 1, 1}, {161, 200, 37}, {128, 128, 8}, {129, 3, 14}, {2, 257, 23}, {7, 5, 0},
+            {3, 130, 10}, {130, 2, 19}, {33, 129, 12}};
+
+    /**
+     * The 128x128 kernels, forced (LaunchConfig.GemmTiles.LARGE) at sizes that would otherwise take the 64x64 ones:
+     * own_tiled_fp32's gemm_tiled128_f32 and own_tiled_fp32_v2's gemm_tiled128v2_* (which clamps rows and columns
+     * past m and n instead of zero-filling them, and has a kernel per transpose case and beta == 0). Every transpose,
+     * two batches, beta 0 over a NaN-filled C (no NaN may leak) and beta != 0; operands at odd offsets with odd
+     * leading dimensions, and at offset 0 with leading dimensions and batch strides a multiple of 4 (16-byte
+     * aligned); one block per tile, and a 1x1x1 grid (grid-stride over tiles and batches). The whole of C is
+     * compared, padding and the gap between batches included: nothing outside the m x n corners may be written.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"own_tiled_fp32", "own_tiled_fp32_v2"})
+    void tiled128KernelsAtTileEdgesLayoutsBatchesAndGrids(String variant) {
+        Tolerance tol = new Tolerance(1e-4, 1e-4);
+        int batch = 2;
+        for (int grid : new int[] {0, 1}) {
+            CudaBackend be = CudaBackend.get()
+                    .withLaunch(CudaBackend.get().launchConfig().withGemmTiles(LaunchConfig.GemmTiles.LARGE).withGemmGrid(grid))
+                    .withRegistry(GpuFixtures.registry("gemm=" + variant));
+            for (int[] s : TILE_EDGES) {
+                int m = s[0], n = s[1], k = s[2];
+                for (boolean aligned : new boolean[] {false, true})
+                    for (boolean ta : new boolean[] {false, true})
+                        for (boolean tb : new boolean[] {false, true}) {
+                            int off = aligned ? 0 : 1, pad = aligned ? 4 : 1;
+                            int lda = round(Math.max(1, ta ? m : k), pad) + (aligned ? 0 : 2);
+                            int ldb = round(Math.max(1, tb ? k : n), pad) + (aligned ? 4 : 0);
+                            int ldc = round(n, pad) + (aligned ? 0 : 2);
+                            int sa = round((ta ? k : m) * lda + 3, pad), sb = round((tb ? n : k) * ldb + 1, pad), sc = round(m * ldc + 5, pad);
+                            float[] a = randn(1, off + batch * sa), b = randn(2, off + batch * sb);
+                            for (double beta : new double[] {0.0, -0.5}) {
+                                float[] c = randn(3, off + batch * sc);
+                                if (beta == 0) java.util.Arrays.fill(c, Float.NaN); // beta = 0 must not read C
+                                Buffer ab = bufs.upload(be, a), bb = bufs.upload(be, b), cb = bufs.upload(be, c);
+                                be.gemm(ta, tb, m, n, k, 1.25, ab.ptr(off), lda, bb.ptr(off), ldb, beta, cb.ptr(off), ldc, batch, sa, sb, sc);
+                                double[] expected = wide(c), aw = wide(a), bw = wide(b);
+                                for (int i = 0; i < batch; i++) {
+                                    RefGemm.gemm(ta, tb, m, n, k, 1.25, aw, off + i * sa, lda, bw, off + i * sb, ldb, beta, expected, off + i * sc, ldc);
+                                }
+                                tol.assertClose(String.format("%s %dx%dx%d ta=%s tb=%s beta=%s %s grid=%d", variant, m, n, k, ta, tb, beta,
+                                        aligned ? "aligned" : "unaligned", grid), wide(download(be, cb)), expected);
+                            }
+                        }
+            }
+        }
+    }
+
+    private static int round(int x, int multiple) {
+        return (x + multiple - 1) / multiple * multiple;
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import optlab.experiments.data.FashionMnist;
 import optlab.experiments.data.ImageDataset;
 import optlab.experiments.train.ClassifierTraining;
 import optlab.experiments.train.Progress;
-import optlab.kernels.Backends;
 import optlab.kernels.Device;
 import optlab.kernels.KernelRegistry;
 import optlab.nn.ParameterArena;
@@ -23,6 +22,7 @@ import optlab.optim.OptimizerConfig;
 import optlab.optim.Presets;
 import optlab.tensor.Generator;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -61,11 +61,8 @@ public final class TrainFashionMnist implements Callable<Integer> {
     @Option(names = "--train-limit", defaultValue = "0", description = "train on the first N images only; 0 means all (default: ${DEFAULT-VALUE})")
     int trainLimit;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
-    String deviceName;
-
-    @Option(names = "--kernels", description = "kernel registry overrides, e.g. gemm=own_tf32,conv2d=cudnn (docs/GPU.md)")
-    String kernels;
+    @Mixin
+    DeviceOptions deviceOptions;
 
     @Option(names = "--results", description = "write settings and results as JSON to this file (atomically)")
     Path results;
@@ -80,9 +77,8 @@ public final class TrainFashionMnist implements Callable<Integer> {
         if (batchSize <= 0) throw new ParameterException(spec.commandLine(), "--batch-size must be positive, got " + batchSize);
         if (!(lr > 0)) throw new ParameterException(spec.commandLine(), "--lr must be positive, got " + lr);
         if (trainLimit < 0) throw new ParameterException(spec.commandLine(), "--train-limit must be >= 0, got " + trainLimit);
-        Device device = Device.parse(deviceName);
-        if (kernels != null) KernelRegistry.setGlobal(KernelRegistry.global().with(kernels, "command line"));
-        String backend = backendName(device);
+        Device device = deviceOptions.device();
+        String backend = deviceOptions.open().name();
 
         ImageDataset train = FashionMnist.train(dataDir), test = FashionMnist.test(dataDir);
         if (trainLimit > 0) train = train.head(Math.min(trainLimit, train.size()));
@@ -147,17 +143,5 @@ public final class TrainFashionMnist implements Callable<Integer> {
         adam.close();
         arena.close();
         return 0;
-    }
-
-    /**
-     * The backend's name, or a command-line error carrying the reasons when the device cannot be used (for
-     * CUDA: every step the probe tried, NOTE [loud-cuda]).
-     */
-    static String backendName(Device device) {
-        try {
-            return Backends.of(device).name();
-        } catch (IllegalStateException e) {
-            throw new IllegalArgumentException("--device " + device + " cannot be used: " + e.getMessage(), e);
-        }
     }
 }

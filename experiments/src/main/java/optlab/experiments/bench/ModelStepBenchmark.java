@@ -15,9 +15,9 @@ import java.util.function.Supplier;
 import optlab.autograd.Functional;
 import optlab.autograd.Variable;
 import optlab.experiments.Cli;
+import optlab.experiments.DeviceOptions;
 import optlab.experiments.Results;
 import optlab.kernels.Backend;
-import optlab.kernels.Backends;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.KernelRegistry;
@@ -34,6 +34,7 @@ import optlab.tensor.Scope;
 import optlab.tensor.Shape;
 import optlab.tensor.Tensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -78,8 +79,8 @@ public final class ModelStepBenchmark implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
-    String deviceName;
+    @Mixin
+    DeviceOptions deviceOptions;
 
     @Option(names = "--models", split = ",", defaultValue = "resnet20,resnet56",
             description = "resnetD with D = 6n+2, or charlstm (default: ${DEFAULT-VALUE})")
@@ -113,9 +114,6 @@ public final class ModelStepBenchmark implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "initialization and data (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--kernels", description = "kernel registry overrides, e.g. conv2d=cudnn,gemm=cublas (docs/GPU.md)")
-    String kernels;
-
     @Option(names = "--out", description = "write the figures as TSV (GpuBenchmark's columns) to this file")
     Path out;
 
@@ -146,7 +144,7 @@ public final class ModelStepBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Device device = Device.parse(deviceName);
+        Device device = deviceOptions.device();
         boolean gpu = device.kind() == Device.Kind.CUDA;
         if (warmup < 0) warmup = gpu ? 3 : 1;
         if (steps < 0) steps = gpu ? 20 : 3;
@@ -157,21 +155,15 @@ public final class ModelStepBenchmark implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--lstm-batch and --lstm-length must be positive, got " + lstmBatch + " and " + lstmLength);
         }
         for (String m : models) if (!isCharLstm(m)) depth(m); // refuses a bad name before anything runs
-        if (kernels != null) KernelRegistry.setGlobal(KernelRegistry.global().with(kernels, "command line"));
+        Backend backend = deviceOptions.open();
         OptimizerConfig config = Presets.builder(preset).lr(lr).build();
-        Backend backend;
-        try {
-            backend = Backends.of(device);
-        } catch (IllegalStateException e) {
-            throw new IllegalArgumentException("--device " + device + " cannot be used: " + e.getMessage(), e);
-        }
 
         System.out.printf(Locale.ROOT, "model training steps on %s; synthetic batches (each row says its shape); optimizer %s lr %g; "
                 + "%d warm-up + %d timed steps%n", backend.name(), config.preset(), lr, warmup, steps);
         System.out.println(KernelRegistry.global().summary(device));
         List<Figure> figures = new ArrayList<>();
         for (String m : models) {
-            Figure f = isCharLstm(m) ? measureCharLstm(device, config) : measure(depth(m), device, config);
+            Figure f = isCharLstm(m) ? measureCharLstm(backend, config) : measure(depth(m), backend, config);
             figures.add(f);
             System.out.printf(Locale.ROOT, "%-48s %10.1f %s   median %.2f ms, mean %.2f ms, fastest %.2f ms; loss %.4f -> %.4f%n",
                     f.rowName(device), f.throughput(), f.unit(), f.medianMs(), f.meanMs(), f.minMs(), f.firstLoss(), f.lastLoss());
@@ -237,8 +229,8 @@ public final class ModelStepBenchmark implements Callable<Integer> {
     }
 
     /** Builds ResNet-{@code depth} on {@code device}, runs the warm-up and timed steps, and frees everything. */
-    Figure measure(int depth, Device device, OptimizerConfig config) {
-        Backend backend = Backends.of(device);
+    Figure measure(int depth, Backend backend, OptimizerConfig config) {
+        Device device = backend.device();
         CifarResNet model = new CifarResNet(depth, true, 10, new Generator(seed));
         model.to(device);
         int[] labels = new int[batchSize];
@@ -256,8 +248,8 @@ public final class ModelStepBenchmark implements Callable<Integer> {
     }
 
     /** DeepOBS's character LSTM (vocabulary 83, dropout on) on batches of lstmBatch x lstmLength tokens; tokens/s. */
-    Figure measureCharLstm(Device device, OptimizerConfig config) {
-        Backend backend = Backends.of(device);
+    Figure measureCharLstm(Backend backend, OptimizerConfig config) {
+        Device device = backend.device();
         int vocab = 83, n = lstmBatch, t = lstmLength;
         CharLstm model = new CharLstm(vocab, new Generator(seed), new Generator(seed + 1));
         model.to(device);

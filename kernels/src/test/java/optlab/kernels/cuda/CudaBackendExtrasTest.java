@@ -3,6 +3,7 @@ package optlab.kernels.cuda;
 import static optlab.kernels.TestBuffers.download;
 import static optlab.kernels.TestBuffers.randn;
 import static optlab.kernels.TestBuffers.wide;
+import static optlab.kernels.cuda.GpuFixtures.gpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -49,10 +50,6 @@ class CudaBackendExtrasTest {
     @AfterEach
     void free() {
         if (bufs != null) bufs.freeAndCheckLeaks();
-    }
-
-    private static CudaBackend gpu(String kernels) {
-        return CudaBackend.get().withRegistry(GpuFixtures.registry(kernels));
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ package optlab.kernels.cuda;
 import static optlab.kernels.TestBuffers.randn;
 import static optlab.kernels.TestBuffers.uniform;
 import static optlab.kernels.TestBuffers.wide;
+import static optlab.kernels.cuda.GpuFixtures.gpu;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -47,10 +48,6 @@ class CudnnVariantsTest {
     @AfterEach
     void free() {
         if (bufs != null) bufs.freeAndCheckLeaks();
-    }
-
-    private static CudaBackend gpu(String kernels) {
-        return CudaBackend.get().withRegistry(GpuFixtures.registry(kernels));
     }
 
     private CudaBackend own, dnn; // set once a GPU and cuDNN are known to be there

@@ -50,4 +50,9 @@ final class GpuFixtures {
         KernelRegistry r = KernelRegistry.defaults().with("fused.axpy=user:" + fatbinFile("elementwise") + ":axpy_f32", "GPU tests");
         return extra.isBlank() ? r : r.with(extra, "GPU tests");
     }
+
+    /** The GPU's backend under {@link #registry}({@code kernels}). */
+    static CudaBackend gpu(String kernels) {
+        return CudaBackend.get().withRegistry(registry(kernels));
+    }
 }

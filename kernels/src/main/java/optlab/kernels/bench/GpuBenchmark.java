@@ -248,25 +248,20 @@ public final class GpuBenchmark {
 
     private static void convolution(CudaBackend be, int images, boolean quick) {
         Conv2dGeometry g = new Conv2dGeometry(images, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1);
-        boolean cudnn = VendorLibraries.cudnnAvailable();
         try (Buffer x = be.allocate(DType.FLOAT32, g.inputSize()); Buffer w = be.allocate(DType.FLOAT32, g.filterSize());
              Buffer y = be.allocate(DType.FLOAT32, g.outputSize()); Buffer dx = be.allocate(DType.FLOAT32, g.inputSize());
              Buffer dw = be.allocate(DType.FLOAT32, g.filterSize())) {
             be.fillRandom(x.ptr(), g.inputSize(), RandomDistribution.NORMAL, 0, 1, 4, 0);
             be.fillRandom(w.ptr(), g.filterSize(), RandomDistribution.NORMAL, 0, 1, 5, 0);
             String shape = "conv 3x3 16->16 32x32 n=" + g.n();
-            for (String v : cudnn ? List.of("cudnn", "own_im2col") : List.of("own_im2col")) {
+            for (String v : withCudnn("own_im2col")) {
                 CudaBackend vb = be.withRegistry(KernelRegistry.defaults().with("conv2d=" + v, "GpuBenchmark"));
                 double f = be.timeMillis(() -> vb.conv2dForward(g, x.ptr(), w.ptr(), y.ptr()), 2, 10);
                 double d = be.timeMillis(() -> vb.conv2dBackwardData(g, y.ptr(), w.ptr(), dx.ptr()), 2, 10);
                 double wf = be.timeMillis(() -> vb.conv2dBackwardFilter(g, x.ptr(), y.ptr(), dw.ptr()), 2, 10);
-                String ceiling = v.equals("cudnn") || !cudnn ? "" : "cuDNN";
-                ROWS.add(new Row(shape + " fwd " + v, g.flops() / (f * 1e-3) / 1e12, "TFLOP/s", ceiling,
-                        ceiling.isEmpty() ? 0 : rowValue(shape + " fwd cudnn"), String.format(Locale.ROOT, "%.3f ms", f)));
-                ROWS.add(new Row(shape + " bwd data " + v, g.flops() / (d * 1e-3) / 1e12, "TFLOP/s", ceiling,
-                        ceiling.isEmpty() ? 0 : rowValue(shape + " bwd data cudnn"), String.format(Locale.ROOT, "%.3f ms", d)));
-                ROWS.add(new Row(shape + " bwd filter " + v, g.flops() / (wf * 1e-3) / 1e12, "TFLOP/s", ceiling,
-                        ceiling.isEmpty() ? 0 : rowValue(shape + " bwd filter cudnn"), String.format(Locale.ROOT, "%.3f ms", wf)));
+                vsCudnn(shape + " fwd", v, g.flops() / (f * 1e-3) / 1e12, "TFLOP/s", f);
+                vsCudnn(shape + " bwd data", v, g.flops() / (d * 1e-3) / 1e12, "TFLOP/s", d);
+                vsCudnn(shape + " bwd filter", v, g.flops() / (wf * 1e-3) / 1e12, "TFLOP/s", wf);
             }
         }
     }
@@ -278,6 +273,16 @@ public final class GpuBenchmark {
     /** The variants of {@code op} to time: cuDNN first (the ceiling of the others) where it loads. */
     private static List<String> withCudnn(String own) {
         return VendorLibraries.cudnnAvailable() ? List.of("cudnn", own) : List.of(own);
+    }
+
+    /**
+     * Adds the row {@code what variant}: an own variant's ceiling is cuDNN's row of the same {@code what}, timed just
+     * before it where cuDNN loads; cuDNN's own row has none.
+     */
+    private static void vsCudnn(String what, String variant, double value, String unit, double ms) {
+        boolean ceiling = !variant.equals("cudnn") && VendorLibraries.cudnnAvailable();
+        ROWS.add(new Row(what + " " + variant, value, unit, ceiling ? "cuDNN" : "", ceiling ? rowValue(what + " cudnn") : 0,
+                String.format(Locale.ROOT, "%.3f ms", ms)));
     }
 
     /**
@@ -355,11 +360,8 @@ public final class GpuBenchmark {
                 double f = be.timeMillis(forward, 2, 10), fb = be.timeMillis(both, 2, 10);
                 double tokens = (double) g.t() * g.n() / 1e3;
                 String shape = "lstm t=50 n=" + n + " 128->128";
-                String ceiling = v.equals("cudnn") || !VendorLibraries.cudnnAvailable() ? "" : "cuDNN";
-                ROWS.add(new Row(shape + " fwd " + v, tokens / (f * 1e-3), "ktok/s", ceiling,
-                        ceiling.isEmpty() ? 0 : rowValue(shape + " fwd cudnn"), String.format(Locale.ROOT, "%.3f ms", f)));
-                ROWS.add(new Row(shape + " fwd+bwd " + v, tokens / (fb * 1e-3), "ktok/s", ceiling,
-                        ceiling.isEmpty() ? 0 : rowValue(shape + " fwd+bwd cudnn"), String.format(Locale.ROOT, "%.3f ms", fb)));
+                vsCudnn(shape + " fwd", v, tokens / (f * 1e-3), "ktok/s", f);
+                vsCudnn(shape + " fwd+bwd", v, tokens / (fb * 1e-3), "ktok/s", fb);
             }
         }
     }

@@ -17,6 +17,9 @@ import org.junit.jupiter.api.Test;
  * with every step the probe tried; where it is usable, the backend comes back. Not GPU-tagged: it checks
  * the no-GPU path on CI and the GPU path on a GPU. Tagged "gpu" (without needing one) so that bin/gpu-run,
  * which runs the gpu tag only, includes it.
+ *
+ * <p>With {@code -Doptlab.test.expectGpu=true} (bin/test's emulator stage) an unusable CUDA fails here, with the
+ * probe's reasons, instead of letting every GPU test skip itself: a stage that skipped everything would pass.
  */
 @Tag("gpu")
 class CudaProbeTest {
@@ -26,6 +29,7 @@ class CudaProbeTest {
         assertNotNull(s);
         assertFalse(s.steps().isEmpty());
         assertTrue(s.toString().startsWith(s.usable() ? "CUDA usable" : "CUDA unusable"), s.toString());
+        if (Boolean.getBoolean("optlab.test.expectGpu")) assertTrue(s.usable(), "-Doptlab.test.expectGpu=true, but " + s);
     }
 
     @Test

@@ -50,7 +50,7 @@ import org.junit.jupiter.api.Test;
  * declarations. {@code -Doptlab.cublas.dir=DIR} (pip's nvidia-cublas wheel: .../nvidia/cu13/lib) does the same for the
  * cuBLAS binding: its symbols, {@code cublasGetProperty}, {@code cublasGetStatusName}, and {@code cublas_api.h}
  * from {@code ../include} if there. Tagged "gpu" (without needing one) so that bin/gpu-run includes it. docs/GPU.md
- * says how to run it. CI never downloads cuDNN: there it skips.
+ * says how to run it; bin/test (and so CI) unpacks the wheels where the machine has them, and skips without.
  */
 @Tag("gpu")
 class CudnnLibraryTest {

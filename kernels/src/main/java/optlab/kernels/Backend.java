@@ -191,7 +191,12 @@ public interface Backend {
     /** indices (INT32) is (n), table is (vocab, dim); out is (n, dim) = table[indices]. */
     void embeddingForward(int n, int dim, int vocab, Ptr indices, Ptr table, Ptr out);
 
-    /** dTable[indices[i]] += dOut[i] for each i: ACCUMULATES into dTable, which is (vocab, dim). */
+    /**
+     * dTable[indices[i]] += dOut[i] for each i: ACCUMULATES into dTable, which is (vocab, dim). Deterministic: each
+     * row's additions are made in increasing i, in double, and rounded once to dTable's dtype (RefEmbedding#backward,
+     * narrowed), whatever the backend. An index outside [0, vocab) throws, naming it and its position, and leaves
+     * dTable as it was.
+     */
     void embeddingBackward(int n, int dim, int vocab, Ptr indices, Ptr dOut, Ptr dTable);
 
     /**

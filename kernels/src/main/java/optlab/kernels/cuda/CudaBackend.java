@@ -46,8 +46,8 @@ import optlab.kernels.reference.RefLoss;
  *
  * <p>Host transfers are synchronous; everything else is queued on the stream and a failure surfaces at
  * the next transfer or {@link #synchronize()} (NOTE [debug-launches] for finding which kernel failed).
- * Index and label checks (softmax cross-entropy, embedding) read one int back after their kernel, so
- * those primitives synchronize.
+ * Index and label checks (softmax cross-entropy, embedding forward) read one int back after their kernel, and the
+ * embedding backward reads its indices before its kernel (to group them), so those primitives synchronize.
  */
 public final class CudaBackend implements Backend {
     private static final Map<Integer, CudaBackend> INSTANCES = new HashMap<>();
@@ -793,15 +793,54 @@ public final class CudaBackend implements Backend {
         throwIfBadIndex(op, indices, vocab, false);
     }
 
+    /**
+     * Deterministic, and bitwise the CPU backend's: the indices are read to the host, checked (naming the first bad one
+     * and its position, as the reference does), and grouped by {@link #groupByIndex}; then one thread per (group,
+     * column) adds its group's dOut rows in increasing position, in double (embedding.cu's header).
+     */
     @Override
     public void embeddingBackward(int n, int dim, int vocab, Ptr indices, Ptr dOut, Ptr dTable) {
         String op = "embeddingBackward";
         Checks.embeddingBackward(n, dim, vocab, indices, dOut, dTable);
         float32(op, dOut, dTable);
-        long flag = dev.resetFlag();
-        launch1d("embedding", "embedding_bwd_f32", (long) n * dim,
-                new KernelArgs().i(n).i(dim).i(vocab).p(addr(indices)).p(addr(dOut)).p(addr(dTable)).p(flag));
-        throwIfBadIndex(op, indices, vocab, false);
+        if (n == 0 || dim == 0) return;
+        int[] idx = new int[n];
+        read(indices, idx, 0, n);
+        int[] packed = groupByIndex(idx, vocab);
+        int groups = (packed.length - n - 1) / 2;
+        try (Buffer b = allocate(DType.INT32, packed.length)) {
+            write(b.ptr(), packed, 0, packed.length);
+            long base = addr(b.ptr());
+            launch1d("embedding", "embedding_bwd_grouped_f32", (long) groups * dim, new KernelArgs().i(groups).i(dim)
+                    .p(base).p(base + 4L * n).p(base + 4L * (n + groups)).p(addr(dOut)).p(addr(dTable)));
+        }
+    }
+
+    /**
+     * The positions 0..n-1 grouped by their index, for embedding_bwd_grouped_f32, packed in one array:
+     * {@code order} (n positions, grouped by index in increasing index, each group in increasing position), then
+     * {@code rows} (the G distinct indices), then {@code starts} (G + 1 offsets into order). Throws, as
+     * {@link RefEmbedding#checkIndex} does, at the first index outside [0, vocab).
+     */
+    static int[] groupByIndex(int[] idx, int vocab) {
+        int n = idx.length;
+        long[] keys = new long[n];
+        for (int i = 0; i < n; i++) keys[i] = (long) RefEmbedding.checkIndex(idx[i], i, vocab) << 32 | i;
+        Arrays.sort(keys); // distinct keys: the sort orders by index, then by position
+        int groups = 0;
+        for (int k = 0; k < n; k++) if (k == 0 || keys[k] >>> 32 != keys[k - 1] >>> 32) groups++;
+        int[] packed = new int[n + 2 * groups + 1];
+        int g = 0;
+        for (int k = 0; k < n; k++) {
+            packed[k] = (int) keys[k];
+            if (k == 0 || keys[k] >>> 32 != keys[k - 1] >>> 32) {
+                packed[n + g] = (int) (keys[k] >>> 32);
+                packed[n + groups + g] = k;
+                g++;
+            }
+        }
+        packed[n + 2 * groups] = n;
+        return packed;
     }
 
     @Override

@@ -11,10 +11,14 @@ public final class RefEmbedding {
         }
     }
 
-    /** dTable[idx[i]] += dOut[i]: accumulates. */
+    /**
+     * dTable[idx[i]] += dOut[i] for i = 0, 1, ..., n - 1, in that order: accumulates. Every index is checked before
+     * anything is added, so a bad one leaves dTable as it was.
+     */
     public static void backward(int n, int dim, int vocab, int[] idx, int io, double[] dOut, int doo, double[] dTable, int dto) {
+        for (int i = 0; i < n; i++) checkIndex(idx[io + i], i, vocab);
         for (int i = 0; i < n; i++) {
-            int row = checkIndex(idx[io + i], i, vocab);
+            int row = idx[io + i];
             for (int j = 0; j < dim; j++) dTable[dto + row * dim + j] += dOut[doo + i * dim + j];
         }
     }

@@ -355,9 +355,15 @@ class CudnnArgsTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(libm) && Files.exists(libz), "needs libm.so.6 and libz.so.1 as stand-ins");
         Files.createSymbolicLink(dir.resolve("libcudnn.so.9"), libm);      // the shim: exports cos
         Files.createSymbolicLink(dir.resolve("libcudnn_ops.so.9"), libz);  // a sub-library beside it: exports deflateEnd
+        Files.createSymbolicLink(dir.resolve("liboptlab_standin.so.9"), libm);
+        // open() finds a library in a directory when the name alone does not (a name no linker path holds)
         List<String> tried = new ArrayList<>();
-        NativeLibrary shim = NativeLibrary.open(List.of("libcudnn.so.9"), List.of(dir), tried);
-        assertNotNull(shim, tried.toString());
+        NativeLibrary found = NativeLibrary.open(List.of("liboptlab_standin.so.9"), List.of(dir), tried);
+        assertNotNull(found, tried.toString());
+        assertEquals(dir.resolve("liboptlab_standin.so.9"), found.path);
+        // The shim is opened at its path: open() would try the name libcudnn.so.9 first, which resolves to a real
+        // cuDNN where one is on the linker's path or already loaded in this JVM (CudnnLibraryTest loads one).
+        NativeLibrary shim = NativeLibrary.at(dir.resolve("libcudnn.so.9"));
         assertEquals(dir.resolve("libcudnn.so.9"), shim.path);
         CudnnLibraries libs = new CudnnLibraries(shim);
         libs.function("cos", FunctionDescriptor.of(ValueLayout.JAVA_DOUBLE, ValueLayout.JAVA_DOUBLE));

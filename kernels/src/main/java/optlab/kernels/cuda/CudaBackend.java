@@ -803,8 +803,8 @@ public final class CudaBackend implements Backend {
         String op = "embeddingBackward";
         Checks.embeddingBackward(n, dim, vocab, indices, dOut, dTable);
         float32(op, dOut, dTable);
-        if (n == 0 || dim == 0) return;
-        int[] idx = new int[n];
+        if (n == 0) return;
+        int[] idx = new int[n]; // checked even when dim is 0, as the reference does
         read(indices, idx, 0, n);
         int[] packed = groupByIndex(idx, vocab);
         int groups = (packed.length - n - 1) / 2;

@@ -1,5 +1,6 @@
 package optlab.experiments.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -165,6 +166,41 @@ class CudaTrainingTest {
                 + "loss after the step cpu %.8f gpu %.8f%n", worstGrad, worstName, worstValue, worstBuffer, cpu.lossAfter(), gpu.lossAfter());
         assertTrue(FORWARD.close(gpu.lossAfter(), cpu.lossAfter()), "loss after the step: gpu " + gpu.lossAfter() + ", cpu " + cpu.lossAfter());
         assertTrue(gpu.lossAfter() != gpu.loss(), "the step changed nothing the forward sees");
+    }
+
+    /**
+     * The engine's own kernels add no floating-point numbers with atomics and sum in fixed orders (each .cu's header;
+     * the embedding backward groups its indices on the host), so on one GPU and launch configuration the same step
+     * gives the same bits every time: a ResNet-20 step with its SGD-momentum update, and a CharLstm step (repeated
+     * tokens, so the embedding backward adds several rows into one). Under the emulator of the driver the threads of
+     * each block run in a fresh random order at every launch, so a result that depended on thread order fails here.
+     */
+    @Test
+    void theOwnKernelsGiveTheSameBitsRunToRun() {
+        KernelRegistry saved = KernelRegistry.global();
+        KernelRegistry.setGlobal(KernelRegistry.defaults()); // the own kernels, whatever -Doptlab.kernels says
+        try {
+            sameBitsRunToRun();
+        } finally {
+            KernelRegistry.setGlobal(saved);
+        }
+    }
+
+    private static void sameBitsRunToRun() {
+        int size = SMALL ? 8 : 32;
+        Step a = resnet20Step(GPU, 8, size), b = resnet20Step(GPU, 8, size);
+        assertEquals(a.loss(), b.loss(), "ResNet-20 loss");
+        assertEquals(a.lossAfter(), b.lossAfter(), "ResNet-20 loss after the step");
+        for (String name : a.grads().keySet()) {
+            assertArrayEquals(a.grads().get(name), b.grads().get(name), "ResNet-20 gradient of " + name);
+            assertArrayEquals(a.values().get(name), b.values().get(name), "ResNet-20 " + name + " after the step");
+        }
+        for (String name : a.buffers().keySet()) assertArrayEquals(a.buffers().get(name), b.buffers().get(name), "ResNet-20 buffer " + name);
+        Step c = charLstmStep(GPU), d = charLstmStep(GPU);
+        assertEquals(c.loss(), d.loss(), "CharLstm loss");
+        for (String name : c.grads().keySet()) assertArrayEquals(c.grads().get(name), d.grads().get(name), "CharLstm gradient of " + name);
+        System.out.printf(Locale.ROOT, "run to run: ResNet-20 step (%d tensors, 8 images of %dx%d) and CharLstm step (%d tensors) bitwise equal%n",
+                a.grads().size(), size, size, c.grads().size());
     }
 
     // ------------------------------------------------------------------------------------------------

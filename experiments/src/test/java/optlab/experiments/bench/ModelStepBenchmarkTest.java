@@ -5,14 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import optlab.experiments.Cli;
+import optlab.experiments.CliRun;
 import optlab.experiments.Results;
 import optlab.kernels.cuda.Cuda;
 import org.junit.jupiter.api.Tag;
@@ -76,17 +75,11 @@ class ModelStepBenchmarkTest {
 
     @Test
     void badArgumentsAreOneClearLine() {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true));
-        try {
-            assertEquals(2, Cli.run(new ModelStepBenchmark(), "--models", "resnet21"));
-            assertTrue(err.toString().contains("--models: 'resnet21' is neither a CIFAR ResNet"), err.toString());
-            err.reset();
-            assertEquals(2, Cli.run(new ModelStepBenchmark(), "--device", "tpu"));
-            assertTrue(err.toString().contains("not a device: 'tpu'"), err.toString());
-        } finally {
-            System.setErr(old);
-        }
+        CliRun r = CliRun.of(new ModelStepBenchmark(), "--models", "resnet21");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--models: 'resnet21' is neither a CIFAR ResNet"), r.err());
+        r = CliRun.of(new ModelStepBenchmark(), "--device", "tpu");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("not a device: 'tpu'"), r.err());
     }
 }

@@ -8,14 +8,13 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import optlab.experiments.Cli;
+import optlab.experiments.CliRun;
 import optlab.experiments.Results;
 import optlab.experiments.TrainFashionMnist;
 import optlab.experiments.data.Batches;
@@ -124,36 +123,24 @@ class TrainingTest {
     @Test
     void aDeviceThatCannotBeUsedIsOneClearLine() {
         assumeFalse(Cuda.probe().usable(), "a GPU is usable here");
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true));
-        try {
-            assertEquals(2, Cli.run(new TrainFashionMnist(), "--device", "cuda"));
-            assertTrue(err.toString().startsWith("error: --device cuda:0 cannot be used: "), err.toString());
-            err.reset();
-            assertEquals(2, Cli.run(new TrainFashionMnist(), "--device", "gpu0"));
-            assertTrue(err.toString().startsWith("error: not a device: 'gpu0' (expected cpu, cuda or cuda:N)"), err.toString());
-        } finally {
-            System.setErr(old);
-        }
+        CliRun r = CliRun.of(new TrainFashionMnist(), "--device", "cuda");
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("error: --device cuda:0 cannot be used: "), r.err());
+        r = CliRun.of(new TrainFashionMnist(), "--device", "gpu0");
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("error: not a device: 'gpu0' (expected cpu, cuda or cuda:N)"), r.err());
     }
 
     @Test
     void commandLineErrorsAreOneClearLine(@TempDir Path empty) {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
-        System.setErr(new PrintStream(err, true));
-        try {
-            assertEquals(2, Cli.run(new TrainFashionMnist(), "--data-dir", empty.toString()));
-            assertTrue(err.toString().startsWith("error: " + empty.resolve("train-images-idx3-ubyte.gz") + ": file not found."), err.toString());
-            err.reset();
-            assertEquals(2, Cli.run(new TrainFashionMnist(), "--batch-size", "0"));
-            assertTrue(err.toString().contains("--batch-size must be positive, got 0"), err.toString());
-            err.reset();
-            assertEquals(2, Cli.run(new TrainFashionMnist(), "--lr", "fast"));
-            assertTrue(err.toString().contains("'fast' is not a double"), err.toString());
-        } finally {
-            System.setErr(old);
-        }
+        CliRun r = CliRun.of(new TrainFashionMnist(), "--data-dir", empty.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("error: " + empty.resolve("train-images-idx3-ubyte.gz") + ": file not found."), r.err());
+        r = CliRun.of(new TrainFashionMnist(), "--batch-size", "0");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--batch-size must be positive, got 0"), r.err());
+        r = CliRun.of(new TrainFashionMnist(), "--lr", "fast");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("'fast' is not a double"), r.err());
     }
 }

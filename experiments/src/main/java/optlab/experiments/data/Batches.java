@@ -3,13 +3,20 @@ package optlab.experiments.data;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
+import optlab.kernels.DType;
 import optlab.tensor.Tensor;
 
 /**
- * Minibatches of an {@link ImageDataset} as tensors: images (b, c, h, w) FLOAT32 with pixels scaled
- * to [0, 1] (as DeepOBS does for Fashion-MNIST), labels (b) INT32. With shuffling, each epoch visits
- * the images in a fresh permutation drawn from {@code seed} and the epoch number, so a run is
- * reproducible and can resume at any epoch. A last partial batch is dropped when {@code dropLast}.
+ * Minibatches of an {@link ImageDataset} as tensors, made on the calling thread: images (b, c, h, w)
+ * FLOAT32 with pixels scaled to [0, 1] ({@code (b & 0xFF) / 255f}, as DeepOBS does for Fashion-MNIST),
+ * labels (b) INT32. With shuffling, each epoch visits the images in a fresh permutation drawn from
+ * {@code seed} and the epoch number, so a run is reproducible and can resume at any epoch. A last
+ * partial batch is dropped when {@code dropLast}.
+ *
+ * <p>A thin synchronous view of an {@link ImageLoader} with {@link ImageTransform#identity()}: the same
+ * order and the same pixels as {@code new ImageLoader(data, b, shuffled, dropLast, identity(), FLOAT32,
+ * seed).epoch(epoch)}, with no background thread. Augmentation, normalization, FLOAT64 and resuming
+ * mid-epoch are the loader's.
  */
 public final class Batches implements Iterable<Batches.Batch> {
     /** One minibatch; closing it frees both tensors. */
@@ -25,27 +32,23 @@ public final class Batches implements Iterable<Batches.Batch> {
         }
     }
 
-    private final ImageDataset data;
-    private final int batchSize;
-    private final boolean dropLast;
-    private final int[] order;
+    private final ImageLoader loader;
+    private final int epoch;
 
     /** Batches in the dataset's order. */
     public Batches(ImageDataset data, int batchSize, boolean dropLast) {
-        this(data, batchSize, dropLast, null);
+        this(new ImageLoader(data, batchSize, false, dropLast, ImageTransform.identity(), DType.FLOAT32, 0), 1);
     }
 
-    /** Batches in a permutation determined by (seed, epoch). */
+    /** Batches in a permutation determined by (seed, epoch); epoch is 1-based. */
     public Batches(ImageDataset data, int batchSize, boolean dropLast, long seed, int epoch) {
-        this(data, batchSize, dropLast, permutation(data.size(), seed * 1_000_003L + epoch));
+        this(new ImageLoader(data, batchSize, true, dropLast, ImageTransform.identity(), DType.FLOAT32, seed), epoch);
     }
 
-    private Batches(ImageDataset data, int batchSize, boolean dropLast, int[] order) {
-        if (batchSize <= 0) throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
-        this.data = data;
-        this.batchSize = batchSize;
-        this.dropLast = dropLast;
-        this.order = order;
+    private Batches(ImageLoader loader, int epoch) {
+        loader.order(epoch); // checks the epoch
+        this.loader = loader;
+        this.epoch = epoch;
     }
 
     /** Fisher-Yates with a seeded SplittableRandom. */
@@ -64,11 +67,12 @@ public final class Batches implements Iterable<Batches.Batch> {
 
     /** Number of batches per pass. */
     public int count() {
-        return dropLast ? data.size() / batchSize : (data.size() + batchSize - 1) / batchSize;
+        return loader.batchesPerEpoch();
     }
 
     @Override
     public Iterator<Batch> iterator() {
+        int[] order = loader.order(epoch);
         return new Iterator<>() {
             private int next = 0;
 
@@ -80,16 +84,7 @@ public final class Batches implements Iterable<Batches.Batch> {
             @Override
             public Batch next() {
                 if (!hasNext()) throw new NoSuchElementException();
-                int start = next++ * batchSize, b = Math.min(batchSize, data.size() - start), per = data.imageSize();
-                float[] x = new float[b * per];
-                int[] y = new int[b];
-                byte[] px = data.pixels();
-                for (int i = 0; i < b; i++) {
-                    int src = order == null ? start + i : order[start + i];
-                    y[i] = data.labels()[src];
-                    for (int j = 0, s = src * per, d = i * per; j < per; j++) x[d + j] = (px[s + j] & 0xFF) / 255f;
-                }
-                return new Batch(Tensor.of(x, b, data.channels(), data.height(), data.width()), Tensor.ofInts(y, b));
+                return loader.make(epoch, order, next++).toTensors();
             }
         };
     }

@@ -71,6 +71,22 @@ public class Variable {
         return old;
     }
 
+    /**
+     * Points this leaf at a tensor of the same shape in another floating dtype (its values converted by
+     * the caller): how {@code Module.to(DType)} widens or narrows a parameter while keeping the object.
+     * Returns the previous tensor. The gradient, if any, is the caller's to convert ({@link #setGrad}).
+     */
+    protected final Tensor retypeLeaf(Tensor newData) {
+        if (gradFn != null) throw new IllegalStateException("retype: " + describe() + " is not a leaf");
+        if (!newData.shape().equals(data.shape()) || !newData.dtype().isFloating()) {
+            throw new IllegalArgumentException("retype: " + newData.dtype() + " " + newData.shape() + " does not fit "
+                    + describe() + " (same shape, a floating dtype)");
+        }
+        Tensor old = data;
+        data = newData;
+        return old;
+    }
+
     /** The accumulated gradient of a leaf (null before the first backward). */
     public Tensor grad() {
         return grad;

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import optlab.autograd.Variable;
+import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
@@ -19,8 +20,9 @@ import optlab.tensor.Tensor;
  * }</pre>
  * {@link #namedParameters()} then yields PyTorch's dotted names ({@code conv1.weight}).
  *
- * <p>Layers create their tensors on the CPU; {@link #to(Device)} moves a whole model, parameters and
- * buffers, to another device (NOTE [device-placement]).
+ * <p>Layers create their tensors on the CPU in FLOAT32; {@link #to(Device)} moves a whole model, parameters and
+ * buffers, to another device (NOTE [device-placement]), and {@link #to(DType)} converts it to FLOAT64 (NOTE
+ * [dtype-conversion]).
  */
 public abstract class Module {
     private final Map<String, Parameter> parameters = new LinkedHashMap<>();
@@ -177,6 +179,73 @@ public abstract class Module {
             old.close();
         }
         for (Module c : children.values()) c.moveTo(device);
+    }
+
+    /**
+     * NOTE [dtype-conversion]: converts every floating parameter and buffer of this module and its
+     * descendants to the floating {@code dtype}, as PyTorch's {@code module.double()} /
+     * {@code module.to(torch.float64)}: each tensor is converted on its device and the old one freed; a
+     * parameter keeps its identity (same {@link Parameter} object, new data) and a gradient it holds is
+     * converted with it, as {@link #to(Device)} does (NOTE [device-placement]). INT32 buffers are left
+     * as they are. Layers create their weights in FLOAT32 (initializers draw from Philox), so
+     * {@code to(DType.FLOAT64)} widens them exactly: a float64 model starts from the very weights of its
+     * float32 twin. FLOAT64 to FLOAT32 rounds to nearest. Then pack: the arena takes the parameters'
+     * dtype, and the optimizers update a FLOAT64 arena in float64 on the CPU (NOTE [float64-parameters]
+     * in {@code optlab.optim.Optimizer}). Inputs must be converted too ({@code Tensor.to(DType)}): ops
+     * refuse operands of two dtypes.
+     *
+     * <p>A model already packed into an arena cannot change dtype (its parameters are views of the
+     * arena's one buffer): convert first, then pack. Returns this module.
+     *
+     * @throws IllegalArgumentException when dtype is not a floating type
+     * @throws IllegalStateException    naming the parameter, when the model is packed and dtype differs
+     */
+    public final Module to(DType dtype) {
+        java.util.Objects.requireNonNull(dtype, "dtype");
+        if (!dtype.isFloating()) {
+            throw new IllegalArgumentException("to(" + dtype + "): parameters and buffers convert to a floating dtype (FLOAT32 or FLOAT64) only");
+        }
+        for (var e : namedParameters().entrySet()) {
+            Parameter p = e.getValue();
+            if (p.isPacked() && p.dtype() != dtype) {
+                throw new IllegalStateException("to(" + dtype + "): parameter " + e.getKey() + " is a view of a ParameterArena of "
+                        + p.dtype() + "; convert the model before packing it (model.to(dtype), then ParameterArena.pack(model))");
+            }
+        }
+        convertTo(dtype);
+        return this;
+    }
+
+    private void convertTo(DType dtype) {
+        for (Parameter p : parameters.values()) p.convertTo(dtype);
+        for (var e : buffers.entrySet()) {
+            Tensor old = e.getValue();
+            if (!old.dtype().isFloating() || old.dtype() == dtype) continue;
+            e.setValue(Scope.escape(old.to(dtype)));
+            old.close();
+        }
+        for (Module c : children.values()) c.convertTo(dtype);
+    }
+
+    /**
+     * The floating dtype of this module's parameters (FLOAT32 for a module without parameters).
+     *
+     * @throws IllegalStateException naming two parameters of different dtypes
+     */
+    public final DType dtype() {
+        DType found = null;
+        String first = null;
+        for (var e : namedParameters().entrySet()) {
+            DType d = e.getValue().dtype();
+            if (found == null) {
+                found = d;
+                first = e.getKey();
+            } else if (found != d) {
+                throw new IllegalStateException(getClass().getSimpleName() + " mixes dtypes: " + first + " is " + found + " but "
+                        + e.getKey() + " is " + d + " (convert it with to(dtype))");
+            }
+        }
+        return found == null ? DType.FLOAT32 : found;
     }
 
     /**

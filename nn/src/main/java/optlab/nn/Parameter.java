@@ -1,6 +1,7 @@
 package optlab.nn;
 
 import optlab.autograd.Variable;
+import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
@@ -30,6 +31,21 @@ public final class Parameter extends Variable {
         Tensor g = grad();
         if (g != null) {
             setGrad(Scope.escape(g.to(device)));
+            g.close();
+        }
+    }
+
+    /**
+     * Converts data (and the gradient, if any) to the floating {@code dtype} and frees the old tensors
+     * (see {@link Module#to(DType)}); FLOAT32 to FLOAT64 is exact.
+     */
+    void convertTo(DType dtype) {
+        if (data().dtype() == dtype) return;
+        if (packed) throw new IllegalStateException("parameter " + name() + " is packed into a ParameterArena of " + data().dtype());
+        retypeLeaf(Scope.escape(data().to(dtype))).close();
+        Tensor g = grad();
+        if (g != null) {
+            setGrad(Scope.escape(g.to(dtype)));
             g.close();
         }
     }

@@ -52,7 +52,11 @@ public final class ParameterArena implements AutoCloseable {
 
     /**
      * Packs every parameter of {@code model}, in {@link Module#namedParameters()} order, into a new
-     * arena: values are copied in, each parameter becomes a view, gradients start at zero.
+     * arena: values are copied in, each parameter becomes a view, gradients start at zero. A model is
+     * packed once: packing a model whose parameters are already in an arena is refused (NOTE
+     * [one-arena]).
+     *
+     * @throws IllegalStateException naming the first parameter already packed
      */
     public static ParameterArena pack(Module model) {
         return pack(model.namedParameters(), model, null);
@@ -67,6 +71,8 @@ public final class ParameterArena implements AutoCloseable {
      * <pre>{@code
      * ParameterArena.pack(model, (name, p) -> p.shape().rank() <= 1 ? "no_decay" : "decay");
      * }</pre>
+     *
+     * @throws IllegalStateException naming the first parameter already packed (NOTE [one-arena])
      */
     public static ParameterArena pack(Module model, BiFunction<String, Parameter, String> grouping) {
         Objects.requireNonNull(grouping, "grouping");
@@ -86,6 +92,15 @@ public final class ParameterArena implements AutoCloseable {
 
     private static ParameterArena pack(Map<String, Parameter> named, Module model, Map<String, List<String>> byGroup) {
         if (named.isEmpty()) throw new IllegalArgumentException("pack: " + model.getClass().getSimpleName() + " has no parameters");
+        for (var e : named.entrySet()) {
+            if (e.getValue().isPacked()) {
+                // NOTE [one-arena]: packing twice would re-point every parameter at the second arena, and an
+                // optimizer over the first would go on stepping with gradients nothing writes any more (zeros)
+                throw new IllegalStateException("pack: parameter " + e.getKey() + " of " + model.getClass().getSimpleName()
+                        + " is already packed into a ParameterArena; a model is packed once (an arena cannot be unpacked): "
+                        + "build a new model to pack again, and copy its weights over (Checkpoint) if needed");
+            }
+        }
         Parameter first = named.values().iterator().next();
         long total = 0;
         for (var e : named.entrySet()) {

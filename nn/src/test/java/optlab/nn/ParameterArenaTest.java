@@ -79,4 +79,32 @@ class ParameterArenaTest {
             assertEquals(List.of(new ParameterArena.Group(ParameterArena.ALL, 0, 9, List.of("weight", "bias"))), arena.groups());
         }
     }
+
+    /**
+     * NOTE [one-arena]: a second pack used to re-point the parameters at the new arena silently, and the
+     * first arena's optimizer then stepped with gradients that nothing wrote. It is refused, naming the
+     * first packed parameter, and the first arena keeps working.
+     */
+    @Test
+    void packingAPackedModelAgainIsRefusedByName() {
+        Sequential m = new Sequential(new Linear(3, 4, true, new Generator(0)), new Linear(4, 2, true, new Generator(1)));
+        try (ParameterArena arena = ParameterArena.pack(m)) {
+            float[] before = arena.values().toFloatArray();
+            var e = assertThrows(IllegalStateException.class, () -> ParameterArena.pack(m));
+            assertEquals("pack: parameter 0.weight of Sequential is already packed into a ParameterArena; a model is packed once "
+                    + "(an arena cannot be unpacked): build a new model to pack again, and copy its weights over (Checkpoint) if needed",
+                    e.getMessage());
+            var g = assertThrows(IllegalStateException.class, () -> ParameterArena.pack(m, (name, p) -> "all"));
+            assertTrue(g.getMessage().startsWith("pack: parameter 0.weight "), g.getMessage());
+            // a child of a packed model is packed too
+            var c = assertThrows(IllegalStateException.class, () -> ParameterArena.pack(m.children().get("1")));
+            assertTrue(c.getMessage().startsWith("pack: parameter weight of Linear is already packed"), c.getMessage());
+            // the first arena is untouched and still the parameters' home
+            assertArrayEquals(before, arena.values().toFloatArray());
+            for (ParameterArena.Entry en : arena.entries()) {
+                assertTrue(en.parameter().data().sharesStorageWith(arena.values()), en.name());
+                assertTrue(en.parameter().grad().sharesStorageWith(arena.grads()), en.name());
+            }
+        }
+    }
 }

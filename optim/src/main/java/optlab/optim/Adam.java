@@ -26,7 +26,8 @@ import optlab.tensor.Tensor;
  * Scale-freeness (Zhuang et al.): with eps = 0 and no L2 term, multiplying g by c = 2^k multiplies m
  * by c and sqrt(v) by c exactly in float, so u and every iterate are unchanged, bit for bit.
  *
- * <p>Kernels {@code adam_f32}, {@code adam_f32_f64state} in {@code optim_adam.cu}; operands
+ * <p>Kernels {@code adam_f32}, {@code adam_f32_f64state} in {@code optim_adam.cu}, and the host-only
+ * {@code adam_f64} for float64 parameters (NOTE [float64-parameters]); operands
  * (x, g, m, v); scalars (s, beta1, 1 - beta1, beta2, 1 - beta2, eps, d, epsInside, nadam, wdMode, wdL2,
  * wdFactor) with {@code d} = 1, sqrt(c2) or c2 as in the table (the divisor of sqrt(v) or of v).
  * {@code 1 - beta} is computed in double on the host and rounded once, as PyTorch does: computed in
@@ -54,7 +55,7 @@ public final class Adam extends Optimizer {
 
     @Override
     protected FusedKernel kernel() {
-        return float64State() ? KERNEL_F64 : KERNEL;
+        return float64Parameters() ? KERNEL_F64_PARAMS : float64State() ? KERNEL_F64 : KERNEL;
     }
 
     @Override
@@ -136,10 +137,12 @@ public final class Adam extends Optimizer {
         x[xi] = WeightDecay.apply(x[xi], u, s.wdMode(), s.wdFactor());
     }
 
-    /** The same with float64 state and arithmetic; x rounds to float32 when written. */
-    static void updateElement(float[] x, int xi, float[] g, int gi, double[] m, int mi, double[] v, int vi, Scalars64 s) {
-        double xd = x[xi];
-        double grad = WeightDecay.gradient((double) g[gi], xd, s.wdMode(), s.wdL2());
+    /**
+     * The float64 math of one element, once for both float64 kernels (NOTE [optimizer-math]): the
+     * operations of the class comment in double on x and g, updating m[mi] and v[vi]; returns the new x.
+     */
+    static double update(double x, double g, double[] m, int mi, double[] v, int vi, Scalars64 s) {
+        double grad = WeightDecay.gradient(g, x, s.wdMode(), s.wdL2());
         double mt = s.beta1() * m[mi] + s.oneMinusBeta1() * grad;
         double vt = s.beta2() * v[vi] + s.oneMinusBeta2() * (grad * grad);
         m[mi] = mt;
@@ -147,7 +150,17 @@ public final class Adam extends Optimizer {
         double num = s.nadam() ? s.beta1() * mt + s.oneMinusBeta1() * grad : mt;
         double den = s.epsInside() ? Math.sqrt(vt / s.d() + s.eps()) : Math.sqrt(vt) / s.d() + s.eps();
         double u = WeightDecay.quotient(s.step() * num, den);
-        x[xi] = (float) WeightDecay.apply(xd, u, s.wdMode(), s.wdFactor());
+        return WeightDecay.apply(x, u, s.wdMode(), s.wdFactor());
+    }
+
+    /** Float32 parameters with float64 state: {@link #update} on the widened x and g; x rounds to float32 when written. */
+    static void updateElement(float[] x, int xi, float[] g, int gi, double[] m, int mi, double[] v, int vi, Scalars64 s) {
+        x[xi] = (float) update(x[xi], g[gi], m, mi, v, vi, s);
+    }
+
+    /** Float64 parameters, gradients and state: {@link #update}. */
+    static void updateElement(double[] x, int xi, double[] g, int gi, double[] m, int mi, double[] v, int vi, Scalars64 s) {
+        x[xi] = update(x[xi], g[gi], m, mi, v, vi, s);
     }
 
     /**
@@ -191,5 +204,22 @@ public final class Adam extends Optimizer {
         public CudaFunction cuda() {
             return new CudaFunction("optim_adam", "adam_f32_f64state");
         }
+    };
+
+    /** Float64 parameters: {@link #updateElement(double[], int, double[], int, double[], int, double[], int, Scalars64)} over a range. */
+    static final FusedKernel KERNEL_F64_PARAMS = new FusedKernel() {
+        @Override
+        public String name() {
+            return "adam_f64";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            double[] x = ops.f64(0), g = ops.f64(1), m = ops.f64(2), v = ops.f64(3);
+            int xo = ops.offset(0), go = ops.offset(1), mo = ops.offset(2), vo = ops.offset(3);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+        }
+        // no cuda(): float64 parameters are updated on the CPU only (NOTE [float64-parameters] in Optimizer)
     };
 }

@@ -1,9 +1,11 @@
 package optlab.optim;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.FusedKernel;
 import optlab.kernels.Ptr;
@@ -29,14 +31,14 @@ final class GradientCheck {
 
     private static final int COLUMNS = 4096;
 
-    /** -1 if every element of the flat FLOAT32 tensor is finite, else the index of the first that is not. */
+    /** -1 if every element of the flat FLOAT32 or FLOAT64 tensor is finite, else the index of the first that is not. */
     static int firstNonFinite(Tensor flat) {
         return flat.device().equals(Device.CPU) ? byHostPass(flat) : byReduction(flat);
     }
 
     /** The CPU path: one {@link FirstNonFinite} pass. */
     static int byHostPass(Tensor flat) {
-        FirstNonFinite k = new FirstNonFinite();
+        FirstNonFinite k = new FirstNonFinite(flat.dtype());
         flat.backend().fused(k, flat.numel(), new Ptr[] {flat.ptr()}, new double[0]);
         int first = k.first.get();
         return first == Integer.MAX_VALUE ? -1 : first;
@@ -45,26 +47,41 @@ final class GradientCheck {
     /** The portable path: the backend's sum, then a host scan only when the sum is not finite. */
     static int byReduction(Tensor flat) {
         if (sumIsFinite(flat)) return -1;
-        float[] host = flat.toFloatArray();
-        for (int i = 0; i < host.length; i++) if (!Float.isFinite(host[i])) return i;
+        if (flat.dtype() == DType.FLOAT64) { // read as doubles: narrowing 1e300 to float would make it infinite
+            double[] host = flat.toDoubleArray();
+            for (int i = 0; i < host.length; i++) if (!Double.isFinite(host[i])) return i;
+        } else {
+            float[] host = flat.toFloatArray();
+            for (int i = 0; i < host.length; i++) if (!Float.isFinite(host[i])) return i;
+        }
         return -1; // the sum overflowed, but every value is finite
     }
 
     /**
-     * A host-only fused pass over one operand that records the lowest index holding a NaN or an
-     * infinity. Each check uses a fresh instance (it carries the result).
+     * A host-only fused pass over one operand, FLOAT32 or FLOAT64, that records the lowest index holding
+     * a NaN or an infinity. Each check uses a fresh instance (it carries the result).
      */
     static final class FirstNonFinite implements FusedKernel {
         private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+        private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
         final AtomicInteger first = new AtomicInteger(Integer.MAX_VALUE);
+        private final boolean float64;
+
+        FirstNonFinite(DType dtype) {
+            this.float64 = dtype == DType.FLOAT64;
+        }
 
         @Override
         public String name() {
-            return "first_nonfinite_f32 (host)";
+            return float64 ? "first_nonfinite_f64 (host)" : "first_nonfinite_f32 (host)";
         }
 
         @Override
         public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            if (float64) {
+                runHost64(ops.f64(0), ops.offset(0), from, to);
+                return;
+            }
             float[] g = ops.f32(0);
             int o = ops.offset(0);
             FloatVector acc = FloatVector.zero(F);
@@ -75,6 +92,23 @@ final class GradientCheck {
             if (Float.isNaN(acc.reduceLanes(VectorOperators.ADD) + tail)) {
                 for (int j = from; j < to; j++) {
                     if (!Float.isFinite(g[o + j])) {
+                        first.accumulateAndGet(j, Math::min);
+                        break;
+                    }
+                }
+            }
+        }
+
+        /** The same pass in float64: {@code acc += g * 0} per vector of doubles. */
+        private void runHost64(double[] g, int o, int from, int to) {
+            DoubleVector acc = DoubleVector.zero(D);
+            int i = from, upper = from + D.loopBound(to - from);
+            for (; i < upper; i += D.length()) acc = acc.add(DoubleVector.fromArray(D, g, o + i).mul(0.0));
+            double tail = 0;
+            for (; i < to; i++) tail += g[o + i] * 0.0;
+            if (Double.isNaN(acc.reduceLanes(VectorOperators.ADD) + tail)) {
+                for (int j = from; j < to; j++) {
+                    if (!Double.isFinite(g[o + j])) {
                         first.accumulateAndGet(j, Math::min);
                         break;
                     }
@@ -109,7 +143,7 @@ final class GradientCheck {
         ParameterArena.Entry e = arena.entryAt(index);
         double value;
         try (Tensor one = arena.grads().narrow(0, index, 1)) {
-            value = one.toFloatArray()[0];
+            value = one.toDoubleArray()[0];
         }
         return new NonFiniteGradientException(e.name(), index - e.offset(), value, step, action);
     }

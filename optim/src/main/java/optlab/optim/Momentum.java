@@ -15,7 +15,8 @@ import optlab.tensor.Tensor;
  *   x <- x - u  |  (1 - d) x - u  |  (x - u) / (1 + d)
  * </pre>
  * With gamma = 0 both are SGD, bit for bit ({@code 0*v + g == g}). Kernels {@code momentum_f32} and
- * {@code momentum_f32_f64state} in {@code optim_sgd.cu}; operands (x, g, v); scalars
+ * {@code momentum_f32_f64state} in {@code optim_sgd.cu}, and the host-only {@code momentum_f64} for float64
+ * parameters (NOTE [float64-parameters]); operands (x, g, v); scalars
  * (lr_t, gamma, nesterov, wdMode, wdL2, wdFactor). State: {@code momentum_buffer} (v).
  */
 public final class Momentum extends Optimizer {
@@ -33,7 +34,7 @@ public final class Momentum extends Optimizer {
 
     @Override
     protected FusedKernel kernel() {
-        return float64State() ? KERNEL_F64 : KERNEL;
+        return float64Parameters() ? KERNEL_F64_PARAMS : float64State() ? KERNEL_F64 : KERNEL;
     }
 
     @Override
@@ -71,15 +72,27 @@ public final class Momentum extends Optimizer {
         x[xi] = WeightDecay.apply(x[xi], u, s.wdMode(), s.wdFactor());
     }
 
-    /** {@link #updateElement(float[], int, float[], int, float[], int, Scalars)} with float64 state and arithmetic. */
-    static void updateElement(float[] x, int xi, float[] g, int gi, double[] v, int vi, Scalars64 s) {
-        double xd = x[xi];
-        double grad = WeightDecay.gradient((double) g[gi], xd, s.wdMode(), s.wdL2());
+    /**
+     * The float64 math of one element, once for both float64 kernels (NOTE [optimizer-math]): the
+     * operations of the class comment in double on x and g, updating v[vi]; returns the new x.
+     */
+    static double update(double x, double g, double[] v, int vi, Scalars64 s) {
+        double grad = WeightDecay.gradient(g, x, s.wdMode(), s.wdL2());
         double vt = s.gamma() * v[vi] + grad;
         v[vi] = vt;
         double dir = s.nesterov() ? s.gamma() * vt + grad : vt;
         double u = s.lr() * dir;
-        x[xi] = (float) WeightDecay.apply(xd, u, s.wdMode(), s.wdFactor());
+        return WeightDecay.apply(x, u, s.wdMode(), s.wdFactor());
+    }
+
+    /** Float32 parameters with float64 state: {@link #update} on the widened x and g; x rounds to float32 when written. */
+    static void updateElement(float[] x, int xi, float[] g, int gi, double[] v, int vi, Scalars64 s) {
+        x[xi] = (float) update(x[xi], g[gi], v, vi, s);
+    }
+
+    /** Float64 parameters, gradients and state: {@link #update}. */
+    static void updateElement(double[] x, int xi, double[] g, int gi, double[] v, int vi, Scalars64 s) {
+        x[xi] = update(x[xi], g[gi], v, vi, s);
     }
 
     static final FusedKernel KERNEL = new FusedKernel() {
@@ -121,5 +134,22 @@ public final class Momentum extends Optimizer {
         public CudaFunction cuda() {
             return new CudaFunction("optim_sgd", "momentum_f32_f64state");
         }
+    };
+
+    /** Float64 parameters: {@link #updateElement(double[], int, double[], int, double[], int, Scalars64)} over a range. */
+    static final FusedKernel KERNEL_F64_PARAMS = new FusedKernel() {
+        @Override
+        public String name() {
+            return "momentum_f64";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            double[] x = ops.f64(0), g = ops.f64(1), v = ops.f64(2);
+            int xo = ops.offset(0), go = ops.offset(1), vo = ops.offset(2);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, v, vo + i, s);
+        }
+        // no cuda(): float64 parameters are updated on the CPU only (NOTE [float64-parameters] in Optimizer)
     };
 }

@@ -80,8 +80,9 @@ public record Numerics(EpsPlacement epsPlacement, Boolean biasCorrection, Double
     }
 
     /**
-     * The optimizer state's element type, which is also the type its arithmetic runs in. Parameters
-     * and gradients stay float32 either way; FLOAT64 rounds to float32 only when it writes x.
+     * The optimizer state's element type, which is also the type its arithmetic runs in. With float32
+     * parameters, FLOAT64 computes in double and rounds to float32 only when it writes x. Float64
+     * parameters (a FLOAT64 arena) need FLOAT64 state (NOTE [float64-parameters] in {@link Optimizer}).
      */
     public enum StatePrecision {
         @JsonProperty("float32") FLOAT32(DType.FLOAT32),

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import optlab.kernels.DType;
+import optlab.kernels.Device;
 import optlab.kernels.FusedKernel;
 import optlab.kernels.Ptr;
 import optlab.nn.ParameterArena;
@@ -38,7 +39,26 @@ import optlab.tensor.Tensor;
  * method in float32 (and one in float64 for float64 state), commented with its formula; the fused host
  * kernel calls it over a range; the CUDA kernel in {@code optim/src/main/cuda/optim_<rule>.cu} does
  * the same operations in the same order with round-to-nearest intrinsics (no FMA contraction), and the
- * tests hold the fused pass to a per-parameter loop over the reference, bit for bit.
+ * tests hold the fused pass to a per-parameter loop over the reference, bit for bit. The float64 math
+ * exists once per rule, as a pure function of (x, g) in double that updates the state and returns the
+ * new x ({@code update}); the float32-parameter kernel with float64 state rounds its result to float
+ * when it stores x, the float64-parameter kernel stores it as is.
+ *
+ * <p>NOTE [float64-parameters]: an arena of FLOAT64 parameters (a model converted with
+ * {@code Module.to(DType.FLOAT64)}, for a numerics study) is updated by each rule's host kernel
+ * {@code <rule>_f64} ({@code sgd_f64}, {@code momentum_f64}, {@code rmsprop_f64}, {@code adam_f64}):
+ * parameters, gradients, state and arithmetic all float64. Two choices:
+ * <ul>
+ *   <li>CPU only: the float64 kernels have no CUDA function (none was written: the studies this serves
+ *       run the whole model in the CPU's double-precision reference kernels anyway). An optimizer over
+ *       a FLOAT64 arena on another device is refused when it is built, before any state is allocated;
+ *       a device backend would refuse the kernel too, naming it ({@code FusedKernel#cuda()} null).</li>
+ *   <li>The state must be float64 as well (state_precision float64; SGD has no state). float32 state
+ *       with float64 parameters is refused rather than silently widened: the setting a result records
+ *       must be the one that ran, and float32 moments would make the float64 run not a float64 run.</li>
+ * </ul>
+ * The float64 kernels are plain scalar loops over {@code update}, not Vector API passes (NOTE
+ * [vectorized-host]): next to the double-precision reference forward and backward they cost nothing.
  */
 public abstract class Optimizer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Optimizer.class.getName());
@@ -83,10 +103,7 @@ public abstract class Optimizer implements AutoCloseable {
         if (!List.of(rules).contains(config.rule())) {
             throw new IllegalArgumentException(getClass().getSimpleName() + " runs " + List.of(rules) + ", not " + config.rule());
         }
-        if (arena.values().dtype() != DType.FLOAT32) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + ": parameters are " + arena.values().dtype()
-                    + "; the update rules run on FLOAT32 parameters (use state_precision float64 for float64 state)");
-        }
+        checkParameters(getClass().getSimpleName(), arena.values().dtype(), arena.values().device(), config.numerics().statePrecision());
         for (OptimizerConfig.GroupSettings g : config.groups()) arena.group(g.name()); // throws naming an unknown group
         List<ResolvedGroup> gs = new ArrayList<>();
         for (ParameterArena.Group g : arena.groups()) {
@@ -96,6 +113,27 @@ public abstract class Optimizer implements AutoCloseable {
             gs.add(new ResolvedGroup(g.name(), g.offset(), g.numel(), lr, wd, g.parameters()));
         }
         this.groups = List.copyOf(gs);
+    }
+
+    /**
+     * Refuses parameters the update rules cannot run on (NOTE [float64-parameters]): anything but FLOAT32
+     * or FLOAT64, FLOAT64 off the CPU, FLOAT64 with float32 state. {@code statePrecision} is null for a
+     * rule without state.
+     */
+    static void checkParameters(String optimizer, DType dtype, Device device, StatePrecision statePrecision) {
+        if (dtype == DType.FLOAT32) return;
+        if (dtype != DType.FLOAT64) {
+            throw new IllegalArgumentException(optimizer + ": parameters are " + dtype + "; the update rules run on FLOAT32 or FLOAT64 parameters");
+        }
+        if (!device.equals(Device.CPU)) {
+            throw new IllegalArgumentException(optimizer + ": parameters are FLOAT64 on " + device + ", but FLOAT64 parameters are updated "
+                    + "on the CPU only (the float64 kernels have no CUDA version): keep a float64 model on the CPU, or train in FLOAT32 "
+                    + "with state_precision float64");
+        }
+        if (statePrecision == StatePrecision.FLOAT32) {
+            throw new IllegalArgumentException(optimizer + ": parameters are FLOAT64 but state_precision is float32; a FLOAT64 arena "
+                    + "needs float64 state: set state_precision float64 (Builder.statePrecision(StatePrecision.FLOAT64))");
+        }
     }
 
     /**
@@ -226,6 +264,11 @@ public abstract class Optimizer implements AutoCloseable {
         Tensor t = Scope.escape(Tensor.full(Shape.of(arena.size()), init, p.dtype(), values.device()));
         state.put(name, t);
         return t;
+    }
+
+    /** Whether the parameters are float64 (the rules' host-only {@code <rule>_f64} kernels, NOTE [float64-parameters]). */
+    protected final boolean float64Parameters() {
+        return arena.values().dtype() == DType.FLOAT64;
     }
 
     /** Whether the state is float64 (the kernels' f64-state variant). */

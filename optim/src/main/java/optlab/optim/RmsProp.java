@@ -18,7 +18,8 @@ import optlab.tensor.Tensor;
  * With rho = 1 the accumulator stays at v_0 = 1 and the rule is Momentum with lr_t / sqrt(1 + eps):
  * lr = eta sqrt(1 + eps) reproduces Momentum(eta, gamma) (bit for bit when the products are exact;
  * see the inclusion tests). Kernels {@code rmsprop_f32}, {@code rmsprop_f32_f64state} in
- * {@code optim_rmsprop.cu}; operands (x, g, v, m); scalars (lr_t, gamma, rho, 1 - rho, eps, epsInside,
+ * {@code optim_rmsprop.cu}, and the host-only {@code rmsprop_f64} for float64 parameters (NOTE
+ * [float64-parameters]); operands (x, g, v, m); scalars (lr_t, gamma, rho, 1 - rho, eps, epsInside,
  * wdMode, wdL2, wdFactor), 1 - rho computed in double on the host. State: {@code square_avg} (v), {@code momentum_buffer} (m, which holds lr_t: not
  * PyTorch's buffer).
  */
@@ -33,7 +34,7 @@ public final class RmsProp extends Optimizer {
 
     @Override
     protected FusedKernel kernel() {
-        return float64State() ? KERNEL_F64 : KERNEL;
+        return float64Parameters() ? KERNEL_F64_PARAMS : float64State() ? KERNEL_F64 : KERNEL;
     }
 
     @Override
@@ -75,16 +76,28 @@ public final class RmsProp extends Optimizer {
         x[xi] = WeightDecay.apply(x[xi], mt, s.wdMode(), s.wdFactor());
     }
 
-    /** The same with float64 state and arithmetic; x rounds to float32 when written. */
-    static void updateElement(float[] x, int xi, float[] g, int gi, double[] v, int vi, double[] m, int mi, Scalars64 s) {
-        double xd = x[xi];
-        double grad = WeightDecay.gradient((double) g[gi], xd, s.wdMode(), s.wdL2());
+    /**
+     * The float64 math of one element, once for both float64 kernels (NOTE [optimizer-math]): the
+     * operations of the class comment in double on x and g, updating v[vi] and m[mi]; returns the new x.
+     */
+    static double update(double x, double g, double[] v, int vi, double[] m, int mi, Scalars64 s) {
+        double grad = WeightDecay.gradient(g, x, s.wdMode(), s.wdL2());
         double vt = s.rho() * v[vi] + s.oneMinusRho() * (grad * grad);
         double denom = s.epsInside() ? Math.sqrt(vt + s.eps()) : Math.sqrt(vt) + s.eps();
         double mt = s.gamma() * m[mi] + WeightDecay.quotient(s.lr() * grad, denom);
         v[vi] = vt;
         m[mi] = mt;
-        x[xi] = (float) WeightDecay.apply(xd, mt, s.wdMode(), s.wdFactor());
+        return WeightDecay.apply(x, mt, s.wdMode(), s.wdFactor());
+    }
+
+    /** Float32 parameters with float64 state: {@link #update} on the widened x and g; x rounds to float32 when written. */
+    static void updateElement(float[] x, int xi, float[] g, int gi, double[] v, int vi, double[] m, int mi, Scalars64 s) {
+        x[xi] = (float) update(x[xi], g[gi], v, vi, m, mi, s);
+    }
+
+    /** Float64 parameters, gradients and state: {@link #update}. */
+    static void updateElement(double[] x, int xi, double[] g, int gi, double[] v, int vi, double[] m, int mi, Scalars64 s) {
+        x[xi] = update(x[xi], g[gi], v, vi, m, mi, s);
     }
 
     static final FusedKernel KERNEL = new FusedKernel() {
@@ -124,5 +137,22 @@ public final class RmsProp extends Optimizer {
         public CudaFunction cuda() {
             return new CudaFunction("optim_rmsprop", "rmsprop_f32_f64state");
         }
+    };
+
+    /** Float64 parameters: {@link #updateElement(double[], int, double[], int, double[], int, double[], int, Scalars64)} over a range. */
+    static final FusedKernel KERNEL_F64_PARAMS = new FusedKernel() {
+        @Override
+        public String name() {
+            return "rmsprop_f64";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            double[] x = ops.f64(0), g = ops.f64(1), v = ops.f64(2), m = ops.f64(3);
+            int xo = ops.offset(0), go = ops.offset(1), vo = ops.offset(2), mo = ops.offset(3);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+        }
+        // no cuda(): float64 parameters are updated on the CPU only (NOTE [float64-parameters] in Optimizer)
     };
 }

@@ -54,9 +54,14 @@ public sealed interface Schedule permits Schedule.Constant, Schedule.Step, Sched
         return new Cosine(unit, stepsPerEpoch, length, finalFraction);
     }
 
-    /** Choi et al.'s linear decay (see {@link LinearDecay}). */
-    static Schedule linearDecay(long totalSteps, double decayFraction, double finalFraction) {
-        return new LinearDecay(totalSteps, decayFraction, finalFraction);
+    /** Linear decay, init2winit's {@code polynomial} schedule with power 1 (see {@link LinearDecay}). */
+    static Schedule linearDecay(long totalSteps, double decayStepsFactor, double endFactor) {
+        return new LinearDecay(totalSteps, decayStepsFactor, endFactor, 1);
+    }
+
+    /** init2winit's {@code polynomial} schedule with any power > 0 (see {@link LinearDecay}). */
+    static Schedule polynomialDecay(long totalSteps, double decayStepsFactor, double endFactor, double power) {
+        return new LinearDecay(totalSteps, decayStepsFactor, endFactor, power);
     }
 
     /** Linear warmup over {@code steps} steps in front of {@code then}. */
@@ -136,32 +141,51 @@ public sealed interface Schedule permits Schedule.Constant, Schedule.Step, Sched
     }
 
     /**
-     * Choi et al.'s linear decay (their appendix; TensorFlow's {@code polynomial_decay} with power 1):
+     * Polynomial decay as Google's init2winit defines it ({@code schedules.polynomial_schedule}, "same
+     * behavior as tf.train.polynomial_decay"), used by Choi et al. with power 1 (linear decay), as a
+     * multiplier of the base learning rate:
      * <pre>
-     *   T     = round(decayFraction * totalSteps)          decay length in steps, at least 1
-     *   eta_t = 1 - (1 - finalFraction) * min(t - 1, T) / T
+     *   D     = max(1, round(total_steps * decay_steps_factor))    decay length in steps
+     *   s     = t - 1                                              steps already taken
+     *   eta_t = (1 - end_factor) * (1 - min(s, D) / D)^power + end_factor
      * </pre>
-     * so eta is 1 at the first step, reaches finalFraction after T steps and stays there. UNVERIFIED
-     * detail (PAPERS.md): whether Choi et al. round T or count from step 0 or 1; this is TensorFlow's
-     * convention (global_step = t - 1).
+     * which is init2winit's {@code lr(s) = (base_lr - end_lr) (1 - min(s, D)/D)^power + end_lr} with
+     * {@code end_lr = base_lr * end_factor}, divided by base_lr. So eta is 1 at the first step, reaches
+     * end_factor after D steps and stays there; power 1 is the straight line
+     * {@code 1 - (1 - end_factor) min(s, D) / D}.
+     *
+     * <p>Rounding of D: init2winit truncates ({@code int(max_training_updates * decay_steps_factor)});
+     * we round to the nearest step, as this schedule always has, and take at least one step (init2winit
+     * would divide by zero at D = 0). The two differ only where {@code total_steps * decay_steps_factor}
+     * has a fractional part of at least 0.5 (then our D is one more). UNVERIFIED detail (PAPERS.md):
+     * whether Choi et al. count from step 0 or 1; this is TensorFlow's convention (global_step = t - 1).
+     *
+     * @param totalSteps       T, the training run's length in steps (init2winit's max_training_updates), >= 1
+     * @param decayStepsFactor the fraction of T over which eta decays, in (0, 1]
+     * @param endFactor        eta after the decay, in [0, 1]
+     * @param power            the polynomial's power, > 0 (1: linear)
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record LinearDecay(long totalSteps, double decayFraction, double finalFraction) implements Schedule {
+    record LinearDecay(long totalSteps, double decayStepsFactor, double endFactor, double power) implements Schedule {
         public LinearDecay {
             if (totalSteps < 1) throw new IllegalArgumentException("linear_decay schedule: invalid total_steps: " + totalSteps + " (must be >= 1)");
-            checkFraction("linear_decay", "decay_fraction", decayFraction, false);
-            checkFraction("linear_decay", "final_fraction", finalFraction, true);
+            checkFraction("linear_decay", "decay_steps_factor", decayStepsFactor, false);
+            checkFraction("linear_decay", "end_factor", endFactor, true);
+            if (!(power > 0) || Double.isInfinite(power)) {
+                throw new IllegalArgumentException("linear_decay schedule: invalid power: " + power + " (must be > 0 and finite; 1 is linear)");
+            }
         }
 
-        /** T, the decay length in steps. */
+        /** D, the decay length in steps. */
         public long decaySteps() {
-            return Math.max(1, Math.round(decayFraction * totalSteps));
+            return Math.max(1, Math.round(decayStepsFactor * totalSteps));
         }
 
         @Override
         public double multiplier(long t) {
-            long T = decaySteps();
-            return 1 - (1 - finalFraction) * Math.min(completed(Unit.STEP, 1, t), T) / T;
+            long d = decaySteps();
+            double remaining = 1 - (double) Math.min(completed(Unit.STEP, 1, t), d) / d;
+            return (1 - endFactor) * Math.pow(remaining, power) + endFactor;
         }
     }
 

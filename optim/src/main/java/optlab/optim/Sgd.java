@@ -12,8 +12,8 @@ import optlab.tensor.Tensor;
  *   u  = lr_t g                              lr_t = alpha eta_t
  *   x <- x - u  |  (1 - d) x - u  |  (x - u) / (1 + d)
  * </pre>
- * No state. Kernel {@code sgd_f32} in {@code optim_sgd.cu}; operands (x, g); scalars
- * (lr_t, wdMode, wdL2, wdFactor).
+ * No state. Kernel {@code sgd_f32} in {@code optim_sgd.cu}, and the host-only {@code sgd_f64} for
+ * float64 parameters (NOTE [float64-parameters]); operands (x, g); scalars (lr_t, wdMode, wdL2, wdFactor).
  */
 public final class Sgd extends Optimizer {
     public Sgd(ParameterArena arena, OptimizerConfig config) {
@@ -27,7 +27,7 @@ public final class Sgd extends Optimizer {
 
     @Override
     protected FusedKernel kernel() {
-        return KERNEL;
+        return float64Parameters() ? KERNEL_F64_PARAMS : KERNEL;
     }
 
     @Override
@@ -55,6 +55,25 @@ public final class Sgd extends Optimizer {
         x[xi] = WeightDecay.apply(x[xi], u, s.wdMode(), s.wdFactor());
     }
 
+    /** The kernel scalars as float64 (float64 parameters). */
+    record Scalars64(double lr, int wdMode, double wdL2, double wdFactor) {
+        static Scalars64 of(double[] s) {
+            return new Scalars64(s[0], (int) s[1], s[2], s[3]);
+        }
+    }
+
+    /** The float64 math of one element (NOTE [optimizer-math]): the class comment's operations in double; returns the new x. */
+    static double update(double x, double g, Scalars64 s) {
+        double grad = WeightDecay.gradient(g, x, s.wdMode(), s.wdL2());
+        double u = s.lr() * grad;
+        return WeightDecay.apply(x, u, s.wdMode(), s.wdFactor());
+    }
+
+    /** Float64 parameters and gradients: {@link #update}. */
+    static void updateElement(double[] x, int xi, double[] g, int gi, Scalars64 s) {
+        x[xi] = update(x[xi], g[gi], s);
+    }
+
     /** The fused pass: {@link #updateElement} over a range. */
     static final FusedKernel KERNEL = new FusedKernel() {
         @Override
@@ -74,5 +93,22 @@ public final class Sgd extends Optimizer {
         public CudaFunction cuda() {
             return new CudaFunction("optim_sgd", "sgd_f32");
         }
+    };
+
+    /** Float64 parameters: {@link #updateElement(double[], int, double[], int, Scalars64)} over a range. */
+    static final FusedKernel KERNEL_F64_PARAMS = new FusedKernel() {
+        @Override
+        public String name() {
+            return "sgd_f64";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            double[] x = ops.f64(0), g = ops.f64(1);
+            int xo = ops.offset(0), go = ops.offset(1);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, s);
+        }
+        // no cuda(): float64 parameters are updated on the CPU only (NOTE [float64-parameters] in Optimizer)
     };
 }

@@ -1,5 +1,6 @@
 package optlab.optim;
 
+import optlab.kernels.DType;
 import optlab.nn.Linear;
 import optlab.nn.ParameterArena;
 import optlab.nn.Sequential;
@@ -25,6 +26,13 @@ final class Fixtures {
     /** Packs {@code model} into groups "decay" (weights) and "no_decay" (biases: rank 1). */
     static ParameterArena grouped(Sequential model) {
         return ParameterArena.pack(model, (name, p) -> p.shape().rank() <= 1 ? "no_decay" : "decay");
+    }
+
+    /** {@link #grouped} of {@link #twoLayers()} converted to FLOAT64 (its float32 initialization widened). */
+    static ParameterArena grouped64() {
+        Sequential m = twoLayers();
+        m.to(DType.FLOAT64);
+        return grouped(m);
     }
 
     static void setGrads(ParameterArena arena, float... g) {

@@ -79,4 +79,49 @@ class FusedEqualsLoopTest {
             for (float v : fused) assertTrue(Float.isFinite(v), name + ": non-finite weight");
         }
     }
+
+    /** Every setting above with float64 state, for float64 parameters (duplicates dropped). */
+    static Stream<Arguments> float64Settings() {
+        return settings().map(a -> (OptimizerConfig) a.get()[1])
+                .filter(c -> !c.preset().endsWith("+float64")) // the same setting as its preset's, converted below
+                .map(c -> c.rule().hasState() ? c.toBuilder().statePrecision(StatePrecision.FLOAT64).build() : c)
+                .distinct()
+                .map(c -> Arguments.of(c.preset(), c));
+    }
+
+    /**
+     * NOTE [float64-parameters]: over a FLOAT64 arena each rule's {@code <rule>_f64} pass equals the
+     * per-parameter loop over its float64 {@code updateElement}, bit for bit in x and the state, over
+     * 100 steps of gradients that use all of float64's bits (not float32 values widened).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("float64Settings")
+    void float64ParametersFusedUpdateEqualsAPerParameterLoop(String name, OptimizerConfig config) {
+        try (ParameterArena arena = Fixtures.grouped64(); Optimizer opt = config.create(arena)) {
+            assertEquals(optlab.kernels.DType.FLOAT64, arena.values().dtype());
+            assertTrue(opt.fusedKernel().name().endsWith("_f64"), opt.fusedKernel().name());
+            assertEquals(null, opt.fusedKernel().cuda(), "host-only kernel");
+            int n = arena.size();
+            double[] x = arena.values().toDoubleArray();
+            Object[] state = ReferenceLoop.hostState(opt);
+            for (Object st : state) assertTrue(st instanceof double[], name + ": float64 state");
+            SplittableRandom r = new SplittableRandom(5);
+            for (int t = 1; t <= 100; t++) {
+                double[] g = new double[n];
+                for (int i = 0; i < n; i++) g[i] = r.nextGaussian();
+                arena.grads().copyFrom(Tensor.of(g, n));
+                assertTrue(opt.step());
+                ReferenceLoop.step(opt, arena, t, x, g, state);
+            }
+            double[] fused = arena.values().toDoubleArray();
+            assertArrayEquals(x, fused, name + ": x");
+            int k = 0;
+            for (var e : opt.stateTensors().entrySet()) assertArrayEquals((double[]) state[k++], e.getValue().toDoubleArray(), name + ": " + e.getKey());
+            for (double v : fused) assertTrue(Double.isFinite(v), name + ": non-finite weight");
+            // the float64 run really is float64: some weight is not a float32 value
+            boolean wide = false;
+            for (double v : fused) wide |= (double) (float) v != v;
+            assertTrue(wide, name + ": every weight is a float32 value");
+        }
+    }
 }

@@ -27,6 +27,25 @@ class GradientCheckTest {
         }
     }
 
+    @ParameterizedTest(name = "float64 n={0} bad at {1} = {2}")
+    @CsvSource({
+        "1, -1, 0", "1, 0, NaN", "37, 36, Infinity", "37, 5, -Infinity", "20000, 19999, NaN", "100003, 40000, NaN",
+        "100003, -1, 0", "16400, 16390, NaN"
+    })
+    void findsTheFirstNonFiniteFloat64Gradient(int n, int bad, double value) {
+        double[] g = new double[n];
+        for (int i = 0; i < n; i++) g[i] = Math.sin(i) * 1e300; // finite in float64, infinite as float32
+        if (bad >= 0) {
+            g[bad] = value;
+            if (bad + 3 < n) g[bad + 3] = Double.NaN; // a later one must not win
+        }
+        try (Tensor t = Tensor.of(g, n)) {
+            assertEquals(bad, GradientCheck.firstNonFinite(t), "default (host pass)");
+            assertEquals(bad, GradientCheck.byHostPass(t), "host pass");
+            assertEquals(bad, GradientCheck.byReduction(t), "reduction");
+        }
+    }
+
     @ParameterizedTest(name = "n={0}")
     @CsvSource({"58", "20000"})
     void sumsThatOverflowAreNotNonFiniteGradients(int n) {

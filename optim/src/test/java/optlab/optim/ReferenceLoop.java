@@ -47,4 +47,26 @@ final class ReferenceLoop {
             default -> throw new AssertionError("no reference for kernel " + kernel);
         }
     }
+
+    /** Step t of {@code opt}'s rule over host arrays of float64 parameters (NOTE [float64-parameters]). */
+    static void step(Optimizer opt, ParameterArena arena, long t, double[] x, double[] g, Object[] state) {
+        double eta = opt.config().schedule().multiplier(t);
+        for (Optimizer.ResolvedGroup grp : opt.groups()) {
+            double[] s = opt.scalars(t, eta, grp);
+            for (ParameterArena.Entry e : arena.entries()) {
+                if (e.offset() < grp.offset() || e.offset() >= grp.offset() + grp.numel()) continue;
+                for (int j = 0; j < e.numel(); j++) element64(opt.kernel().name(), e.offset() + j, x, g, state, s);
+            }
+        }
+    }
+
+    private static void element64(String kernel, int i, double[] x, double[] g, Object[] st, double[] s) {
+        switch (kernel) {
+            case "sgd_f64" -> Sgd.updateElement(x, i, g, i, Sgd.Scalars64.of(s));
+            case "momentum_f64" -> Momentum.updateElement(x, i, g, i, (double[]) st[0], i, Momentum.Scalars64.of(s));
+            case "rmsprop_f64" -> RmsProp.updateElement(x, i, g, i, (double[]) st[0], i, (double[]) st[1], i, RmsProp.Scalars64.of(s));
+            case "adam_f64" -> Adam.updateElement(x, i, g, i, (double[]) st[0], i, (double[]) st[1], i, Adam.Scalars64.of(s));
+            default -> throw new AssertionError("no float64-parameter reference for kernel " + kernel);
+        }
+    }
 }

@@ -65,6 +65,32 @@ class ScheduleTest {
         assertEquals(0.01, s.multiplier(100), TOL);
         // T rounds to the nearest step: 0.333 * 10 = 3.33 -> 3
         assertEquals(3, ((Schedule.LinearDecay) Schedule.linearDecay(10, 0.333, 0)).decaySteps());
+        assertEquals(1.0, ((Schedule.LinearDecay) s).power());
+    }
+
+    @Test
+    void polynomialDecayWithPowerTwo() {
+        // init2winit's hyperparameters_test override (power 2, end_factor 0.01, decay_steps_factor 0.5) over T = 100 steps,
+        // so D = 50 and eta = 0.99 * (1 - min(t-1, 50)/50)^2 + 0.01, by hand:
+        //   t = 1:  s = 0   -> 0.99 * 1^2    + 0.01 = 1
+        //   t = 11: s = 10  -> 0.99 * 0.8^2  + 0.01 = 0.99 * 0.64 + 0.01 = 0.6436
+        //   t = 26: s = 25  -> 0.99 * 0.5^2  + 0.01 = 0.2475 + 0.01     = 0.2575
+        //   t = 46: s = 45  -> 0.99 * 0.1^2  + 0.01 = 0.0099 + 0.01     = 0.0199
+        //   t >= 51         -> 0.01
+        Schedule s = Schedule.polynomialDecay(100, 0.5, 0.01, 2);
+        assertEquals(50, ((Schedule.LinearDecay) s).decaySteps());
+        assertEquals(1, s.multiplier(1), TOL);
+        assertEquals(0.6436, s.multiplier(11), TOL);
+        assertEquals(0.2575, s.multiplier(26), TOL);
+        assertEquals(0.0199, s.multiplier(46), TOL);
+        assertEquals(0.01, s.multiplier(51), TOL);
+        assertEquals(0.01, s.multiplier(1000), TOL);
+        // power 0.5 to 0 over all 4 steps: sqrt(1 - s/4) = 1, sqrt(0.75) = 0.8660254037844386, sqrt(0.5) = 0.7071067811865476, 0.5, 0
+        Schedule r = Schedule.polynomialDecay(4, 1, 0, 0.5);
+        assertEquals(0.8660254037844386, r.multiplier(2), TOL);
+        assertEquals(0.7071067811865476, r.multiplier(3), TOL);
+        assertEquals(0.5, r.multiplier(4), TOL);
+        assertEquals(0, r.multiplier(5), TOL);
     }
 
     @Test
@@ -88,8 +114,12 @@ class ScheduleTest {
                 assertThrows(IllegalArgumentException.class, () -> Schedule.stepDecay(Unit.STEP, 1, 3, 0)).getMessage());
         assertEquals("cosine schedule: invalid steps_per_epoch: 0 (must be >= 1 for a per-epoch schedule)",
                 assertThrows(IllegalArgumentException.class, () -> Schedule.cosine(Unit.EPOCH, 0, 10, 0)).getMessage());
-        assertEquals("linear_decay schedule: invalid decay_fraction: 1.5 (must be in (0, 1])",
+        assertEquals("linear_decay schedule: invalid decay_steps_factor: 1.5 (must be in (0, 1])",
                 assertThrows(IllegalArgumentException.class, () -> Schedule.linearDecay(10, 1.5, 0)).getMessage());
+        assertEquals("linear_decay schedule: invalid power: 0.0 (must be > 0 and finite; 1 is linear)",
+                assertThrows(IllegalArgumentException.class, () -> Schedule.polynomialDecay(10, 1, 0, 0)).getMessage());
+        assertEquals("linear_decay schedule: invalid power: NaN (must be > 0 and finite; 1 is linear)",
+                assertThrows(IllegalArgumentException.class, () -> Schedule.polynomialDecay(10, 1, 0, Double.NaN)).getMessage());
         assertEquals("step t must be >= 1, got 0",
                 assertThrows(IllegalArgumentException.class, () -> Schedule.constant().multiplier(0)).getMessage());
     }

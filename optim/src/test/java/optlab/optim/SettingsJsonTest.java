@@ -72,6 +72,16 @@ class SettingsJsonTest {
                 .nonFiniteGradients(NonFinitePolicy.THROW)
                 .group(new OptimizerConfig.GroupSettings("no_decay", 0.1, null)).build();
         assertEquals(c, OptimizerConfig.fromJson(c.toJson()));
+        OptimizerConfig poly = Presets.builder("choi.sgd").schedule(Schedule.polynomialDecay(1000, 0.9, 0.01, 2)).build();
+        assertEquals(poly, OptimizerConfig.fromJson(poly.toJson()));
+    }
+
+    @Test
+    void linearDecayIsWrittenWithInit2winitsNames() throws Exception {
+        OptimizerConfig c = Presets.builder("choi.sgd").schedule(Schedule.polynomialDecay(1000, 0.9, 0.01, 2)).build();
+        assertEquals(tree("""
+                {"kind": "linear_decay", "total_steps": 1000, "decay_steps_factor": 0.9, "end_factor": 0.01, "power": 2.0}"""),
+                tree(c.toJson()).get("schedule"));
     }
 
     @Test

@@ -34,8 +34,10 @@ import optlab.tensor.Tensor;
  *   extra.&lt;name&gt;                               (any)         the caller's tensors (a language model's carried state)
  * </pre>
  * Metadata: {@code format} = {@value #FORMAT}, {@code model} and {@code optimizer} (class names).
- * Loading validates the whole file against the objects it is loaded into before changing anything
- * (see {@link Checkpoint#load}); a mismatch throws a {@link CheckpointException} naming every tensor.
+ * Loading validates the whole file against the objects it is loaded into, and its values (no NaN or
+ * infinity unless allowed; step counts, epoch and generator counters >= 0), before changing anything
+ * (see {@link Checkpoint#load(Path, Map, Collection, Checkpoint.LoadOptions)}); a mismatch throws a
+ * {@link CheckpointException} naming every entry at fault.
  */
 public final class TrainingCheckpoint {
     private TrainingCheckpoint() {}
@@ -76,20 +78,39 @@ public final class TrainingCheckpoint {
     }
 
     /**
-     * Loads a file written by {@link #save} into these objects: the model's parameters and buffers, the
-     * optimizer's state and step count, the model's dropout generator, and {@code extra} (whose
-     * tensors must have the saved shapes). Returns fresh generators for {@code generatorNames} (the
-     * caller installs them) and the loop position. Nothing is changed when it throws.
+     * Loads a file written by {@link #save} into these objects, refusing NaN and infinities: see
+     * {@link #load(Path, Module, ParameterArena, Optimizer, Collection, Map, boolean)}.
      */
     public static Restored load(Path path, Module model, ParameterArena arena, Optimizer optimizer, Collection<String> generatorNames,
                                 Map<String, Tensor> extra) throws IOException {
+        return load(path, model, arena, optimizer, generatorNames, extra, false);
+    }
+
+    /**
+     * Loads a file written by {@link #save} into these objects: the model's parameters and buffers, the
+     * optimizer's state and step count, the model's dropout generator, and {@code extra} (whose
+     * tensors must have the saved shapes). Returns fresh generators for {@code generatorNames} (the
+     * caller installs them) and the loop position. Nothing is changed when it throws: the file is
+     * validated whole, its values refused if one is NaN or infinite (unless {@code allowNonFinite}: a
+     * diverged run saved for inspection), and {@code optimizer.step}, {@code train.epoch},
+     * {@code train.step} and every generator counter must be >= 0, all before anything is written
+     * ({@link Checkpoint.LoadOptions}).
+     *
+     * @throws CheckpointException naming every entry at fault
+     */
+    public static Restored load(Path path, Module model, ParameterArena arena, Optimizer optimizer, Collection<String> generatorNames,
+                                Map<String, Tensor> extra, boolean allowNonFinite) throws IOException {
         Checkpoint.Loaded l;
         List<String> names = new ArrayList<>(generatorNames);
         try (Scope views = Scope.open()) { // frees the per-parameter views of the optimizer state
             Map<String, Tensor> targets = new LinkedHashMap<>(model.namedState());
             targets.putAll(optimizerTensors(arena, optimizer));
             for (var e : extra.entrySet()) targets.put("extra." + e.getKey(), e.getValue());
-            l = Checkpoint.load(path, targets, integerNames(model, names));
+            List<String> integers = integerNames(model, names);
+            List<String> counts = new ArrayList<>(List.of("optimizer.step", "train.epoch", "train.step"));
+            for (String g : names) counts.add("generator." + g + ".counter");
+            Checkpoint.LoadOptions options = new Checkpoint.LoadOptions(allowNonFinite, Checkpoint.IntegerCheck.nonNegative(counts));
+            l = Checkpoint.load(path, targets, integers, options);
         }
         optimizer.restoreStepCount(l.integer("optimizer.step"));
         Map<String, Generator> gens = new LinkedHashMap<>();

@@ -18,6 +18,7 @@ import optlab.nn.Lstm;
 import optlab.nn.Module;
 import optlab.nn.ParameterArena;
 import optlab.nn.io.CheckpointException;
+import optlab.nn.io.SafeTensors;
 import optlab.nn.models.CharLstm;
 import optlab.nn.models.CifarResNet;
 import optlab.optim.Adam;
@@ -207,6 +208,88 @@ class TrainingCheckpointTest {
                     "optimizer.linear.bias.exp_avg_sq")), e.names().toString());
             assertBitEqual(before, other.fingerprint());
             assertNotEquals(0, other.adam.stepCount());
+        }
+    }
+
+    /**
+     * A copy of checkpoint {@code from} at {@code to} with some integers replaced and, if {@code floatName} is not
+     * null, element {@code index} of that F32 tensor set to {@code value}: a file as a bug or a corrupted disk might leave.
+     */
+    private static void rewrite(Path from, Path to, Map<String, Long> integers, String floatName, int index, float value) throws IOException {
+        Map<String, SafeTensors.Blob> blobs = new LinkedHashMap<>();
+        List<Tensor> held = new java.util.ArrayList<>();
+        Map<String, String> metadata;
+        try (SafeTensors.Reader r = SafeTensors.open(from)) {
+            metadata = r.metadata();
+            for (SafeTensors.Info i : r.tensors().values()) {
+                if (i.dtype() == SafeTensors.Dtype.I64) {
+                    long[] v = r.longs(i.name());
+                    if (integers.containsKey(i.name())) v[0] = integers.get(i.name());
+                    blobs.put(i.name(), SafeTensors.Blob.ofLongs(v, i.shape()));
+                } else if (i.name().equals(floatName)) {
+                    float[] v = r.floats(i.name());
+                    v[index] = value;
+                    held.add(Tensor.of(v, i.shape()));
+                    blobs.put(i.name(), SafeTensors.Blob.of(held.getLast()));
+                } else {
+                    held.add(r.tensor(i.name()));
+                    blobs.put(i.name(), SafeTensors.Blob.of(held.getLast()));
+                }
+            }
+        }
+        SafeTensors.write(to, blobs, metadata); // the blobs' tensors are read here
+        for (Tensor t : held) t.close();
+    }
+
+    /**
+     * A step count of -5 (and a negative generator counter) in the file: refused by name before anything is written,
+     * so the weights, the BN statistics, Adam's moments and step count and the generators are exactly as before.
+     * (The load used to write the weights and moments, and only then refuse the step count.)
+     */
+    @Test
+    void aNegativeStepCountIsRefusedBeforeWeightsOrMomentsAreWritten() throws IOException {
+        Path ckpt = dir.resolve("r8.safetensors"), bad = dir.resolve("r8_bad.safetensors");
+        try (Run r = new Run(new CifarResNet(8, true, 10, new Generator(1)), 1)) {
+            r.steps(1);
+            r.save(ckpt);
+        }
+        rewrite(ckpt, bad, Map.of("optimizer.step", -5L, "generator.data.counter", -1L), null, 0, 0);
+        try (Run other = new Run(new CifarResNet(8, true, 10, new Generator(3)), 7)) {
+            other.steps(2);
+            Map<String, Object> before = other.fingerprint();
+            CheckpointException e = assertThrows(CheckpointException.class, () -> other.load(bad));
+            assertEquals(List.of("optimizer.step", "generator.data.counter"), e.names());
+            assertEquals(List.of("integer 'optimizer.step' is -5: must be >= 0", "integer 'generator.data.counter' is -1: must be >= 0"),
+                    e.problems());
+            assertBitEqual(before, other.fingerprint());
+            assertEquals(2, other.adam.stepCount());
+            // the untouched file loads
+            assertEquals(1, other.load(ckpt).step());
+            assertEquals(1, other.adam.stepCount());
+        }
+    }
+
+    /** A NaN weight in the file: refused, naming the tensor and index, unless the caller allows non-finite values. */
+    @Test
+    void aNanWeightIsRefusedUnlessAllowed() throws IOException {
+        Path ckpt = dir.resolve("r8.safetensors"), bad = dir.resolve("r8_nan.safetensors");
+        try (Run r = new Run(new CifarResNet(8, true, 10, new Generator(1)), 1)) {
+            r.steps(1);
+            r.save(ckpt);
+        }
+        rewrite(ckpt, bad, Map.of(), "layer2.0.conv1.weight", 3, Float.NaN);
+        try (Run other = new Run(new CifarResNet(8, true, 10, new Generator(3)), 7)) {
+            other.steps(1);
+            Map<String, Object> before = other.fingerprint();
+            CheckpointException e = assertThrows(CheckpointException.class, () -> other.load(bad));
+            assertEquals(List.of("layer2.0.conv1.weight"), e.names());
+            assertTrue(e.getMessage().contains("tensor 'layer2.0.conv1.weight' holds NaN at flat index 3"), e.getMessage());
+            assertBitEqual(before, other.fingerprint());
+            // allowed: loaded as saved, the NaN included
+            TrainingCheckpoint.Restored r = TrainingCheckpoint.load(bad, other.model, other.arena, other.adam, List.of("data"), other.extra(), true);
+            assertEquals(1, r.step());
+            assertTrue(Float.isNaN(other.model.namedParameters().get("layer2.0.conv1.weight").data().toFloatArray()[3]));
+            assertEquals(1, other.adam.stepCount());
         }
     }
 }

@@ -25,9 +25,11 @@ import optlab.tensor.Tensor;
  *   model.load_state_dict({k: v for k, v in load_file("ckpt.safetensors").items() if k in model.state_dict()})
  * }</pre>
  * Loading is all or nothing: the whole file is validated (format, then every name, dtype and shape
- * against what it is loaded into: missing, extra and mis-shaped tensors are all reported, by name) and
- * every value is read into memory before the first target is written. A failed load throws
- * {@link CheckpointException} and changes nothing.
+ * against what it is loaded into: missing, extra and mis-shaped tensors are all reported, by name),
+ * every value is read into memory and checked (no NaN or infinity unless {@link LoadOptions} allows them;
+ * the caller's check of the integers) before the first target is written. A failed load throws
+ * {@link CheckpointException} and changes nothing. {@link #loadInitialization} is the lenient variant
+ * for initializations shared with PyTorch.
  *
  * <p>The training glue (model + optimizer state + step counters + generators) is
  * {@code optlab.experiments.train.TrainingCheckpoint}; this class knows nothing of optimizers.
@@ -103,13 +105,95 @@ public final class Checkpoint {
     }
 
     /**
+     * How strictly a load treats a file's values (its names, dtypes and shapes are always checked):
+     * <ul>
+     *   <li>{@code allowNonFinite}: false (the default) refuses a file whose floating tensors hold a NaN
+     *       or an infinity, naming each such tensor and its first bad flat index; true loads them (a
+     *       diverged run saved for inspection);</li>
+     *   <li>{@code integers}: a check of the loaded integers (step counts, generator counters), run
+     *       after everything is read and before any target is written, so its refusal changes nothing;
+     *       null for none.</li>
+     * </ul>
+     * For example, {@code LoadOptions.STRICT.withIntegers(IntegerCheck.nonNegative(List.of("optimizer.step")))}.
+     */
+    public record LoadOptions(boolean allowNonFinite, IntegerCheck integers) {
+        /** Non-finite values refused, no integer check: what {@link #load(Path, Map, Collection)} does. */
+        public static final LoadOptions STRICT = new LoadOptions(false, null);
+
+        /** These options, with non-finite values allowed or not. */
+        public LoadOptions withAllowNonFinite(boolean allow) {
+            return new LoadOptions(allow, integers);
+        }
+
+        /** These options, with {@code check} as the integer check. */
+        public LoadOptions withIntegers(IntegerCheck check) {
+            return new LoadOptions(allowNonFinite, check);
+        }
+    }
+
+    /** A check of the integers a load read, by name; see {@link LoadOptions}. */
+    @FunctionalInterface
+    public interface IntegerCheck {
+        /**
+         * The problems with {@code integers} (every integer the load read, by name): integer name to
+         * what is wrong with it, e.g. {@code "optimizer.step" -> "must be >= 0"}; empty when they are fine.
+         */
+        Map<String, String> problems(Map<String, Long> integers);
+
+        /** Each of {@code names} (when the load read it) must be >= 0. */
+        static IntegerCheck nonNegative(Collection<String> names) {
+            List<String> copy = List.copyOf(names);
+            return integers -> {
+                Map<String, String> out = new LinkedHashMap<>();
+                for (String n : copy) {
+                    Long v = integers.get(n);
+                    if (v != null && v < 0) out.put(n, "must be >= 0");
+                }
+                return out;
+            };
+        }
+
+        /** This check's problems, then {@code other}'s (the first problem per name wins). */
+        default IntegerCheck and(IntegerCheck other) {
+            return integers -> {
+                Map<String, String> out = new LinkedHashMap<>(problems(integers));
+                other.problems(integers).forEach(out::putIfAbsent);
+                return out;
+            };
+        }
+    }
+
+    /**
      * Loads a file that must hold exactly the tensors of {@code targets} (same names, dtypes and
-     * shapes) and the integers {@code integerNames}: copies each tensor's values into its target and
-     * returns the integers and the metadata. Validates everything and reads every value before writing
-     * any target; on failure throws {@link CheckpointException} naming each missing, extra or mismatched
-     * entry, and no target has changed.
+     * shapes) and the integers {@code integerNames}, with {@link LoadOptions#STRICT} options (a NaN or an
+     * infinity is refused): see {@link #load(Path, Map, Collection, LoadOptions)}.
      */
     public static Loaded load(Path path, Map<String, Tensor> targets, Collection<String> integerNames) throws IOException {
+        return load(path, targets, integerNames, LoadOptions.STRICT);
+    }
+
+    /**
+     * Loads a file that must hold exactly the tensors of {@code targets} (same names, dtypes and
+     * shapes) and the integers {@code integerNames}: copies each tensor's values into its target and
+     * returns the integers and the metadata. In order: validates every name, dtype and shape; reads every
+     * value; refuses non-finite values unless {@code options.allowNonFinite()}; runs
+     * {@code options.integers()}; only then writes the targets. On failure throws
+     * {@link CheckpointException} naming each missing, extra, mismatched, non-finite or refused entry, and
+     * no target has changed.
+     */
+    public static Loaded load(Path path, Map<String, Tensor> targets, Collection<String> integerNames, LoadOptions options)
+            throws IOException {
+        return load(path, targets, integerNames, options, false, new ArrayList<>());
+    }
+
+    /**
+     * The one load. {@code lenient} (an initialization, see {@link #loadInitialization}): tensors the
+     * targets lack are ignored and their names added to {@code ignored}, and F32 data may load into a
+     * FLOAT64 target (widened exactly).
+     */
+    private static Loaded load(Path path, Map<String, Tensor> targets, Collection<String> integerNames, LoadOptions options,
+                               boolean lenient, List<String> ignored) throws IOException {
+        java.util.Objects.requireNonNull(options, "options");
         if (!Files.exists(path)) throw new java.nio.file.NoSuchFileException(path.toString(), null, "checkpoint not found");
         try (SafeTensors.Reader r = SafeTensors.open(path)) {
             String file = r.file();
@@ -127,7 +211,10 @@ public final class Checkpoint {
                 }
             }
             for (SafeTensors.Info i : inFile.values()) {
-                if (!expected.contains(i.name())) {
+                if (expected.contains(i.name())) continue;
+                if (lenient) {
+                    ignored.add(i.name());
+                } else {
                     problems.add("unexpected tensor '" + i.name() + "' (" + i.describe() + ")");
                     names.add(i.name());
                 }
@@ -138,8 +225,12 @@ public final class Checkpoint {
                 Tensor t = targets.get(n);
                 SafeTensors.Dtype want = t == null ? SafeTensors.Dtype.I64 : SafeTensors.Dtype.of(t.dtype());
                 int[] wantShape = t == null ? new int[0] : t.shape().toArray();
-                if (i.dtype() != want || !Arrays.equals(i.shape(), wantShape)) {
-                    problems.add("tensor '" + n + "' is " + i.describe() + " in the file but " + want + " " + Arrays.toString(wantShape) + " here");
+                boolean widens = lenient && i.dtype() == SafeTensors.Dtype.F32 && want == SafeTensors.Dtype.F64;
+                if ((i.dtype() != want && !widens) || !Arrays.equals(i.shape(), wantShape)) {
+                    String hint = lenient && i.dtype() == SafeTensors.Dtype.F64 && want == SafeTensors.Dtype.F32
+                            ? " (F64 is not rounded into a FLOAT32 model: convert the model with to(DType.FLOAT64) first)" : "";
+                    problems.add("tensor '" + n + "' is " + i.describe() + " in the file but " + want + " " + Arrays.toString(wantShape)
+                            + " here" + hint);
                     names.add(n);
                 }
             }
@@ -158,6 +249,25 @@ public final class Checkpoint {
             Map<String, Long> ints = new LinkedHashMap<>();
             for (String n : integerNames) ints.put(n, r.longs(n)[0]);
 
+            if (!options.allowNonFinite()) {
+                for (var e : values.entrySet()) {
+                    int bad = firstNonFinite(e.getValue());
+                    if (bad < 0) continue;
+                    double v = e.getValue() instanceof float[] f ? f[bad] : ((double[]) e.getValue())[bad];
+                    problems.add("tensor '" + e.getKey() + "' holds " + v + " at flat index " + bad + " (" + inFile.get(e.getKey()).describe()
+                            + "); non-finite values are refused unless LoadOptions.allowNonFinite");
+                    names.add(e.getKey());
+                }
+            }
+            if (options.integers() != null) {
+                for (var e : options.integers().problems(Collections.unmodifiableMap(ints)).entrySet()) {
+                    Long v = ints.get(e.getKey());
+                    problems.add("integer '" + e.getKey() + "'" + (v == null ? "" : " is " + v) + ": " + e.getValue());
+                    names.add(e.getKey());
+                }
+            }
+            if (!problems.isEmpty()) throw new CheckpointException(file, problems, names);
+
             for (var e : targets.entrySet()) {
                 Tensor target = e.getValue();
                 int[] shape = target.shape().toArray();
@@ -167,11 +277,21 @@ public final class Checkpoint {
                     case int[] i -> Tensor.ofInts(i, shape);
                     default -> throw new AssertionError();
                 }; Tensor src = host.to(target.device())) { // a model on a GPU loads through one host-to-device copy
-                    target.copyFrom(src);
+                    target.copyFrom(src); // converts F32 into a FLOAT64 target (lenient loads only): exact
                 }
             }
             return new Loaded(Collections.unmodifiableMap(ints), r.metadata());
         }
+    }
+
+    /** The first index of a NaN or an infinity in a float[] or double[], -1 if none (or for int[]). */
+    private static int firstNonFinite(Object values) {
+        if (values instanceof float[] f) {
+            for (int i = 0; i < f.length; i++) if (!Float.isFinite(f[i])) return i;
+        } else if (values instanceof double[] d) {
+            for (int i = 0; i < d.length; i++) if (!Double.isFinite(d[i])) return i;
+        }
+        return -1;
     }
 
     private static String describe(Tensor t) {
@@ -191,9 +311,41 @@ public final class Checkpoint {
         save(path, c);
     }
 
-    /** Loads a file written by {@link #saveModel} into {@code model} (all or nothing); returns its metadata. */
+    /** Loads a file written by {@link #saveModel} into {@code model} (all or nothing, strict); returns its metadata. */
     public static Map<String, String> loadModel(Path path, Module model) throws IOException {
         return load(path, model.namedState(), List.of()).metadata();
+    }
+
+    /** {@link #loadModel(Path, Module)} with {@code options} (a model file has no integers to check). */
+    public static Map<String, String> loadModel(Path path, Module model, LoadOptions options) throws IOException {
+        return load(path, model.namedState(), List.of(), options).metadata();
+    }
+
+    /**
+     * Loads a shared initialization into {@code model}: a safetensors file of the same architecture's
+     * state written by OptLab ({@link #saveModel}) or by PyTorch ({@code safetensors.torch.save_file(
+     * model.state_dict(), path)}). Lenient where the two differ, strict elsewhere:
+     * <ul>
+     *   <li>tensors in the file that the model lacks are accepted and returned by name, in file order:
+     *       PyTorch's BatchNorm saves {@code num_batches_tracked} (I64 []), which OptLab does not keep, and
+     *       any other extra entry is treated alike; the caller reports them (one warning naming them);</li>
+     *   <li>a tensor of the model missing from the file, or of another shape, is refused, all of them
+     *       listed by name;</li>
+     *   <li>F32 data loads into a FLOAT64 model, widened exactly (an initialization drawn in float32 and
+     *       a model converted with {@code to(DType.FLOAT64)}); F64 data into a FLOAT32 model is refused
+     *       rather than rounded, since a shared initialization exists to give every run the same
+     *       weights: convert the model to FLOAT64, or save the initialization in F32;</li>
+     *   <li>a NaN or an infinity is refused, naming the tensor and its first bad index.</li>
+     * </ul>
+     * All or nothing, as {@link #load}: when this throws ({@link CheckpointException}), the model is
+     * unchanged.
+     *
+     * @return the names of the file's tensors that were ignored (empty when the file matched exactly)
+     */
+    public static List<String> loadInitialization(Path path, Module model) throws IOException {
+        List<String> ignored = new ArrayList<>();
+        load(path, model.namedState(), List.of(), LoadOptions.STRICT, true, ignored);
+        return List.copyOf(ignored);
     }
 
     /**

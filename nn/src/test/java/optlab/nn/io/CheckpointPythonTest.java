@@ -1,6 +1,7 @@
 package optlab.nn.io;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
@@ -161,5 +162,52 @@ class CheckpointPythonTest {
         assertEquals(true, done, "check_checkpoint.py did not finish");
         assertEquals(0, p.exitValue(), "check_checkpoint.py reported a failure:\n" + out);
         assertEquals(files.size(), out.lines().filter(l -> l.startsWith("OK ")).count(), out);
+    }
+
+    /**
+     * {@link Checkpoint#loadInitialization} on a file PyTorch wrote ({@code safetensors/write_initialization.py}: the
+     * reference CIFAR ResNet-8's state_dict after two training-mode forwards, num_batches_tracked included, in the
+     * safetensors library's layout): the float32 model and a FLOAT64 one load it, ignore exactly the seven
+     * num_batches_tracked entries, and reproduce PyTorch's eval-mode output (float32 rounding: 1e-4 relative to the
+     * largest logit plus 1e-5, as check_checkpoint.py compares).
+     */
+    @Test
+    void anInitializationWrittenByPyTorchLoadsIntoFloat32AndFloat64Models() throws Exception {
+        String python = python();
+        assumeTrue(python != null, "no Python with torch (tried $OPTLAB_PYTHON, /tmp/venv/bin/python, python3): skipping the "
+                + "PyTorch-written initialization; CheckpointLoadOptionsTest builds PyTorch's layout itself");
+        Path init = dir.resolve("torch_init.safetensors"), io = dir.resolve("torch_io.safetensors");
+        Process p = new ProcessBuilder(python, resource("/safetensors/write_initialization.py").toString(), init.toString(), io.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(true, p.waitFor(300, TimeUnit.SECONDS), "write_initialization.py did not finish");
+        assertEquals(0, p.exitValue(), "write_initialization.py failed:\n" + out);
+        Tensor x, expected;
+        try (SafeTensors.Reader r = SafeTensors.open(io)) {
+            x = Scope.escape(r.tensor("input.x"));
+            expected = Scope.escape(r.tensor("output.logits"));
+        }
+        List<String> tracked = List.of("bn1.num_batches_tracked", "layer1.0.bn1.num_batches_tracked", "layer1.0.bn2.num_batches_tracked",
+                "layer2.0.bn1.num_batches_tracked", "layer2.0.bn2.num_batches_tracked", "layer3.0.bn1.num_batches_tracked",
+                "layer3.0.bn2.num_batches_tracked");
+        for (optlab.kernels.DType dtype : optlab.kernels.DType.values()) {
+            if (!dtype.isFloating()) continue;
+            CifarResNet m = new CifarResNet(8, true, 10, new Generator(5));
+            m.to(dtype);
+            List<String> ignored = Checkpoint.loadInitialization(init, m);
+            assertEquals(java.util.Set.copyOf(tracked), java.util.Set.copyOf(ignored), dtype.toString());
+            assertEquals(tracked.size(), ignored.size());
+            m.eval();
+            try (Scope s = Scope.open(); Grad.Mode off = Grad.disabled()) {
+                double[] y = m.forward(new Variable(x.to(dtype))).data().toDoubleArray(), e = expected.toDoubleArray();
+                double scale = 0;
+                for (double v : e) scale = Math.max(scale, Math.abs(v));
+                for (int i = 0; i < e.length; i++) {
+                    assertTrue(Math.abs(y[i] - e[i]) <= 1e-5 + 1e-4 * scale, dtype + ": logit " + i + " is " + y[i] + ", PyTorch " + e[i]);
+                }
+            }
+        }
+        x.close();
+        expected.close();
     }
 }

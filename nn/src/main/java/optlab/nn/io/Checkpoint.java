@@ -343,23 +343,13 @@ public final class Checkpoint {
      * @return the names of the file's tensors that were ignored (empty when the file matched exactly)
      */
     public static List<String> loadInitialization(Path path, Module model) throws IOException {
-        List<String> ignored = new ArrayList<>();
-        load(path, model.namedState(), List.of(), LoadOptions.STRICT, true, ignored);
-        return List.copyOf(ignored);
+        return loadInitialization(path, model, false);
     }
 
-    /**
-     * Zhuang et al.'s protocol: one saved initialization per architecture, reused by every run. If
-     * {@code path} exists, its state is loaded into {@code model} (which must be the same architecture)
-     * and this returns true; otherwise the model's fresh initialization is saved there and this returns
-     * false.
-     */
-    public static boolean loadOrSaveInitialization(Path path, Module model) throws IOException {
-        if (Files.exists(path)) {
-            loadModel(path, model);
-            return true;
-        }
-        saveModel(path, model, Map.of("purpose", "initialization"));
-        return false;
+    /** {@link #loadInitialization(Path, Module)}, accepting NaN and infinity when {@code allowNonFinite}. */
+    public static List<String> loadInitialization(Path path, Module model, boolean allowNonFinite) throws IOException {
+        List<String> ignored = new ArrayList<>();
+        load(path, model.namedState(), List.of(), LoadOptions.STRICT.withAllowNonFinite(allowNonFinite), true, ignored);
+        return List.copyOf(ignored);
     }
 }

@@ -178,7 +178,7 @@ public final class SafeTensors {
         boolean first = true;
         if (metadata != null && !metadata.isEmpty()) {
             b.append("\"__metadata__\":{");
-            for (var e : metadata.entrySet()) {
+            for (var e : new java.util.TreeMap<>(metadata).entrySet()) { // sorted: the bytes depend on the contents only
                 if (!first) b.append(',');
                 first = false;
                 b.append(Json.quote(e.getKey())).append(':').append(Json.quote(e.getValue()));

@@ -4,24 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import optlab.experiments.Cli;
-import optlab.experiments.CliRun;
-import optlab.experiments.Results;
-import optlab.experiments.TrainFashionMnist;
 import optlab.experiments.data.Batches;
 import optlab.experiments.data.FashionMnist;
 import optlab.experiments.data.ImageDataset;
 import optlab.kernels.cpu.CpuBackend;
-import optlab.kernels.cuda.Cuda;
 import optlab.nn.ParameterArena;
 import optlab.nn.models.SimpleCnn;
 import optlab.optim.Adam;
@@ -30,7 +20,6 @@ import optlab.optim.OptimizerConfig;
 import optlab.optim.Presets;
 import optlab.tensor.Generator;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 class TrainingTest {
     @Test
@@ -82,9 +71,9 @@ class TrainingTest {
         }
     }
 
-    /** The main builds its Adam from the preset; that is exactly what {@code new Adam(arena, lr)} runs. */
+    /** fmnist_2c2d's default optimizer is the preset; that is exactly what {@code new Adam(arena, lr)} runs. */
     @Test
-    void theMainsAdamIsTheConstructorsAdam() {
+    void theWorkloadsAdamIsTheConstructorsAdam() {
         SimpleCnn model = new SimpleCnn(new Generator(0));
         OptimizerConfig preset = Presets.builder("choi.adam").lr(1e-3).build();
         try (ParameterArena arena = ParameterArena.pack(model); Adam adam = new Adam(arena, 1e-3); Optimizer fromPreset = preset.create(arena)) {
@@ -92,55 +81,5 @@ class TrainingTest {
             assertEquals(Adam.class, fromPreset.getClass());
             assertEquals(adam.settings().toJson(), fromPreset.settings().toJson());
         }
-    }
-
-    @Test
-    void theResultsRecordTheResolvedOptimizerTheDeviceAndTheKernelsInAStableOrder(@TempDir Path tmp) throws IOException {
-        assumeTrue(Files.exists(Path.of(FashionMnist.DEFAULT_DIR, "train-images-idx3-ubyte.gz")), "Fashion-MNIST is not installed");
-        Path json = tmp.resolve("results.json");
-        assertEquals(0, Cli.run(new TrainFashionMnist(), "--train-limit", "256", "--results", json.toString()));
-        JsonNode r = Results.json().readTree(json.toFile());
-        assertEquals(List.of("workload", "dataset", "optimizer", "optimizerKernel", "batchSize", "seed", "device", "backend", "kernels",
-                "epochs", "testAccuracy", "wallSeconds", "java"), fieldNames(r));
-        assertEquals(List.of("train", "trainImages", "test", "testImages"), fieldNames(r.get("dataset")));
-        assertEquals(256, r.get("dataset").get("trainImages").asInt());
-        try (ParameterArena arena = ParameterArena.pack(new SimpleCnn(new Generator(0))); Adam adam = new Adam(arena, 1e-3)) {
-            assertEquals(Results.json().readTree(adam.config().toJson()), r.get("optimizer"));
-            assertEquals(adam.fusedKernel().name(), r.get("optimizerKernel").asText());
-        }
-        assertEquals("cpu", r.get("device").asText());
-        assertEquals("cpu_sgemm", r.get("kernels").get("gemm").asText());
-        assertEquals("cpu_im2col", r.get("kernels").get("conv2d").asText());
-        assertEquals(List.of("epoch", "trainLoss", "testLoss", "testAccuracy", "trainSeconds", "imagesPerSecond"), fieldNames(r.get("epochs").get(0)));
-    }
-
-    private static List<String> fieldNames(JsonNode n) {
-        List<String> out = new ArrayList<>();
-        n.fieldNames().forEachRemaining(out::add);
-        return out;
-    }
-
-    @Test
-    void aDeviceThatCannotBeUsedIsOneClearLine() {
-        assumeFalse(Cuda.probe().usable(), "a GPU is usable here");
-        CliRun r = CliRun.of(new TrainFashionMnist(), "--device", "cuda");
-        assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("error: --device cuda:0 cannot be used: "), r.err());
-        r = CliRun.of(new TrainFashionMnist(), "--device", "gpu0");
-        assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("error: not a device: 'gpu0' (expected cpu, cuda or cuda:N)"), r.err());
-    }
-
-    @Test
-    void commandLineErrorsAreOneClearLine(@TempDir Path empty) {
-        CliRun r = CliRun.of(new TrainFashionMnist(), "--data-dir", empty.toString());
-        assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("error: " + empty.resolve("train-images-idx3-ubyte.gz") + ": file not found."), r.err());
-        r = CliRun.of(new TrainFashionMnist(), "--batch-size", "0");
-        assertEquals(2, r.code());
-        assertTrue(r.err().contains("--batch-size must be positive, got 0"), r.err());
-        r = CliRun.of(new TrainFashionMnist(), "--lr", "fast");
-        assertEquals(2, r.code());
-        assertTrue(r.err().contains("'fast' is not a double"), r.err());
     }
 }

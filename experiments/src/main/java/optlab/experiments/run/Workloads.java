@@ -83,6 +83,24 @@ public final class Workloads {
             }
         }
 
+        // Zhuang et al.'s architectures on the one image data set this machine has: an adaptation of ours, for the
+        // reduced reproductions (docs/WORKLOADS.md). The 28x28 grey images enter the stem conv as 1 channel; the
+        // stride-2 stages make 14x14 and 7x7 maps before the global pool.
+        for (int depth : new int[] {20, 56}) {
+            for (boolean bn : new boolean[] {true, false}) {
+                String name = "fmnist_resnet" + depth + (bn ? "" : "_nobn");
+                RunConfig d = RunConfig.fromMap(ordered("batch_size", 128, "epochs", 300, "eval_every_epochs", 1, "augment", false,
+                        "drop_last", false, "valid_fraction", 0.0, "optimizer", "zhuang.adamw", "lr", 1e-3, "weight_decay", 5e-5));
+                Map<String, String> src = new java.util.HashMap<>(zhuangSources("CIFAR ResNet-" + depth + " of Zhuang's resnet.py with a "
+                        + "1-channel stem" + (bn ? "" : ", BN removed")));
+                src.put("augment", "[OptLab] none: Fashion-MNIST has no augmentation in DeepOBS, and Zhuang's crop and flip are for CIFAR");
+                add(new Workload(name, "Zhuang et al. (2022) protocol, OptLab's adaptation to Fashion-MNIST",
+                        "Fashion-MNIST, ResNet-" + depth + (bn ? " with batch norm" : " without batch norm") + " (1-channel stem), classification",
+                        Data.FASHION_MNIST, (classes, init, dropout) -> new CifarResNet(depth, bn, classes, 1, init), d, src,
+                        "not a workload of the paper: Zhuang et al.'s CIFAR protocol and networks on the real data this machine has"));
+            }
+        }
+
         for (boolean bn : new boolean[] {true, false}) {
             String name = "cifar100_densenet_bc100" + (bn ? "" : "_nobn");
             RunConfig d = bn ? zhuang(5e-3, 0) : zhuang(1e-3, 5e-5);

@@ -43,7 +43,7 @@ public final class CifarResNet extends Module {
     /** The depths of the family. */
     public static final List<Integer> DEPTHS = List.of(20, 32, 44, 56, 110, 218);
 
-    private final int depth, numClasses;
+    private final int depth, numClasses, inChannels;
     private final boolean batchNorm;
     public final Conv2d conv1;
     public final BatchNorm2d bn1;
@@ -57,6 +57,15 @@ public final class CifarResNet extends Module {
      * @param g          the initialization's random numbers
      */
     public CifarResNet(int depth, boolean batchNorm, int numClasses, Generator g) {
+        this(depth, batchNorm, numClasses, 3, g);
+    }
+
+    /**
+     * The same network for images of {@code inChannels} channels (the stem conv takes them; nothing else changes): 1 for
+     * Fashion-MNIST's 28x28 grey images, which the stride-2 stages take to 14x14 and 7x7 before the global pool.
+     */
+    public CifarResNet(int depth, boolean batchNorm, int numClasses, int inChannels, Generator g) {
+        if (inChannels < 1) throw new IllegalArgumentException("CifarResNet: inChannels must be positive, got " + inChannels);
         if (depth < 8 || (depth - 2) % 6 != 0) {
             throw new IllegalArgumentException("CifarResNet: depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110, 218), got " + depth);
         }
@@ -64,8 +73,9 @@ public final class CifarResNet extends Module {
         this.depth = depth;
         this.batchNorm = batchNorm;
         this.numClasses = numClasses;
+        this.inChannels = inChannels;
         int blocks = (depth - 2) / 6;
-        conv1 = register("conv1", new Conv2d(3, 16, 3, 1, 1, false, g));
+        conv1 = register("conv1", new Conv2d(inChannels, 16, 3, 1, 1, false, g));
         bn1 = batchNorm ? register("bn1", new BatchNorm2d(16)) : null;
         layer1 = register("layer1", stage(16, 16, blocks, 1, g));
         layer2 = register("layer2", stage(16, 32, blocks, 2, g));
@@ -97,11 +107,12 @@ public final class CifarResNet extends Module {
         return numClasses;
     }
 
-    /** x is (n, 3, h, w) with h, w >= 4 (CIFAR: 32); returns logits (n, classes). */
+    /** x is (n, inChannels, h, w) with h, w >= 4 (CIFAR: 3 x 32 x 32); returns logits (n, classes). */
     @Override
     public Variable forward(Variable x) {
-        if (x.dim() != 4 || x.size(1) != 3 || x.size(2) < 4 || x.size(3) < 4) {
-            throw new IllegalArgumentException("CifarResNet-" + depth + ": expects images of shape (n, 3, h, w) with h, w >= 4, got " + x.shape());
+        if (x.dim() != 4 || x.size(1) != inChannels || x.size(2) < 4 || x.size(3) < 4) {
+            throw new IllegalArgumentException("CifarResNet-" + depth + ": expects images of shape (n, " + inChannels + ", h, w) with h, w >= 4, got "
+                    + x.shape());
         }
         Variable out = conv1.forward(x);
         if (bn1 != null) out = bn1.forward(out);

@@ -6,12 +6,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import optlab.experiments.data.CharCorpus;
 import optlab.experiments.run.RunConfig;
 import optlab.experiments.run.RunSpec;
-import optlab.experiments.run.Workload;
-import optlab.nn.Module;
-import optlab.nn.io.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -54,18 +50,8 @@ public final class InitCommand implements Callable<Integer> {
         if (initSeed != null) m.put("init_seed", initSeed);
         if (corpus != null) m.put("corpus", corpus);
         RunSpec spec = RunSpec.resolve(RunConfig.fromMap(m));
-        Workload w = spec.workload();
-        RunConfig c = spec.config();
-        int classes = w.isLanguageModel() ? CharCorpus.read(Path.of(c.corpus()), c.validFraction(), 0.2).vocabSize() : w.data().classes();
-        Module model = spec.newModel(classes);
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("purpose", "initialization");
-        meta.put("workload", w.name());
-        meta.put("init_seed", Long.toString(c.initSeed()));
-        meta.put("classes", Integer.toString(classes));
-        meta.put("optlab", Version.line());
-        Checkpoint.saveModel(out, model, meta);
-        System.out.printf("%s: %,d parameters from init seed %d written to %s%n", w.name(), model.parameterCount(), c.initSeed(), out);
+        long n = spec.writeInitialization(out, Map.of("optlab", Version.line()));
+        System.out.printf("%s: %,d parameters from init seed %d written to %s%n", spec.workload().name(), n, spec.config().initSeed(), out);
         return 0;
     }
 }

@@ -12,11 +12,12 @@ import picocli.CommandLine.Spec;
  *   bin/optlab workloads [NAME]                 the workload registry, with each default's source
  *   bin/optlab train --workload W [options]     a training run into a run directory (resumable)
  *   bin/optlab init --workload W --out FILE     a shared initialization (Zhuang et al.'s protocol)
+ *   bin/optlab sweep plan|run|submit|status     sweeps: grids and quasi-random searches, locally or on Slurm
  *   bin/optlab --version                        version and git commit
  * </pre>
  */
 @Command(name = "optlab", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        subcommands = {WorkloadsCommand.class, TrainCommand.class, InitCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {WorkloadsCommand.class, TrainCommand.class, InitCommand.class, SweepCommand.class, CommandLine.HelpCommand.class},
         description = "Runs the workloads of the optimizer papers on the OptLab engine.")
 public final class OptLab implements Callable<Integer> {
     @Spec

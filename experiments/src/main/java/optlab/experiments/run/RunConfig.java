@@ -71,6 +71,7 @@ public record RunConfig(
         @Help("momentum gamma (momentum, nesterov, rmsprop)") Double momentum,
         @Help("1 - momentum (Choi et al.'s log-scale search dimension)") Double oneMinusMomentum,
         @Help("RMSProp's accumulator decay rho") Double rho,
+        @Help("1 - rho") Double oneMinusRho,
         @Help("Adam's beta1") Double beta1,
         @Help("1 - beta1") Double oneMinusBeta1,
         @Help("Adam's beta2") Double beta2,

@@ -46,6 +46,7 @@ public record RunSpec(Workload workload, RunConfig config) {
             List.of("steps", "epochs"),
             List.of("eval_every_epochs", "eval_every_steps"),
             List.of("momentum", "one_minus_momentum"),
+            List.of("rho", "one_minus_rho"),
             List.of("beta1", "one_minus_beta1"),
             List.of("beta2", "one_minus_beta2"));
 
@@ -108,6 +109,7 @@ public record RunSpec(Workload workload, RunConfig config) {
 
         // one_minus_ spellings (Choi et al.'s search dimensions)
         oneMinus(m, "momentum");
+        oneMinus(m, "rho");
         oneMinus(m, "beta1");
         oneMinus(m, "beta2");
 
@@ -231,6 +233,30 @@ public record RunSpec(Workload workload, RunConfig config) {
      */
     public Module newModel(int classes) {
         return workload.model().create(classes, new Generator(config.initSeed()), new Generator(config.dropoutSeed()).fork(DROPOUT_STREAM));
+    }
+
+    /**
+     * The model's class count: the data's, or for a language model its corpus's vocabulary size (the corpus is read).
+     */
+    public int classes() {
+        if (!workload.isLanguageModel()) return workload.data().classes();
+        return optlab.experiments.data.CharCorpus.read(Path.of(config.corpus()), config.validFraction(), Tasks.TEXT_TEST_FRACTION).vocabSize();
+    }
+
+    /**
+     * Writes this run's initial weights to {@code out} (atomically): Zhuang et al.'s shared initialization, which runs
+     * load with {@code init}. Float32, whatever the run's dtype (a float64 run widens it exactly on load). Returns the
+     * parameter count.
+     */
+    public long writeInitialization(Path out, Map<String, String> metadata) throws java.io.IOException {
+        Module model = newModel(classes());
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("purpose", "initialization");
+        meta.put("workload", workload.name());
+        meta.put("init_seed", Long.toString(config.initSeed()));
+        meta.putAll(metadata);
+        optlab.nn.io.Checkpoint.saveModel(out, model, meta);
+        return model.parameterCount();
     }
 
     /** The dropout generator's stream: kept apart from the initialization's when both use one seed. */

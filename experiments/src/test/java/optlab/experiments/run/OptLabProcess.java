@@ -12,16 +12,16 @@ import java.util.concurrent.TimeUnit;
  * Runs {@code bin/optlab} as a child process, the way a user does, on the test's own class path (OPTLAB_CLASSPATH:
  * nothing is built) and JDK.
  */
-final class OptLabProcess {
+public final class OptLabProcess {
     private OptLabProcess() {}
 
-    static final Path ROOT = Path.of("").toAbsolutePath().getParent(); // tests run in experiments/
+    public static final Path ROOT = Path.of("").toAbsolutePath().getParent(); // tests run in experiments/
 
     /** The finished child: exit code, stdout, stderr. */
-    record Result(int code, String out, String err) {}
+    public record Result(int code, String out, String err) {}
 
     /** A ProcessBuilder for bin/optlab with {@code args}, extra JVM options and stdout/stderr to files in {@code logs}. */
-    static ProcessBuilder builder(Path logs, List<String> jvmOptions, String... args) throws IOException {
+    public static ProcessBuilder builder(Path logs, List<String> jvmOptions, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ROOT.resolve("bin/optlab").toString());
         cmd.addAll(List.of(args));
@@ -34,7 +34,7 @@ final class OptLabProcess {
     }
 
     /** The environment that makes bin/optlab run this test's classes with this JDK. */
-    static void environment(Map<String, String> env, List<String> jvmOptions) {
+    public static void environment(Map<String, String> env, List<String> jvmOptions) {
         env.put("OPTLAB_CLASSPATH", System.getProperty("java.class.path"));
         env.put("JAVA_HOME", System.getProperty("java.home"));
         env.put("OPTLAB_HEAP", "-Xmx2g");
@@ -42,7 +42,7 @@ final class OptLabProcess {
     }
 
     /** Runs to the end (at most {@code timeoutSeconds}). */
-    static Result run(Path logs, List<String> jvmOptions, long timeoutSeconds, String... args) throws IOException, InterruptedException {
+    public static Result run(Path logs, List<String> jvmOptions, long timeoutSeconds, String... args) throws IOException, InterruptedException {
         Process p = builder(logs, jvmOptions, args).start();
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.destroyForcibly();

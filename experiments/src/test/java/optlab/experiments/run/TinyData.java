@@ -10,11 +10,11 @@ import optlab.experiments.data.Cifar;
 import optlab.experiments.data.ImageDataset;
 
 /** Small data sets the run tests write: CIFAR files in the official format and a text. */
-final class TinyData {
+public final class TinyData {
     private TinyData() {}
 
     /** Writes {@code train} training and {@code test} test images of CIFAR {@code v} (random pixels and labels) into dir. */
-    static Path cifar(Path root, Cifar.Variant v, int train, int test, long seed) throws IOException {
+    public static Path cifar(Path root, Cifar.Variant v, int train, int test, long seed) throws IOException {
         Path dir = root.resolve(v.directoryName());
         Files.createDirectories(dir);
         SplittableRandom r = new SplittableRandom(seed);
@@ -41,7 +41,7 @@ final class TinyData {
     }
 
     /** A text of about {@code chars} characters: sentences drawn from a few, so that a language model can learn it. */
-    static Path text(Path root, int chars, long seed) throws IOException {
+    public static Path text(Path root, int chars, long seed) throws IOException {
         String[] sentences = {"In the beginning was the word. ", "And the earth was without form, and void. ",
             "Let there be light: and there was light. ", "The quick brown fox jumps over the lazy dog. ",
             "Über alles: naïve café, déjà vu. ", "Seven seals, twelve tribes, forty days.\n"};
@@ -54,7 +54,7 @@ final class TinyData {
     }
 
     /** The flags that point a workload at tiny data written under {@code root} (written on first use). */
-    static List<String> flagsFor(Workload w, Path root) throws IOException {
+    public static List<String> flagsFor(Workload w, Path root) throws IOException {
         List<String> a = new ArrayList<>();
         switch (w.data()) {
             case CIFAR10 -> a.addAll(List.of("--data-dir", cifar(root, Cifar.Variant.CIFAR10, 40, 20, 1).toString()));

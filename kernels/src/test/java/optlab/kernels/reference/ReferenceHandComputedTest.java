@@ -136,4 +136,34 @@ class ReferenceHandComputedTest {
                 new double[] {10, 20, 30}, 0, new int[] {0, 1});
         assertArrayEquals(new double[] {11, 22, 33, 14, 25, 36}, out, EPS);
     }
+    @Test
+    void floorLog2IsExactAcrossTheDoubleRange() {
+        assertEquals(0, RefHistogram.floorLog2(1.0));
+        assertEquals(0, RefHistogram.floorLog2(-1.999));
+        assertEquals(1, RefHistogram.floorLog2(2.0));                          // an edge belongs to the bin above
+        assertEquals(-1, RefHistogram.floorLog2(Math.nextDown(1.0)));
+        assertEquals(1023, RefHistogram.floorLog2(Double.MAX_VALUE));
+        assertEquals(-1022, RefHistogram.floorLog2(Double.MIN_NORMAL));
+        assertEquals(-1023, RefHistogram.floorLog2(Math.nextDown(Double.MIN_NORMAL))); // the largest subnormal
+        assertEquals(-1074, RefHistogram.floorLog2(Double.MIN_VALUE));         // 2^-1074, the smallest subnormal
+        assertEquals(-1073, RefHistogram.floorLog2(3 * Double.MIN_VALUE));     // 3 * 2^-1074 lies in [2^-1073, 2^-1072)
+        assertEquals(-149, RefHistogram.floorLog2(Float.MIN_VALUE));           // a float subnormal, widened: normal as a double
+        assertEquals(-127, RefHistogram.floorLog2(Math.nextDown(Float.MIN_NORMAL)));
+    }
+
+    @Test
+    void log2HistogramOfHandPickedValues() {
+        // exponents -2..1: slots 0..3 are the bins -2, -1, 0, 1, slot 4 counts NaN and infinities
+        double[] x = {
+                0.0, -0.0, 1e-30,  // zeros and a value below 2^-2: the lowest bin (slot 0)
+                0.25, -0.3,        // 2^-2 <= |v| < 2^-1: bin -2 (slot 0)
+                0.5, Math.nextDown(1.0), // bin -1 (slot 1)
+                1.0, -1.5,         // bin 0 (slot 2)
+                2.0, 3.99, 4.0, -1e300, Double.MAX_VALUE, // 2 <= |v|: bin 1 and everything at or above 2^2 (slot 3)
+                Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, // slot 4
+        };
+        int[] counts = {9, 100, 10, 10, 10, 10, 9}; // one guard each side, then the 5 slots: accumulated into
+        RefHistogram.log2Histogram(x.length, x, 0, -2, 1, counts, 1);
+        assertArrayEquals(new int[] {9, 105, 12, 12, 15, 13, 9}, counts);
+    }
 }

@@ -91,6 +91,15 @@ inline int __float_as_int(float f) {
     return i;
 }
 
+inline long long __double_as_longlong(double d) {
+    long long i;
+    std::memcpy(&i, &d, 8);
+    return i;
+}
+// Leading zero bits of a 32-bit / 64-bit integer (32 / 64 for zero), as CUDA's intrinsics.
+inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz((unsigned)x); }
+inline int __clzll(long long x) { return x == 0 ? 64 : __builtin_clzll((unsigned long long)x); }
+
 // Fibers never run concurrently, so plain read-modify-write is atomic here.
 inline int atomicMin(int* p, int v) {
     int old = *p;

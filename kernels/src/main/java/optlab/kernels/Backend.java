@@ -102,6 +102,23 @@ public interface Backend {
     /** x is (outer, size, inner); indices (INT32) is (outer, inner): position of the first maximum. */
     void argmax(int outer, int size, int inner, Ptr x, Ptr indices);
 
+    /**
+     * Adds to counts the power-of-two histogram of |x[0..n)|: for each finite x_i, bin e = floor(log2 |x_i|) clamped to
+     * [minExponent, maxExponent] (so 0, and anything below 2^minExponent, counts in minExponent's bin; anything at or above
+     * 2^(maxExponent+1) in maxExponent's), counts[e - minExponent] += 1; a NaN or an infinity counts in the last slot,
+     * counts[maxExponent - minExponent + 1]. x is FLOAT32 or FLOAT64; counts is INT32 of length maxExponent - minExponent + 2,
+     * accumulated into (not overwritten), so one call per layer can build a whole-model histogram too.
+     *
+     * <p>floor(log2 |v|) is exact (NOTE [log2-bins] in {@link optlab.kernels.reference.RefHistogram}): the unbiased
+     * exponent of a normal v ({@link Math#getExponent}), and for a subnormal the position of its highest significand bit
+     * minus 1074 (float: 149), so 2^e <= |v| < 2^(e+1) always and a float falls where its widening to double does. The
+     * counts are integers and every backend gives exactly the reference's ({@code RefHistogram#log2Histogram}), computed
+     * where x lives (on a GPU by a kernel, nothing copied to the host). 0 <= n; -1100 <= minExponent <= maxExponent <= 1100
+     * (floor(log2 |v|) of any double lies in [-1074, 1023]); counts holds at least maxExponent - minExponent + 2 elements
+     * from its offset; x and counts are on this backend. A count wraps as int addition does.
+     */
+    void log2Histogram(int n, Ptr x, int minExponent, int maxExponent, Ptr counts);
+
     // ------------------------------------------------------------------------------------------------
     // Matrix multiply
     // ------------------------------------------------------------------------------------------------

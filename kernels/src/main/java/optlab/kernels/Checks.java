@@ -83,6 +83,31 @@ public final class Checks {
         }
     }
 
+    /** The widest exponent range {@code Backend#log2Histogram} takes: floor(log2 |v|) of any double lies in [-1074, 1023]. */
+    public static final int LOG2_HISTOGRAM_MIN_EXPONENT = -1100, LOG2_HISTOGRAM_MAX_EXPONENT = 1100;
+
+    /**
+     * The operands of {@code Backend#log2Histogram}: n &gt;= 0, -1100 &lt;= minExponent &lt;= maxExponent &lt;= 1100, x a
+     * floating buffer holding n elements, counts an INT32 buffer holding the maxExponent - minExponent + 2 slots, both
+     * live and on one device. Returns the number of slots.
+     */
+    public static int log2Histogram(int n, Ptr x, int minExponent, int maxExponent, Ptr counts) {
+        String op = "log2Histogram";
+        nonNegative(op, "n", n);
+        if (minExponent < LOG2_HISTOGRAM_MIN_EXPONENT || maxExponent > LOG2_HISTOGRAM_MAX_EXPONENT || minExponent > maxExponent) {
+            throw new IllegalArgumentException(op + ": needs " + LOG2_HISTOGRAM_MIN_EXPONENT + " <= minExponent <= maxExponent <= "
+                    + LOG2_HISTOGRAM_MAX_EXPONENT + ", got minExponent " + minExponent + " and maxExponent " + maxExponent);
+        }
+        int slots = maxExponent - minExponent + 2;
+        if (!x.dtype().isFloating()) throw new IllegalArgumentException(op + ": x must be FLOAT32 or FLOAT64, got " + x.dtype());
+        if (counts.dtype() != DType.INT32) throw new IllegalArgumentException(op + ": counts must be INT32, got " + counts.dtype());
+        x.require(n, op + ": x");
+        counts.require(slots, op + ": counts (" + slots + " slots for exponents " + minExponent + ".." + maxExponent + " and one for NaN/inf)");
+        Device dx = x.buffer().backend().device(), dc = counts.buffer().backend().device();
+        if (!dx.equals(dc)) throw new IllegalArgumentException(op + ": x is on " + dx + " but counts on " + dc);
+        return slots;
+    }
+
     /** The operands of {@code Backend#fillRandom}: n elements at dst, and a &lt;= b (UNIFORM) or b &gt;= 0 (the normals). */
     public static void fillRandom(Ptr dst, int n, RandomDistribution dist, double a, double b) {
         dst.require(n, "fillRandom");

@@ -16,6 +16,7 @@ import optlab.kernels.reference.RefConv;
 import optlab.kernels.reference.RefElementwise;
 import optlab.kernels.reference.RefEmbedding;
 import optlab.kernels.reference.RefGemm;
+import optlab.kernels.reference.RefHistogram;
 import optlab.kernels.reference.RefLoss;
 import optlab.kernels.reference.RefLstm;
 import optlab.kernels.reference.RefPool;
@@ -298,6 +299,134 @@ public abstract class BackendConformanceTest {
             assertArrayEquals(expected, got, java.util.Arrays.toString(c));
             assertEquals(0, got[0]);
         }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // power-of-two histogram (RefHistogram, NOTE [log2-bins]): integer counts, so equal to the reference exactly
+    // ---------------------------------------------------------------------------------------------
+
+    /** (minExponent, maxExponent) per dtype: a typical range, one reaching the subnormals and past the largest, one bin. */
+    private static final int[][] HISTOGRAM_RANGES_F32 = {{-30, 10}, {-152, 130}, {0, 0}};
+    private static final int[][] HISTOGRAM_RANGES_F64 = {{-30, 10}, {-1080, 1030}, {-1100, 1100}, {0, 0}};
+
+    /**
+     * n values that hit every rule of the binning: random magnitudes spread over the range and 4 exponents past each
+     * end, exact powers of two (bin edges) and the doubles just below them, zeros of both signs, NaNs (one with the
+     * sign bit set), infinities, the dtype's smallest subnormal, largest finite and smallest normal, and normals.
+     */
+    private static double[] histogramValues(long seed, int n, int minE, int maxE, DType t) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        boolean f32 = t == DType.FLOAT32;
+        double[] special = f32
+                ? new double[] {Double.NaN, Float.intBitsToFloat(0xFFC0_0001), Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY,
+                        Float.MIN_VALUE, Float.MAX_VALUE, Float.MIN_NORMAL, Math.nextDown(Float.MIN_NORMAL), 3 * Float.MIN_VALUE}
+                : new double[] {Double.NaN, Double.longBitsToDouble(0xFFF8_0000_0000_0001L), Double.POSITIVE_INFINITY,
+                        Double.NEGATIVE_INFINITY, Double.MIN_VALUE, Double.MAX_VALUE, Double.MIN_NORMAL, Math.nextDown(Double.MIN_NORMAL),
+                        3 * Double.MIN_VALUE};
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) {
+            double sign = r.nextBoolean() ? 1 : -1;
+            int e = r.nextInt(minE - 4, maxE + 5);
+            double v = switch (r.nextInt(10)) {
+                case 0, 1, 2, 3 -> Math.scalb(1 + r.nextDouble(), e);       // inside bin e (or past the range)
+                case 4 -> Math.scalb(1.0, e);                                // an edge: the lowest value of bin e
+                case 5 -> f32 ? Math.nextDown((float) Math.scalb(1.0, e)) // just below the edge: bin e - 1
+                              : Math.nextDown(Math.scalb(1.0, e));
+                case 6 -> 0.0;
+                case 7 -> special[r.nextInt(special.length)];
+                default -> r.nextGaussian();
+            };
+            x[i] = f32 ? (float) (sign * v) : sign * v;
+        }
+        return x;
+    }
+
+    private Buffer uploadAs(DType t, double[] x) {
+        markStart();
+        Buffer b = backend().allocate(t, x.length);
+        buffers.add(b);
+        if (t == DType.FLOAT32) {
+            float[] f = new float[x.length];
+            for (int i = 0; i < x.length; i++) f[i] = (float) x[i];
+            backend().write(b.ptr(), f, 0, f.length);
+        } else {
+            backend().write(b.ptr(), x, 0, x.length);
+        }
+        return b;
+    }
+
+    private int[] downloadInts(Buffer b) {
+        int[] out = new int[b.length()];
+        backend().read(b.ptr(), out, 0, out.length);
+        return out;
+    }
+
+    /**
+     * Sizes 0, 1, 7, 1023, 4097 and 70001 (several CPU chunks, several blocks) of x at an odd offset inside a larger buffer
+     * whose other elements are NaN (a read outside x would count one), binned in two calls (a first third, then the
+     * rest: one call per layer) into counts that start non-zero, at an offset, between two guard slots. Every count
+     * must equal the reference's exactly.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
+    void log2HistogramMatchesTheReferenceExactly(DType t) {
+        for (int[] range : t == DType.FLOAT32 ? HISTOGRAM_RANGES_F32 : HISTOGRAM_RANGES_F64) {
+            int minE = range[0], maxE = range[1], slots = maxE - minE + 2;
+            for (int n : new int[] {0, 1, 7, 1023, 4097, 70001}) {
+                String what = "log2Histogram " + t + " n=" + n + " exponents " + minE + ".." + maxE;
+                int xOff = 3, cOff = 2;
+                double[] x = histogramValues(n + 31L * slots, n, minE, maxE, t);
+                double[] padded = new double[xOff + n + 5];
+                java.util.Arrays.fill(padded, Double.NaN);
+                System.arraycopy(x, 0, padded, xOff, n);
+                int[] start = new int[cOff + slots + 1];
+                for (int s = 0; s < start.length; s++) start[s] = 1000 + 7 * s;
+                Buffer xb = uploadAs(t, padded), cb = uploadInts(start);
+                int first = n / 3;
+                backend().log2Histogram(first, xb.ptr(xOff), minE, maxE, cb.ptr(cOff));
+                backend().log2Histogram(n - first, xb.ptr(xOff + first), minE, maxE, cb.ptr(cOff));
+
+                int[] expected = start.clone();
+                RefHistogram.log2Histogram(n, x, 0, minE, maxE, expected, cOff);
+                int total = 0;
+                for (int s = 0; s < expected.length; s++) total += expected[s] - start[s];
+                assertEquals(n, total, what + ": the reference counts every element once");
+                assertArrayEquals(expected, downloadInts(cb), what + " (slots " + cOff + ".." + (cOff + slots - 1)
+                        + " of this array; the others are guards)");
+            }
+        }
+    }
+
+    /** Every refusal names the bad value and leaves counts as they were. */
+    @Test
+    void log2HistogramRefusesBadArguments() {
+        Buffer x = empty(10), counts = uploadInts(new int[8]); // exponents -3..2 take 6 + 1 = 7 slots
+        Buffer ints = uploadInts(new int[10]), floats = empty(8);
+        record Case(String expect, Runnable call) {}
+        Case[] cases = {
+                new Case("n must be >= 0, got -1", () -> backend().log2Histogram(-1, x.ptr(), -3, 2, counts.ptr())),
+                new Case("got minExponent 3 and maxExponent 2", () -> backend().log2Histogram(10, x.ptr(), 3, 2, counts.ptr())),
+                new Case("got minExponent -1101 and maxExponent 2", () -> backend().log2Histogram(10, x.ptr(), -1101, 2, counts.ptr())),
+                new Case("got minExponent -3 and maxExponent 1101", () -> backend().log2Histogram(10, x.ptr(), -3, 1101, counts.ptr())),
+                new Case("x must be FLOAT32 or FLOAT64, got INT32", () -> backend().log2Histogram(10, ints.ptr(), -3, 2, counts.ptr())),
+                new Case("counts must be INT32, got FLOAT32", () -> backend().log2Histogram(10, x.ptr(), -3, 2, floats.ptr())),
+                new Case("log2Histogram: x: needs 10 elements at offset 1", () -> backend().log2Histogram(10, x.ptr(1), -3, 2, counts.ptr())),
+                new Case("counts (7 slots for exponents -3..2 and one for NaN/inf): needs 7 elements at offset 2",
+                        () -> backend().log2Histogram(10, x.ptr(), -3, 2, counts.ptr(2))),
+                new Case("counts (8 slots for exponents -3..3", () -> backend().log2Histogram(10, x.ptr(), -3, 3, counts.ptr(1))),
+        };
+        for (Case c : cases) {
+            var e = assertThrows(IllegalArgumentException.class, c.call::run, c.expect);
+            assertTrue(e.getMessage().startsWith("log2Histogram: ") && e.getMessage().contains(c.expect), e.getMessage());
+        }
+        if (!backend().device().equals(Device.CPU)) { // a buffer of another device (the CPU's) next to this backend's
+            Backend cpu = Backends.of(Device.CPU);
+            try (Buffer hostX = cpu.allocate(DType.FLOAT32, 10)) {
+                var e = assertThrows(IllegalArgumentException.class, () -> backend().log2Histogram(10, hostX.ptr(), -3, 2, counts.ptr()));
+                assertEquals("log2Histogram: x is on cpu but counts on " + backend().device(), e.getMessage());
+            }
+        }
+        assertArrayEquals(new int[8], downloadInts(counts), "refused calls change nothing");
     }
 
     // ---------------------------------------------------------------------------------------------

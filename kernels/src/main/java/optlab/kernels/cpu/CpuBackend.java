@@ -279,6 +279,16 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    @Override
+    public void log2Histogram(int n, Ptr x, int minExponent, int maxExponent, Ptr counts) {
+        Checks.log2Histogram(n, x, minExponent, maxExponent, counts);
+        if (x.dtype() == DType.FLOAT32) {
+            CpuHistogram.log2Histogram(n, f(x), x.offset(), minExponent, maxExponent, i32(counts), counts.offset());
+        } else {
+            CpuHistogram.log2Histogram(n, d(x), x.offset(), minExponent, maxExponent, i32(counts), counts.offset());
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------
     // GEMM
     // ------------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import optlab.kernels.reference.RefLoss;
  * NOTE [oom]).
  *
  * <p>Dtypes: FLOAT32 everywhere. FLOAT64 is supported by fill, copy, random fills, unary, binary,
- * reduce, argmax, dropout and gemm (a plain kernel), enough to move and inspect double tensors; the NN
+ * reduce, argmax, log2Histogram, dropout and gemm (a plain kernel), enough to move and inspect double tensors; the NN
  * primitives (convolution, pooling, batch norm, losses, embedding, LSTM) refuse it, naming the primitive:
  * the double-precision gradient checks run on the CPU backend's reference. INT32 holds labels and indices.
  *
@@ -504,6 +504,23 @@ public final class CudaBackend implements Backend {
         KernelArgs a = new KernelArgs().i(outer).i(size).i(inner).p(addr(x)).p(addr(indices));
         if (reduceByRows(outer, inner)) launchPerBlock("reduce", "argmax_rows_" + suffix(t), (long) outer * inner, t.bytes() + 4, a);
         else launch1d("reduce", "argmax_cols_" + suffix(t), (long) outer * inner, a);
+    }
+
+    /** Bytes of dynamic shared memory a block may take without opting in: the limit of log2Histogram's per-block counts. */
+    static final int MAX_SHARED_BYTES = 48 * 1024;
+
+    /** histogram.cu: per-block counts in shared memory, one global atomicAdd per nonzero slot and block. */
+    @Override
+    public void log2Histogram(int n, Ptr x, int minExponent, int maxExponent, Ptr counts) {
+        int slots = Checks.log2Histogram(n, x, minExponent, maxExponent, counts);
+        long shared = (long) slots * 4;
+        if (shared > MAX_SHARED_BYTES) { // unreachable within Checks' range (at most 2202 slots): a guard for the kernel
+            throw new IllegalArgumentException("log2Histogram: " + slots + " slots need " + shared + " bytes of shared memory per block, more than "
+                    + MAX_SHARED_BYTES);
+        }
+        if (n == 0) return;
+        dev.launch("histogram", "log2_histogram_" + suffix(x.dtype()), blocks(n), 1, 1, launch.block(), (int) shared,
+                new KernelArgs().i(n).p(addr(x)).i(minExponent).i(maxExponent).p(addr(counts)));
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -184,12 +184,8 @@ class CudaOptimizerKernelTest {
         }
     }
 
-    static Stream<Arguments> adamCases() {
-        return cases().filter(a -> ((OptimizerConfig) a.get()[1]).rule() == Rule.ADAM || ((OptimizerConfig) a.get()[1]).rule() == Rule.NADAM);
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("adamCases")
+    @MethodSource("cases")
     void updateKernelMatchesItsHostKernelBitForBit(String name, OptimizerConfig config) {
         assumeTrue(Cuda.probe().usable(), () -> Cuda.probe().toString());
         try (ParameterArena tiny = Fixtures.arenaOf(1f); Optimizer opt = config.create(tiny)) {
@@ -293,7 +289,6 @@ class CudaOptimizerKernelTest {
                 Presets.builder("choi.rmsprop").momentum(0.9).statePrecision(StatePrecision.FLOAT64).preset("rmsprop f64state").build(),
                 Presets.builder("choi.sgd").build())
             .map(c -> c.toBuilder().group(new OptimizerConfig.GroupSettings("no_decay", c.lr() / 2, 0.0)).build())
-            .filter(c -> c.rule() == Rule.ADAM || c.rule() == Rule.NADAM)
             .map(c -> Arguments.of(c.preset(), c));
     }
 

@@ -33,7 +33,8 @@ class OptimizerFatbinTest {
     void everyOptimizerKernelIsInItsFatbin() throws Exception {
         assumeTrue(nvccPresent(), "nvcc is not installed here, so the build skipped the CUDA kernels");
         List<FusedKernel> kernels = List.of(Sgd.KERNEL, Momentum.KERNEL, Momentum.KERNEL_F64, RmsProp.KERNEL, RmsProp.KERNEL_F64,
-                Adam.KERNEL, Adam.KERNEL_F64, Adam.UPDATE_KERNEL, Adam.UPDATE_KERNEL_F64);
+                Adam.KERNEL, Adam.KERNEL_F64, Sgd.UPDATE_KERNEL, Momentum.UPDATE_KERNEL, Momentum.UPDATE_KERNEL_F64, RmsProp.UPDATE_KERNEL,
+                RmsProp.UPDATE_KERNEL_F64, Adam.UPDATE_KERNEL, Adam.UPDATE_KERNEL_F64);
         for (FusedKernel k : kernels) {
             FusedKernel.CudaFunction f = k.cuda();
             assertNotNull(f, k.name());

@@ -23,6 +23,13 @@
 //    When some operand is not 16-byte aligned where x is (a range whose buffers were not laid out
 //    alike), the whole range runs one element per thread, grid-stride. Any grid and block size is
 //    correct; indices are 64-bit so n up to 2^31-1 cannot overflow them.
+//
+// 5. The update kernels' loop (NOTE [update-probe] in optlab.optim.Optimizer): after a step,
+//    fused_map<K>(n, out, xOld, g, st0, st1, op) writes out_i = op(xOld_i, g_i, st0_i, st1_i), the update u
+//    the step applied, from x before the step, its gradient and the state it left (read only). A plain
+//    grid-stride loop, one element per thread per iteration (coalesced; no vector loads: it runs only at the
+//    steps a caller probes). Any grid and block size is correct; 64-bit indices. out may not alias any other
+//    operand (the host refuses it).
 #pragma once
 #include <stdint.h>
 
@@ -127,5 +134,17 @@ __device__ __forceinline__ void fused_update(int n_, float* __restrict__ x, cons
         store4(x + i, xv);
         if (K > 0) store4(st0 + i, a);
         if (K > 1) store4(st1 + i, b);
+    }
+}
+
+// The update kernels' loop (see 5. above). Op: float operator()(float xOld, float g, S s0, S s1) const; state
+// operands beyond K are null and never read.
+template <int K, typename S, typename Op>
+__device__ __forceinline__ void fused_map(int n_, float* __restrict__ out, const float* __restrict__ xOld, const float* __restrict__ g,
+                                          const S* __restrict__ st0, const S* __restrict__ st1, const Op& op) {
+    const long long n = n_;
+    const long long stride = (long long)blockDim.x * gridDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        out[i] = op(xOld[i], g[i], K > 0 ? st0[i] : S(0), K > 1 ? st1[i] : S(0));
     }
 }

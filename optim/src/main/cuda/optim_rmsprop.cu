@@ -10,15 +10,23 @@
 // Java references (same operations, same order; exact arithmetic as in optim_common.cuh):
 //   rmsprop_f32            optlab.optim.RmsProp#updateElement(..., float[] v, ..., float[] m, ..., Scalars)
 //   rmsprop_f32_f64state   optlab.optim.RmsProp#updateElement(..., double[] v, ..., double[] m, ..., Scalars64)
+//   rmsprop_update_f32[_f64state]   optlab.optim.RmsProp#updateOfElement
+//
+// Update kernels (NOTE [update-probe] in optlab.optim.Optimizer; Optimizer#computeUpdate): after a step, u alone:
+// u is the new m (the step subtracts m itself from x; lr_t lives inside m), so out = m (f64state: rounded to float32
+// once). They take the step's operands and scalars for the common contract and read only m.
 //
 // Layout: x, g float32; v (square_avg) and m (momentum_buffer) the same range of their flat buffers,
 // float32 or float64 (f64state: arithmetic in double, x rounded to float32 when written).
 //
 // Parameters (FusedKernel CUDA contract):
-//   (int n, float* x, const float* g, S* v, S* m, lr_t, gamma, rho, oneMinusRho, eps, epsInside, wdMode, wdL2, wdFactor)
+//   rmsprop_f32[_f64state]          (int n, float* x, const float* g, S* v, S* m, SCALARS)
+//   rmsprop_update_f32[_f64state]   (int n, float* out, const float* xOld, const float* g, const S* v, const S* m, SCALARS)
+//   SCALARS: lr_t, gamma, rho, oneMinusRho, eps, epsInside, wdMode, wdL2, wdFactor
 //
 // Variants and launch constraints: as optim_sgd.cu (grid-stride over 16-byte vectors with scalar head
-// and tail; any grid and block size is correct).
+// and tail; any grid and block size is correct); the update kernels one element per thread, grid-stride
+// (fused_map), any grid and block size.
 #include "optim_common.cuh"
 
 template <typename S>
@@ -50,4 +58,22 @@ extern "C" __global__ void OPTLAB_ANY_BLOCK rmsprop_f32_f64state(int n, float* x
                                                 double wdL2, double wdFactor) {
     RmsPropOp<double> op{lr, gamma, rho, oneMinusRho, eps, wdL2, wdFactor, epsInside != 0, (int)wdMode};
     fused_update<2, double>(n, x, g, v, m, op);
+}
+
+// u = the new m (optlab.optim.RmsProp#updateOfElement), for fused_map.
+template <typename S>
+struct RmsPropUpdateOp {
+    __device__ __forceinline__ float operator()(float, float, S, S m) const { return (float)m; }
+};
+
+extern "C" __global__ void rmsprop_update_f32(int n, float* out, const float* xOld, const float* g, const float* v, const float* m,
+                                              double lr, double gamma, double rho, double oneMinusRho, double eps, double epsInside,
+                                              double wdMode, double wdL2, double wdFactor) {
+    fused_map<2, float>(n, out, xOld, g, v, m, RmsPropUpdateOp<float>{});
+}
+
+extern "C" __global__ void rmsprop_update_f32_f64state(int n, float* out, const float* xOld, const float* g, const double* v,
+                                                       const double* m, double lr, double gamma, double rho, double oneMinusRho,
+                                                       double eps, double epsInside, double wdMode, double wdL2, double wdFactor) {
+    fused_map<2, double>(n, out, xOld, g, v, m, RmsPropUpdateOp<double>{});
 }

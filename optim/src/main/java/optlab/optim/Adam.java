@@ -27,7 +27,9 @@ import optlab.tensor.Tensor;
  * by c and sqrt(v) by c exactly in float, so u and every iterate are unchanged, bit for bit.
  *
  * <p>Kernels {@code adam_f32}, {@code adam_f32_f64state} in {@code optim_adam.cu}, and the host-only
- * {@code adam_f64} for float64 parameters (NOTE [float64-parameters]); operands
+ * {@code adam_f64} for float64 parameters (NOTE [float64-parameters]); the update kernels
+ * {@code adam_update_f32}, {@code adam_update_f32_f64state}, {@code adam_update_f64} write u alone
+ * ({@link #computeUpdate}, NOTE [update-probe]), operands (out, xOld, g, m, v). Step operands
  * (x, g, m, v); scalars (s, beta1, 1 - beta1, beta2, 1 - beta2, eps, d, epsInside, nadam, wdMode, wdL2,
  * wdFactor) with {@code d} = 1, sqrt(c2) or c2 as in the table (the divisor of sqrt(v) or of v).
  * {@code 1 - beta} is computed in double on the host and rounded once, as PyTorch does: computed in
@@ -61,6 +63,11 @@ public final class Adam extends Optimizer {
     @Override
     protected Tensor[] operands() {
         return new Tensor[] {arena.values(), arena.grads(), m, v};
+    }
+
+    @Override
+    protected FusedKernel updateKernel() {
+        return float64Parameters() ? UPDATE_KERNEL_F64_PARAMS : float64State() ? UPDATE_KERNEL_F64 : UPDATE_KERNEL;
     }
 
     @Override
@@ -131,10 +138,29 @@ public final class Adam extends Optimizer {
         float vt = s.beta2() * v[vi] + s.oneMinusBeta2() * (grad * grad);
         m[mi] = mt;
         v[vi] = vt;
+        x[xi] = WeightDecay.apply(x[xi], u(grad, mt, vt, s), s.wdMode(), s.wdFactor());
+    }
+
+    /**
+     * The update u of the class comment, float32 arithmetic, from the gradient the rule saw and the new
+     * m and v: {@code n} by NAdam or not, {@code den} by eps placement, then {@code (s n)/den} with 0/0 =
+     * 0 (NOTE [zero-over-zero]). The one place this math is written: the step and the update kernel
+     * (NOTE [update-probe]) both call it.
+     */
+    static float u(float grad, float mt, float vt, Scalars s) {
         float num = s.nadam() ? s.beta1() * mt + s.oneMinusBeta1() * grad : mt;
         float den = s.epsInside() ? (float) Math.sqrt(vt / s.d() + s.eps()) : (float) Math.sqrt(vt) / s.d() + s.eps();
-        float u = WeightDecay.quotient(s.step() * num, den);          // (s n)/den, 0/0 = 0 (NOTE [zero-over-zero])
-        x[xi] = WeightDecay.apply(x[xi], u, s.wdMode(), s.wdFactor());
+        return WeightDecay.quotient(s.step() * num, den);
+    }
+
+    /**
+     * The reference of {@code adam_update_f32} (NOTE [update-probe]): out[oi] = the u that
+     * {@link #updateElement(float[], int, float[], int, float[], int, float[], int, Scalars)} applied,
+     * from x before the step, the step's g and the new m and v.
+     */
+    static void updateOfElement(float[] out, int oi, float[] xOld, int xi, float[] g, int gi, float[] m, int mi, float[] v, int vi,
+                                Scalars s) {
+        out[oi] = u(WeightDecay.gradient(g[gi], xOld[xi], s.wdMode(), s.wdL2()), m[mi], v[vi], s);
     }
 
     /**
@@ -147,10 +173,19 @@ public final class Adam extends Optimizer {
         double vt = s.beta2() * v[vi] + s.oneMinusBeta2() * (grad * grad);
         m[mi] = mt;
         v[vi] = vt;
+        return WeightDecay.apply(x, u(grad, mt, vt, s), s.wdMode(), s.wdFactor());
+    }
+
+    /** {@link #u(float, float, float, Scalars)} in float64, for both float64 kernels and their update kernels. */
+    static double u(double grad, double mt, double vt, Scalars64 s) {
         double num = s.nadam() ? s.beta1() * mt + s.oneMinusBeta1() * grad : mt;
         double den = s.epsInside() ? Math.sqrt(vt / s.d() + s.eps()) : Math.sqrt(vt) / s.d() + s.eps();
-        double u = WeightDecay.quotient(s.step() * num, den);
-        return WeightDecay.apply(x, u, s.wdMode(), s.wdFactor());
+        return WeightDecay.quotient(s.step() * num, den);
+    }
+
+    /** The float64 u of the step just taken (NOTE [update-probe]), from x before it, its g and the new m and v. */
+    static double updateOf(double xOld, double g, double mt, double vt, Scalars64 s) {
+        return u(WeightDecay.gradient(g, xOld, s.wdMode(), s.wdL2()), mt, vt, s);
     }
 
     /** Float32 parameters with float64 state: {@link #update} on the widened x and g; x rounds to float32 when written. */
@@ -161,6 +196,18 @@ public final class Adam extends Optimizer {
     /** Float64 parameters, gradients and state: {@link #update}. */
     static void updateElement(double[] x, int xi, double[] g, int gi, double[] m, int mi, double[] v, int vi, Scalars64 s) {
         x[xi] = update(x[xi], g[gi], m, mi, v, vi, s);
+    }
+
+    /** The reference of {@code adam_update_f32_f64state}: {@link #updateOf} in double, rounded once to float32. */
+    static void updateOfElement(float[] out, int oi, float[] xOld, int xi, float[] g, int gi, double[] m, int mi, double[] v, int vi,
+                                Scalars64 s) {
+        out[oi] = (float) updateOf(xOld[xi], g[gi], m[mi], v[vi], s);
+    }
+
+    /** The reference of {@code adam_update_f64}: {@link #updateOf}. */
+    static void updateOfElement(double[] out, int oi, double[] xOld, int xi, double[] g, int gi, double[] m, int mi, double[] v, int vi,
+                                Scalars64 s) {
+        out[oi] = updateOf(xOld[xi], g[gi], m[mi], v[vi], s);
     }
 
     /**
@@ -219,6 +266,67 @@ public final class Adam extends Optimizer {
             int xo = ops.offset(0), go = ops.offset(1), mo = ops.offset(2), vo = ops.offset(3);
             Scalars64 s = Scalars64.of(scalars);
             for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+        }
+        // no cuda(): float64 parameters are updated on the CPU only (NOTE [float64-parameters] in Optimizer)
+    };
+
+    /**
+     * The update kernels (NOTE [update-probe]): operands (out, xOld, g, m, v), the step's scalars;
+     * {@link #updateOfElement} over a range, a scalar loop (it runs only at probed steps).
+     */
+    static final FusedKernel UPDATE_KERNEL = new FusedKernel() {
+        @Override
+        public String name() {
+            return "adam_update_f32";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            float[] out = ops.f32(0), x = ops.f32(1), g = ops.f32(2), m = ops.f32(3), v = ops.f32(4);
+            int oo = ops.offset(0), xo = ops.offset(1), go = ops.offset(2), mo = ops.offset(3), vo = ops.offset(4);
+            Scalars s = Scalars.of(scalars);
+            for (int i = from; i < to; i++) updateOfElement(out, oo + i, x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+        }
+
+        @Override
+        public CudaFunction cuda() {
+            return new CudaFunction("optim_adam", "adam_update_f32");
+        }
+    };
+
+    static final FusedKernel UPDATE_KERNEL_F64 = new FusedKernel() {
+        @Override
+        public String name() {
+            return "adam_update_f32_f64state";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            float[] out = ops.f32(0), x = ops.f32(1), g = ops.f32(2);
+            double[] m = ops.f64(3), v = ops.f64(4);
+            int oo = ops.offset(0), xo = ops.offset(1), go = ops.offset(2), mo = ops.offset(3), vo = ops.offset(4);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateOfElement(out, oo + i, x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+        }
+
+        @Override
+        public CudaFunction cuda() {
+            return new CudaFunction("optim_adam", "adam_update_f32_f64state");
+        }
+    };
+
+    static final FusedKernel UPDATE_KERNEL_F64_PARAMS = new FusedKernel() {
+        @Override
+        public String name() {
+            return "adam_update_f64";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            double[] out = ops.f64(0), x = ops.f64(1), g = ops.f64(2), m = ops.f64(3), v = ops.f64(4);
+            int oo = ops.offset(0), xo = ops.offset(1), go = ops.offset(2), mo = ops.offset(3), vo = ops.offset(4);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateOfElement(out, oo + i, x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
         }
         // no cuda(): float64 parameters are updated on the CPU only (NOTE [float64-parameters] in Optimizer)
     };

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,6 +60,18 @@ import optlab.tensor.Tensor;
  * </ul>
  * The float64 kernels are plain scalar loops over {@code update}, not Vector API passes (NOTE
  * [vectorized-host]): next to the double-precision reference forward and backward they cost nothing.
+ *
+ * <p>NOTE [update-probe]: {@link #computeUpdate} writes, after a step, the update u that step applied
+ * (for Zhuang et al.'s update histograms). u is what the rule subtracts from x, before decoupled or
+ * proximal decay act on x; an L2 term is part of it, through the gradient (the {@code u} of each
+ * rule's class comment, the argument of {@code WeightDecay.apply}). Each rule
+ * writes its math of u once, as a pure function that its {@code updateElement} and its update kernel
+ * {@code <rule>_update_<precision>} both call. The update kernel reads the state the step left (the
+ * new m, v, ...), the gradients still in the arena and a copy of x from before the step (for the L2
+ * term), and recomputes u with the step's operations and scalars: bit for bit the u the step
+ * computed. Operands (out, xOld, g, state...), scalars exactly the step's. It runs only at the steps a
+ * caller probes, so its host kernels are scalar loops over the reference even where the step's pass
+ * is vectorized (NOTE [vectorized-host] guarantees the same bits).
  */
 public abstract class Optimizer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Optimizer.class.getName());
@@ -70,6 +83,8 @@ public abstract class Optimizer implements AutoCloseable {
     private long step;
     private long skipped;
     private NonFiniteGradientException lastSkipped;
+    /** Why {@link #computeUpdate} has no update to compute now, or null when the last step() applied one. */
+    private String noUpdate = "no step has been taken yet";
 
     /**
      * One parameter group as the optimizer runs it: the arena range and the resolved hyperparameters
@@ -145,6 +160,7 @@ public abstract class Optimizer implements AutoCloseable {
      */
     public final boolean step() {
         long t = step + 1;
+        noUpdate = "the last step() (step " + t + ") threw before applying an update";
         if (config.nonFiniteGradients() != NonFinitePolicy.UNCHECKED) {
             int bad = GradientCheck.firstNonFinite(arena.grads());
             if (bad >= 0) {
@@ -154,6 +170,7 @@ public abstract class Optimizer implements AutoCloseable {
                 if (!skip) throw e;
                 skipped++;
                 lastSkipped = e;
+                noUpdate = "the last step() (step " + t + ") was skipped for a non-finite gradient: it applied no update";
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
                 return false;
             }
@@ -167,11 +184,111 @@ public abstract class Optimizer implements AutoCloseable {
             ops[0].backend().fused(kernel(), g.numel(), ptrs, scalars(t, eta, g));
         }
         step = t;
+        noUpdate = null;
         return true;
+    }
+
+    /**
+     * Writes into {@code out} the update u that the step just taken (step t = {@link #stepCount()})
+     * applied to every coordinate of the arena, for update histograms (Zhuang et al.'s
+     * {@code draw_histogram.py}; NOTE [update-probe]). u is what the rule subtracts from x before weight
+     * decay acts, so by weight-decay mode, with d the per-step decay of {@link WeightDecay}:
+     * <pre>
+     *   NONE, L2     x_t = x_{t-1} - u              u is the whole update; under L2 it includes the L2 term
+     *                                               (the rule saw g + lambda x_{t-1})
+     *   DECOUPLED    x_t = (1 - d) x_{t-1} - u      u is the update WITHOUT the decoupled decay
+     *   PROXIMAL     x_t = (x_{t-1} - u) / (1 + d)  u is the update WITHOUT the proximal shrinking
+     * </pre>
+     * and per rule (g' the gradient the rule saw, the state the step's new state):
+     * Adam/NAdam {@code (s n) / den} (0/0 = 0, NOTE [zero-over-zero]); SGD {@code lr_t g'}; Momentum
+     * {@code lr_t v}; Nesterov {@code lr_t (gamma v + g')}; RMSProp the new m (which holds lr_t).
+     * The values are bit for bit the u the step computed, with step t's scalars for each parameter group
+     * (its lr and weight decay, the schedule's eta_t): in float32 for float32 state, computed in double
+     * and rounded once to float32 for float32 parameters with float64 state (the step subtracted the
+     * unrounded u, so there x_{t-1} - u need not round to x_t), in double for float64 parameters.
+     * One fused launch per group ({@code <rule>_update_<precision>}, on the arena's device).
+     *
+     * <p>Call it right after a {@link #step()} that returned true: it reads the gradients still in the
+     * arena, which must be those of that step (zeroing or overwriting them first gives a wrong u, and
+     * only {@link #zeroGrad()} is detected), and the state as the step left it.
+     *
+     * @param xOld the arena's values before the step: a copy taken before {@link #step()} (not a view of
+     *             the arena); read for the L2 term of the gradient
+     * @param out  receives u: both the parameters' dtype, shape (arena size), contiguous, on the arena's
+     *             device; out may not share storage with xOld, the arena or the optimizer's state
+     * @return true once u is written; false, writing nothing, for a rule that provides no update kernel
+     *         (every rule of this package provides one)
+     * @throws IllegalStateException when there is no step to describe: no step taken yet, the last step()
+     *         skipped (a non-finite gradient under {@link NonFinitePolicy#SKIP}: it applied no update) or
+     *         threw, the step count restored from a checkpoint with no step since, or {@link #zeroGrad()}
+     *         called since the step
+     * @throws IllegalArgumentException for an xOld or out of the wrong dtype, shape, layout or device, an
+     *         xOld that is a view of the arena's values, or an out that shares storage with another operand
+     */
+    public final boolean computeUpdate(Tensor xOld, Tensor out) {
+        FusedKernel k = updateKernel();
+        if (k == null) return false;
+        if (noUpdate != null) {
+            throw new IllegalStateException(getClass().getSimpleName() + ".computeUpdate: no update to compute: " + noUpdate
+                    + "; call it right after a step() that returned true, with that step's gradients still in the arena");
+        }
+        Tensor values = arena.values();
+        checkUpdateOperand("xOld", xOld, values);
+        checkUpdateOperand("out", out, values);
+        Tensor[] ops = operands();
+        String me = getClass().getSimpleName() + ".computeUpdate: ";
+        if (xOld.sharesStorageWith(values)) {
+            throw new IllegalArgumentException(me + "xOld is a view of the arena's values, which hold x_t after the step; "
+                    + "pass a copy of them taken before step()");
+        }
+        if (out.sharesStorageWith(xOld)) throw new IllegalArgumentException(me + "out and xOld share storage");
+        for (Tensor o : ops) {
+            if (out.sharesStorageWith(o)) {
+                throw new IllegalArgumentException(me + "out shares storage with "
+                        + (o == values ? "the arena's values" : o == arena.grads() ? "the arena's gradients" : "the optimizer's state")
+                        + "; give it a scratch tensor of its own");
+            }
+        }
+        // the update kernel's operands: out, xOld, then the step's operands after x (g, the state)
+        Tensor[] uops = new Tensor[ops.length + 1];
+        uops[0] = out;
+        uops[1] = xOld;
+        System.arraycopy(ops, 1, uops, 2, ops.length - 1);
+        long t = step;
+        double eta = config.schedule().multiplier(t);
+        for (ResolvedGroup g : groups) {
+            if (g.numel() == 0) continue;
+            Ptr[] ptrs = new Ptr[uops.length];
+            for (int j = 0; j < uops.length; j++) ptrs[j] = uops[j].ptr().plus(g.offset());
+            values.backend().fused(k, g.numel(), ptrs, scalars(t, eta, g));
+        }
+        return true;
+    }
+
+    private void checkUpdateOperand(String name, Tensor a, Tensor values) {
+        String what = getClass().getSimpleName() + ".computeUpdate: " + name;
+        if (a.dtype() != values.dtype()) {
+            throw new IllegalArgumentException(what + " is " + a.dtype() + " but the parameters are " + values.dtype());
+        }
+        if (!a.shape().equals(Shape.of(arena.size()))) {
+            throw new IllegalArgumentException(what + " has shape " + a.shape() + "; it must be the flat arena's, " + Shape.of(arena.size()));
+        }
+        if (!a.isContiguous()) throw new IllegalArgumentException(what + " is not contiguous (strides " + Arrays.toString(a.strides()) + ")");
+        if (!a.device().equals(values.device())) {
+            throw new IllegalArgumentException(what + " is on " + a.device() + " but the arena is on " + values.device());
+        }
     }
 
     /** The fused kernel this optimizer launches (chosen for its state precision). */
     protected abstract FusedKernel kernel();
+
+    /**
+     * The kernel {@link #computeUpdate} launches, or null for a rule without one (NOTE [update-probe]):
+     * operands (out, xOld, then {@link #operands()} after x), the step's {@link #scalars}.
+     */
+    protected FusedKernel updateKernel() {
+        return null;
+    }
 
     /** The kernel's operands over the whole arena, in the kernel's order: x, g, then the state buffers. */
     protected abstract Tensor[] operands();
@@ -248,10 +365,13 @@ public abstract class Optimizer implements AutoCloseable {
     public final void restoreStepCount(long steps) {
         if (steps < 0) throw new IllegalArgumentException("step count must be >= 0, got " + steps);
         step = steps;
+        noUpdate = "the step count was restored (to " + steps + ") and no step has been taken since";
     }
 
+    /** Zeroes the arena's gradients (after which {@link #computeUpdate} refuses until the next step). */
     public void zeroGrad() {
         arena.zeroGrad();
+        if (noUpdate == null) noUpdate = "zeroGrad() was called after step " + step + ", clearing its gradients";
     }
 
     /**

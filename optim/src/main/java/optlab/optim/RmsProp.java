@@ -21,7 +21,9 @@ import optlab.tensor.Tensor;
  * {@code optim_rmsprop.cu}, and the host-only {@code rmsprop_f64} for float64 parameters (NOTE
  * [float64-parameters]); operands (x, g, v, m); scalars (lr_t, gamma, rho, 1 - rho, eps, epsInside,
  * wdMode, wdL2, wdFactor), 1 - rho computed in double on the host. State: {@code square_avg} (v), {@code momentum_buffer} (m, which holds lr_t: not
- * PyTorch's buffer).
+ * PyTorch's buffer). Update kernels ({@link #computeUpdate}, NOTE [update-probe]) {@code rmsprop_update_f32},
+ * {@code rmsprop_update_f32_f64state} and the host-only {@code rmsprop_update_f64}: u = the new m, operands
+ * (out, xOld, g, v, m; only m is read), the same scalars.
  */
 public final class RmsProp extends Optimizer {
     private final Tensor v, m;
@@ -40,6 +42,11 @@ public final class RmsProp extends Optimizer {
     @Override
     protected Tensor[] operands() {
         return new Tensor[] {arena.values(), arena.grads(), v, m};
+    }
+
+    @Override
+    protected FusedKernel updateKernel() {
+        return float64Parameters() ? UPDATE_KERNEL_F64_PARAMS : float64State() ? UPDATE_KERNEL_F64 : UPDATE_KERNEL;
     }
 
     @Override
@@ -100,6 +107,27 @@ public final class RmsProp extends Optimizer {
         x[xi] = update(x[xi], g[gi], v, vi, m, mi, s);
     }
 
+    /**
+     * The reference of {@code rmsprop_update_f32} (NOTE [update-probe]): u is the new m, which the step
+     * subtracted from x as it is (lr_t lives inside m); xOld, g and v are not needed.
+     */
+    static void updateOfElement(float[] out, int oi, float[] xOld, int xi, float[] g, int gi, float[] v, int vi, float[] m, int mi,
+                                Scalars s) {
+        out[oi] = m[mi];
+    }
+
+    /** The reference of {@code rmsprop_update_f32_f64state}: the new m rounded once to float32. */
+    static void updateOfElement(float[] out, int oi, float[] xOld, int xi, float[] g, int gi, double[] v, int vi, double[] m, int mi,
+                                Scalars64 s) {
+        out[oi] = (float) m[mi];
+    }
+
+    /** The reference of {@code rmsprop_update_f64}: the new m. */
+    static void updateOfElement(double[] out, int oi, double[] xOld, int xi, double[] g, int gi, double[] v, int vi, double[] m, int mi,
+                                Scalars64 s) {
+        out[oi] = m[mi];
+    }
+
     static final FusedKernel KERNEL = new FusedKernel() {
         @Override
         public String name() {
@@ -152,6 +180,64 @@ public final class RmsProp extends Optimizer {
             int xo = ops.offset(0), go = ops.offset(1), vo = ops.offset(2), mo = ops.offset(3);
             Scalars64 s = Scalars64.of(scalars);
             for (int i = from; i < to; i++) updateElement(x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+        }
+        // no cuda(): float64 parameters are updated on the CPU only (NOTE [float64-parameters] in Optimizer)
+    };
+
+    /** The update kernels (NOTE [update-probe]): operands (out, xOld, g, v, m), the step's scalars; u = m. */
+    static final FusedKernel UPDATE_KERNEL = new FusedKernel() {
+        @Override
+        public String name() {
+            return "rmsprop_update_f32";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            float[] out = ops.f32(0), x = ops.f32(1), g = ops.f32(2), v = ops.f32(3), m = ops.f32(4);
+            int oo = ops.offset(0), xo = ops.offset(1), go = ops.offset(2), vo = ops.offset(3), mo = ops.offset(4);
+            Scalars s = Scalars.of(scalars);
+            for (int i = from; i < to; i++) updateOfElement(out, oo + i, x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+        }
+
+        @Override
+        public CudaFunction cuda() {
+            return new CudaFunction("optim_rmsprop", "rmsprop_update_f32");
+        }
+    };
+
+    static final FusedKernel UPDATE_KERNEL_F64 = new FusedKernel() {
+        @Override
+        public String name() {
+            return "rmsprop_update_f32_f64state";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            float[] out = ops.f32(0), x = ops.f32(1), g = ops.f32(2);
+            double[] v = ops.f64(3), m = ops.f64(4);
+            int oo = ops.offset(0), xo = ops.offset(1), go = ops.offset(2), vo = ops.offset(3), mo = ops.offset(4);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateOfElement(out, oo + i, x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+        }
+
+        @Override
+        public CudaFunction cuda() {
+            return new CudaFunction("optim_rmsprop", "rmsprop_update_f32_f64state");
+        }
+    };
+
+    static final FusedKernel UPDATE_KERNEL_F64_PARAMS = new FusedKernel() {
+        @Override
+        public String name() {
+            return "rmsprop_update_f64";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] scalars, int from, int to) {
+            double[] out = ops.f64(0), x = ops.f64(1), g = ops.f64(2), v = ops.f64(3), m = ops.f64(4);
+            int oo = ops.offset(0), xo = ops.offset(1), go = ops.offset(2), vo = ops.offset(3), mo = ops.offset(4);
+            Scalars64 s = Scalars64.of(scalars);
+            for (int i = from; i < to; i++) updateOfElement(out, oo + i, x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
         }
         // no cuda(): float64 parameters are updated on the CPU only (NOTE [float64-parameters] in Optimizer)
     };

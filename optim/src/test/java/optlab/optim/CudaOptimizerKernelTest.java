@@ -6,6 +6,7 @@ import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -16,13 +17,18 @@ import java.util.stream.Stream;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
+import optlab.kernels.DType;
+import optlab.kernels.Device;
 import optlab.kernels.FusedKernel;
 import optlab.kernels.cuda.Cuda;
 import optlab.nn.ParameterArena;
+import optlab.nn.Sequential;
 import optlab.optim.Numerics.DecayConvention;
 import optlab.optim.Numerics.EpsPlacement;
 import optlab.optim.Numerics.StatePrecision;
 import optlab.optim.Numerics.WeightDecayMode;
+import optlab.tensor.Shape;
+import optlab.tensor.Tensor;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -37,6 +43,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * launch configurations. Each step starts both sides from the same values, and x and every state
  * buffer must agree within {@link #MAX_ULPS} ulps per step (the kernels use round-to-nearest intrinsics
  * in the reference's order, so 0 is expected).
+ *
+ * <p>The update kernels ({@code <rule>_update_*}, NOTE [update-probe]) likewise against their host kernels, at
+ * the same launches, bit for bit (u is one function of read-only inputs: nothing may drift), with an output
+ * poisoned with NaN on both sides (so an element left unwritten, or written outside the range, shows); and
+ * {@link Optimizer#computeUpdate} end to end on a GPU arena against the same optimizer on the CPU.
  *
  * <p>GPU-tagged ({@code optlab.kernels.GpuTest} lives in kernels' test sources, out of reach here):
  * skipped with the probe's reasons where no GPU is usable; run alone with {@code -Dgroups=gpu}.
@@ -170,6 +181,152 @@ class CudaOptimizerKernelTest {
             cuMemFree(dx);
             cuMemFree(dg);
             for (CUdeviceptr d : ds) cuMemFree(d);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void updateKernelMatchesItsHostKernelBitForBit(String name, OptimizerConfig config) {
+        assumeTrue(Cuda.probe().usable(), () -> Cuda.probe().toString());
+        try (ParameterArena tiny = Fixtures.arenaOf(1f); Optimizer opt = config.create(tiny)) {
+            FusedKernel kernel = opt.updateKernel();
+            FusedKernel.CudaFunction cf = kernel.cuda();
+            CUfunction f = Cuda.function(cf.module(), cf.function());
+            int states = opt.stateTensors().size();
+            boolean f64 = config.numerics().statePrecision() == StatePrecision.FLOAT64;
+            for (int[] l : LAUNCHES) {
+                runUpdate(name + " " + cf.function(), opt, kernel, f, states, f64, l[0], l[1], l[2], l[3], l[4]);
+            }
+        }
+    }
+
+    /** One launch configuration of an update kernel: out = u from random xOld, g and state, three steps' scalars. */
+    private static void runUpdate(String what, Optimizer opt, FusedKernel kernel, CUfunction f, int states, boolean f64,
+                                  int n, int off, int stateExtra, int grid, int block) {
+        SplittableRandom r = new SplittableRandom(n * 37L + off);
+        int so = off + stateExtra;
+        float[] out = new float[off + n], xOld = new float[off + n], g = new float[off + n];
+        Object[] st = new Object[states];
+        for (int k = 0; k < states; k++) st[k] = f64 ? new double[so + n] : new float[so + n];
+        int stateBytes = f64 ? 8 : 4;
+        CUdeviceptr dout = alloc(4L * out.length), dx = alloc(4L * xOld.length), dg = alloc(4L * g.length);
+        CUdeviceptr[] ds = new CUdeviceptr[states];
+        for (int k = 0; k < states; k++) ds[k] = alloc((long) stateBytes * (so + n));
+        try {
+            for (long t = 1; t <= 3; t++) {
+                java.util.Arrays.fill(out, Float.NaN); // poison: both sides must write every element of the range, and only those
+                for (int i = 0; i < xOld.length; i++) {
+                    xOld[i] = (float) r.nextGaussian();
+                    g[i] = i % 13 == 0 ? 0f : (float) (r.nextGaussian() * (t % 2 == 0 ? 1e-3 : 1));
+                }
+                for (int k = 0; k < states; k++) {
+                    boolean nonNegative = k == 1 || opt.config().rule() == Rule.RMSPROP && k == 0; // v, the RMSProp accumulator
+                    for (int i = 0; i < so + n; i++) {
+                        double s = i % 13 == 0 ? 0 : nonNegative ? Math.abs(r.nextGaussian()) : r.nextGaussian(); // 0/0 with eps = 0
+                        if (f64) ((double[]) st[k])[i] = s;
+                        else ((float[]) st[k])[i] = (float) s;
+                    }
+                }
+                cuMemcpyHtoD(dout, Pointer.to(out), 4L * out.length);
+                cuMemcpyHtoD(dx, Pointer.to(xOld), 4L * xOld.length);
+                cuMemcpyHtoD(dg, Pointer.to(g), 4L * g.length);
+                for (int k = 0; k < states; k++) cuMemcpyHtoD(ds[k], pointer(st[k]), (long) stateBytes * (so + n));
+                double[] scalars = opt.scalars(t, opt.config().schedule().multiplier(t), opt.groups().get(0));
+                List<Pointer> args = new ArrayList<>();
+                args.add(Pointer.to(new int[] {n}));
+                args.add(Pointer.to(dout.withByteOffset(4L * off)));
+                args.add(Pointer.to(dx.withByteOffset(4L * off)));
+                args.add(Pointer.to(dg.withByteOffset(4L * off)));
+                for (int k = 0; k < states; k++) args.add(Pointer.to(ds[k].withByteOffset((long) stateBytes * so)));
+                for (double s : scalars) args.add(Pointer.to(new double[] {s}));
+                cuLaunchKernel(f, grid, 1, 1, block, 1, 1, 0, null, Pointer.to(args.toArray(new Pointer[0])), null);
+                cuCtxSynchronize();
+                float[] outD = new float[out.length];
+                cuMemcpyDtoH(Pointer.to(outD), dout, 4L * out.length);
+                kernel.runHost(hostUpdate(out, xOld, g, st, off, so), scalars, 0, n);
+                String at = what + " n=" + n + " offset=" + off + "+" + stateExtra + " grid=" + grid + " block=" + block + " step " + t;
+                for (int i = 0; i < out.length; i++) {
+                    int fi = i;
+                    assertTrue(Float.floatToIntBits(out[i]) == Float.floatToIntBits(outD[i]),
+                            () -> at + ": u[" + fi + "]: host " + out[fi] + ", kernel " + outD[fi]);
+                    assertTrue(i < off ? Float.isNaN(out[i]) : Float.isFinite(out[i]), () -> at + ": u[" + fi + "] = " + out[fi]);
+                }
+            }
+        } finally {
+            cuMemFree(dout);
+            cuMemFree(dx);
+            cuMemFree(dg);
+            for (CUdeviceptr d : ds) cuMemFree(d);
+        }
+    }
+
+    private static FusedKernel.HostOperands hostUpdate(float[] out, float[] xOld, float[] g, Object[] st, int off, int so) {
+        return new FusedKernel.HostOperands() {
+            @Override
+            public float[] f32(int j) {
+                return j == 0 ? out : j == 1 ? xOld : j == 2 ? g : (float[]) st[j - 3];
+            }
+
+            @Override
+            public double[] f64(int j) {
+                return (double[]) st[j - 3];
+            }
+
+            @Override
+            public int offset(int j) {
+                return j < 3 ? off : so;
+            }
+        };
+    }
+
+    static Stream<Arguments> endToEnd() {
+        return Stream.of(
+                Presets.builder("zhuang.adamw").weightDecay(0.05).build(),
+                Presets.builder("zhuang.adam_l2").weightDecay(0.05).statePrecision(StatePrecision.FLOAT64).preset("adam_l2 f64state").build(),
+                Presets.builder("choi.nadam").weightDecayMode(WeightDecayMode.L2, null).weightDecay(0.05).preset("nadam l2").build(),
+                Presets.builder("zhuang.adamprox").eps(0).weightDecay(0.05).preset("adamprox eps 0").build(),
+                Presets.builder("choi.nesterov").weightDecayMode(WeightDecayMode.L2, null).weightDecay(0.01).preset("nesterov l2").build(),
+                Presets.builder("choi.rmsprop").momentum(0.9).statePrecision(StatePrecision.FLOAT64).preset("rmsprop f64state").build(),
+                Presets.builder("choi.sgd").build())
+            .map(c -> c.toBuilder().group(new OptimizerConfig.GroupSettings("no_decay", c.lr() / 2, 0.0)).build())
+            .map(c -> Arguments.of(c.preset(), c));
+    }
+
+    /**
+     * {@link Optimizer#computeUpdate} through the CUDA backend (five operands per group launch, the group offsets) on a
+     * grouped two-layer arena on the GPU, against the same optimizer on the CPU fed the same gradients, for five steps.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("endToEnd")
+    void computeUpdateOnTheGpuEqualsTheCpu(String name, OptimizerConfig config) {
+        assumeTrue(Cuda.probe().usable(), () -> Cuda.probe().toString());
+        Device gpu = Device.cuda(0);
+        Sequential onGpu = Fixtures.twoLayers();
+        onGpu.to(gpu);
+        try (ParameterArena cpu = Fixtures.grouped(Fixtures.twoLayers()); ParameterArena dev = Fixtures.grouped(onGpu);
+             Optimizer oc = config.create(cpu); Optimizer od = config.create(dev)) {
+            assertEquals(gpu, dev.values().device());
+            assertEquals(2, dev.groups().size());
+            int n = cpu.size();
+            SplittableRandom r = new SplittableRandom(3);
+            for (int t = 1; t <= 5; t++) {
+                float[] g = new float[n];
+                for (int i = 0; i < n; i++) g[i] = i % 11 == 0 ? 0f : (float) r.nextGaussian();
+                try (Tensor gc = Tensor.of(g, n); Tensor gd = gc.to(gpu); Tensor xc = cpu.values().copy(); Tensor xd = dev.values().copy();
+                     Tensor uc = Tensor.full(Shape.of(n), Double.NaN, DType.FLOAT32, Device.CPU);
+                     Tensor ud = Tensor.full(Shape.of(n), Double.NaN, DType.FLOAT32, gpu)) {
+                    cpu.grads().copyFrom(gc);
+                    dev.grads().copyFrom(gd);
+                    assertTrue(oc.step());
+                    assertTrue(od.step());
+                    assertTrue(oc.computeUpdate(xc, uc));
+                    assertTrue(od.computeUpdate(xd, ud));
+                    float[] expected = uc.toFloatArray();
+                    for (float u : expected) assertTrue(Float.isFinite(u), name + ": the CPU's u is not finite");
+                    assertClose(name + " step " + t + ": u", expected, ud.toFloatArray());
+                    assertClose(name + " step " + t + ": x", cpu.values().toFloatArray(), dev.values().toFloatArray());
+                }
+            }
         }
     }
 

@@ -14,7 +14,7 @@ import optlab.kernels.cuda.Cuda;
 import org.junit.jupiter.api.Test;
 
 /**
- * Runs without a GPU: where nvcc is installed (as on CI), every CUDA function a rule's kernel names in
+ * Runs without a GPU: where nvcc is installed (as on CI), every CUDA function a rule's kernel (step or update) names in
  * {@link FusedKernel#cuda()} must exist in the fatbin compiled from its {@code .cu} file (the symbol
  * names are {@code extern "C"}, so they appear verbatim in the fatbin's ELF images).
  */
@@ -33,7 +33,8 @@ class OptimizerFatbinTest {
     void everyOptimizerKernelIsInItsFatbin() throws Exception {
         assumeTrue(nvccPresent(), "nvcc is not installed here, so the build skipped the CUDA kernels");
         List<FusedKernel> kernels = List.of(Sgd.KERNEL, Momentum.KERNEL, Momentum.KERNEL_F64, RmsProp.KERNEL, RmsProp.KERNEL_F64,
-                Adam.KERNEL, Adam.KERNEL_F64);
+                Adam.KERNEL, Adam.KERNEL_F64, Sgd.UPDATE_KERNEL, Momentum.UPDATE_KERNEL, Momentum.UPDATE_KERNEL_F64, RmsProp.UPDATE_KERNEL,
+                RmsProp.UPDATE_KERNEL_F64, Adam.UPDATE_KERNEL, Adam.UPDATE_KERNEL_F64);
         for (FusedKernel k : kernels) {
             FusedKernel.CudaFunction f = k.cuda();
             assertNotNull(f, k.name());

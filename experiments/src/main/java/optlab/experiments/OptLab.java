@@ -17,7 +17,8 @@ import picocli.CommandLine.Spec;
  * </pre>
  */
 @Command(name = "optlab", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        subcommands = {WorkloadsCommand.class, TrainCommand.class, InitCommand.class, SweepCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {WorkloadsCommand.class, TrainCommand.class, InitCommand.class, SweepCommand.class, ReportCommand.class,
+            CommandLine.HelpCommand.class},
         description = "Runs the workloads of the optimizer papers on the OptLab engine.")
 public final class OptLab implements Callable<Integer> {
     @Spec

@@ -27,6 +27,8 @@ import optlab.nn.io.AtomicFiles;
  *   {"kind":"eval","step":469,"epoch":1.0,"wall_time":70.1,"train_loss":0.31,"train_accuracy":0.89,"test_loss":0.33,...}
  *       &lt;split&gt;_loss in nats: plain cross-entropy (no multiplier, smoothing or regularization); _accuracy; a language
  *       model also _perplexity = exp(loss). Splits: train (the train_eval subset), valid (when held out), test
+ *   {"kind":"histogram","step":1,"epoch":0.002,"min_exponent":-27,"max_exponent":20,"update":{"all":[...],"layers":{...}},...}
+ *       power-of-two histograms of |update|, |grad| and |param| at a probe step (HistogramProbe, NOTE [histogram-probe])
  *   {"kind":"resume","step":400,"wall_time":55.2,"time":"2026-12-06T10:00:00Z"}
  * </pre>
  * wall_time is the training run's own time in seconds, summed over its attempts (a resumed run continues the count).

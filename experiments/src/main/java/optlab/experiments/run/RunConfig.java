@@ -63,6 +63,8 @@ public record RunConfig(
         @Help("write a training record to metrics.jsonl every N steps") Long logEverySteps,
         @Help("examples per evaluation batch") Integer evalBatchSize,
         @Help("write a checkpoint every N steps (and at the end; 0: only at the end)") Long checkpointEvery,
+        @Help("record update, gradient and weight histograms (powers of two) at step 1 and every N steps after (0: off)") Long histogramEverySteps,
+        @Help("record them at the first step of every Nth epoch (0: off)") Integer histogramEveryEpochs,
 
         // ---- optimizer (optlab.optim.Presets and OptimizerConfig: what each means)
         @Help("optimizer preset: choi.sgd, choi.momentum, choi.nesterov, choi.rmsprop, choi.adam, choi.nadam, pytorch.adam, "

@@ -45,6 +45,7 @@ public record RunSpec(Workload workload, RunConfig config) {
     static final List<List<String>> EXCLUSIVE = List.of(
             List.of("steps", "epochs"),
             List.of("eval_every_epochs", "eval_every_steps"),
+            List.of("histogram_every_steps", "histogram_every_epochs"),
             List.of("momentum", "one_minus_momentum"),
             List.of("rho", "one_minus_rho"),
             List.of("beta1", "one_minus_beta1"),
@@ -178,6 +179,8 @@ public record RunSpec(Workload workload, RunConfig config) {
         positive("log_every_steps", c.logEverySteps());
         positive("eval_batch_size", c.evalBatchSize());
         nonNegative("checkpoint_every", c.checkpointEvery());
+        nonNegative("histogram_every_steps", c.histogramEverySteps());
+        nonNegative("histogram_every_epochs", c.histogramEveryEpochs());
         if (!(c.validFraction() >= 0 && c.validFraction() < 1)) {
             throw new IllegalArgumentException("valid_fraction must be in [0, 1), got " + c.validFraction());
         }

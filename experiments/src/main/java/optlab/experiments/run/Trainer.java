@@ -173,6 +173,7 @@ public final class Trainer {
         final long total;
         final PrintStream out;
         final Progress.Factory progress;
+        final HistogramProbe histogramProbe;
         final Tensor trainerState = Scope.escape(Tensor.zeros(Shape.of(TRAINER_STATE), DType.FLOAT64, optlab.kernels.Device.CPU));
         final double[] s = new double[TRAINER_STATE];
         long step;
@@ -192,6 +193,7 @@ public final class Trainer {
             this.total = total;
             this.out = out;
             this.progress = progress;
+            this.histogramProbe = new HistogramProbe(arena, opt);
             s[FIRST_LOSS] = Double.NaN;
         }
 
@@ -259,6 +261,7 @@ public final class Trainer {
                     if (bar == null) bar = progress.create(segmentName(epoch), segmentEnd() - step);
                     Hooks.atStep(step);
                     double value;
+                    Map<String, Object> histogram = null;
                     try (Scope scope = Scope.open()) {
                         Variable loss = task.nextLoss(smoothing);
                         if (mult != 1) loss = loss.mul(mult);
@@ -276,7 +279,11 @@ public final class Trainer {
                         loss.backward();
                         if (l2 > 0) addWeightGradient(l2);
                         Hooks.reached("mid-step");
-                        if (!opt.step()) s[SKIPPED]++;
+                        boolean probe = HistogramProbe.due(step + 1, c, spe);
+                        if (probe) histogramProbe.beforeStep();
+                        boolean applied = opt.step();
+                        if (!applied) s[SKIPPED]++;
+                        if (probe) histogram = histogramProbe.afterStep(applied);
                         task.afterStep();
                     }
                     step++;
@@ -284,6 +291,11 @@ public final class Trainer {
                     s[LOG_SUM] += value;
                     s[LOG_STEPS]++;
                     bar.step(value);
+                    if (histogram != null) {
+                        Map<String, Object> rec = ordered("epoch", (double) step / spe);
+                        rec.putAll(histogram);
+                        metrics.write("histogram", step, rec);
+                    }
                     boolean evalNow = evalDue(), end = step == total;
                     if (step % c.logEverySteps() == 0 || end) writeTrainRecord(metrics, value, false);
                     if (evalNow || end || step == segmentEndOf(step - 1)) {

@@ -69,7 +69,7 @@ final class CrossSweep {
             if (byMult.size() < 2) continue;
             md.h2("Loss scaling on " + w.getKey());
             md.p("Each optimizer at one (alpha, lambda), unchanged for every multiplier: of the settings that every multiplier's sweep ran, "
-                    + "the one best at loss x" + Report.fmt(byMult.firstKey()).replaceAll("\\.?0+$", "") + ". A scale-free rule (AdamW, "
+                    + "the one best at loss x" + Report.compact(byMult.firstKey()) + ". A scale-free rule (AdamW, "
                     + "AdamProx) should keep its curve as the loss is multiplied, Adam-L2 need not.");
             SweepResults base = byMult.firstEntry().getValue();
             Map<String, TrialResult> best = new LinkedHashMap<>();
@@ -84,14 +84,15 @@ final class CrossSweep {
                 if (pick != null) best.put(search, pick);
             }
             for (var b : best.entrySet()) {
-                XYChart c = Figures.xy(w.getKey() + ", " + b.getKey() + " at " + b.getValue().trial().params() + ": " + Metrics.label(r.report())
+                XYChart c = Figures.xy(w.getKey() + ", " + b.getKey() + " at " + Report.params(b.getValue()) + ": " + Metrics.label(r.report())
                         + " under loss scaling", "epoch", Metrics.label(r.report()), false, false);
+                c.getStyler().setXAxisDecimalPattern("0.##");
                 int color = 0;
                 List<String> missing = new ArrayList<>();
                 for (var m : byMult.entrySet()) {
                     TrialResult same = m.getValue().search(b.getKey()).stream()
                             .filter(t -> Objects.equals(t.trial().params(), b.getValue().trial().params()) && t.status().ended()).findFirst().orElse(null);
-                    String name = "loss x" + Report.fmt(m.getKey()).replaceAll("\\.?0+$", "");
+                    String name = "loss x" + Report.compact(m.getKey());
                     if (same == null) {
                         missing.add(name);
                         color++;

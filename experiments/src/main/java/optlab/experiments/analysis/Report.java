@@ -179,6 +179,23 @@ public record Report(String select, String report, Double target, double diverge
         return o == null ? null : Presets.get(o.toString()).rule();
     }
 
+    /** A hyperparameter value, short: 4 significant digits, no trailing zeros (0.001, 0.3162, 5e-08). */
+    static String compact(double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) return fmt(v);
+        if (v == 0) return "0";
+        if (Math.abs(v) < 1e-4 || Math.abs(v) >= 1e5) return String.format(Locale.ROOT, "%.4g", v).replaceAll("\\.?0+e", "e");
+        return new java.math.BigDecimal(v).round(new java.math.MathContext(4)).stripTrailingZeros().toPlainString();
+    }
+
+    /** A trial's drawn hyperparameters, short: {@code lr 0.3162, one_minus_momentum 0.1}. */
+    static String params(TrialResult t) {
+        List<String> parts = new ArrayList<>();
+        for (var e : t.trial().params().entrySet()) {
+            parts.add(e.getKey() + " " + (e.getValue() instanceof Number n ? compact(n.doubleValue()) : String.valueOf(e.getValue())));
+        }
+        return String.join(", ", parts);
+    }
+
     static String fmt(double v) {
         if (Double.isNaN(v)) return "-";
         if (Double.isInfinite(v)) return "never";
@@ -212,6 +229,7 @@ public record Report(String select, String report, Double target, double diverge
         }
 
         void write(Md md) {
+            if (s.spec().searches().stream().noneMatch(x -> x.quasirandom() != null)) return; // a grid: Zhuang's figures instead
             List<String> searches = searches();
             if (searches.stream().allMatch(x -> s.search(x).stream().filter(t -> t.status().ended()).count() < 2)) return;
             md.h2("Tuning curves: best of K trials (Choi et al.)");
@@ -306,7 +324,7 @@ public record Report(String select, String report, Double target, double diverge
                 rows.add(List.of("`" + x + "`", String.valueOf(ts.get(0).config("optimizer")), ts.size() + " (" + ended + ")", Long.toString(div),
                         fmt(d.median()) + " [" + fmt(d.quantile(LOW)) + ", " + fmt(d.quantile(HIGH)) + "]",
                         best == null ? "-" : "`" + best.id() + "`", best == null ? "-" : fmt(Metrics.last(best, select, Double.NaN)),
-                        best == null ? "-" : best.trial().params().toString()));
+                        best == null ? "-" : params(best)));
             }
             // sort the body by the tuned median
             List<List<String>> body = new ArrayList<>(rows.subList(1, rows.size()));
@@ -500,7 +518,7 @@ public record Report(String select, String report, Double target, double diverge
                         best = t;
                     }
                 }
-                String bestText = best == null ? "no finished trial" : "best alpha " + fmt(best.param("lr")) + ", lambda " + fmt(best.param("weight_decay"))
+                String bestText = best == null ? "no finished trial" : "best alpha " + compact(best.param("lr")) + ", lambda " + compact(best.param("weight_decay"))
                         + ": " + fmt(bestV);
                 HeatMapChart c = Figures.heatMap(s.spec().base().get("workload") + ", " + g.name() + ": final " + Metrics.label(report) + " (" + bestText + ")",
                         "alpha (base learning rate)", "lambda (weight decay)", labels(lrs), labels(lambdas), v, 0, 1.1);
@@ -517,7 +535,7 @@ public record Report(String select, String report, Double target, double diverge
 
         static List<String> labels(List<Object> values) {
             List<String> out = new ArrayList<>();
-            for (Object o : values) out.add(fmt(((Number) o).doubleValue()).replaceAll("\\.?0+$", ""));
+            for (Object o : values) out.add(compact(((Number) o).doubleValue()));
             return out;
         }
 
@@ -556,13 +574,14 @@ public record Report(String select, String report, Double target, double diverge
 
         static String describe(Map<String, TrialResult> best) {
             List<String> parts = new ArrayList<>();
-            for (var e : best.entrySet()) parts.add("`" + e.getKey() + "` " + e.getValue().trial().params());
+            for (var e : best.entrySet()) parts.add("`" + e.getKey() + "` (" + params(e.getValue()) + ")");
             return String.join("; ", parts);
         }
 
         XYChart curveChart(Map<String, TrialResult> trials, String metric, boolean logY) {
             XYChart c = Figures.xy(s.spec().base().get("workload") + ": " + Metrics.label(metric) + " of each optimizer's best setting",
                     "epoch", Metrics.label(metric), false, logY);
+            c.getStyler().setXAxisDecimalPattern("0.##");
             int color = 0;
             for (var e : trials.entrySet()) {
                 List<Double> x = new ArrayList<>(), y = new ArrayList<>();
@@ -573,7 +592,7 @@ public record Report(String select, String report, Double target, double diverge
                         y.add(v);
                     }
                 }
-                if (!x.isEmpty()) Figures.line(c, e.getKey() + " " + e.getValue().trial().params(), arr(x), arr(y), color);
+                if (!x.isEmpty()) Figures.line(c, e.getKey() + " (" + params(e.getValue()) + ")", arr(x), arr(y), color);
                 color++;
             }
             return c;

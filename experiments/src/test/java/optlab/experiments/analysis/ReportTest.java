@@ -107,6 +107,7 @@ class ReportTest {
         String g = Files.readString(out.resolve("grid_x1.md"));
         assertTrue(g.contains("over (alpha, lambda) (Zhuang et al.)"), g);
         assertTrue(g.contains("## Learning curves of each optimizer's best setting"), g);
+        assertTrue(!g.contains("## Tuning curves"), "a grid sweep gets Zhuang's figures, not Choi's tuning curves");
         String index = Files.readString(out.resolve("README.md"));
         assertTrue(index.contains("## Loss scaling on tolstoi_char_rnn"), index);
 
@@ -148,6 +149,16 @@ class ReportTest {
                     + d.getElementsByTagName("line").getLength() + d.getElementsByTagName("rect").getLength();
             assertTrue(drawn > 10, svg + " draws only " + drawn + " shapes");
         }
+    }
+
+    @Test
+    void hyperparametersArePrintedShort() {
+        assertEquals("0.001", Report.compact(0.001));
+        assertEquals("0.3162", Report.compact(0.31622776601683805));
+        assertEquals("0.1", Report.compact(0.10000000000000002));
+        assertEquals("5.623e-08", Report.compact(5.6234132519034806E-8));
+        assertEquals("0", Report.compact(0));
+        assertEquals("100", Report.compact(100.0));
     }
 
     @Test

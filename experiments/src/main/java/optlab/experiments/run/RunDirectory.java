@@ -10,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -181,16 +180,6 @@ public final class RunDirectory implements AutoCloseable {
     /** Removes a checkpoint and a result of an earlier attempt (a run started afresh). */
     void removeEarlierAttempt() throws IOException {
         for (Path f : new Path[] {checkpointFile(), resultFile(), finalWeightsFile(), metricsFile()}) Files.deleteIfExists(f);
-    }
-
-    /** Every file in the directory, for tests and status listings. */
-    public List<String> files() throws IOException {
-        List<String> out = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            for (Path p : ds) out.add(p.getFileName().toString());
-        }
-        out.sort(null);
-        return out;
     }
 
     @Override

@@ -147,8 +147,7 @@ public final class Trainer {
         meta.put("host", host());
         meta.put("started_at", start.toString());
         meta.put("java", System.getProperty("java.version"));
-        meta.put("backend", task.model().device().toString().equals("cpu") ? optlab.kernels.Backends.of(spec.device()).name()
-                : spec.device().toString());
+        meta.put("backend", optlab.kernels.Backends.of(spec.device()).name());
         meta.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
         return root;
     }

@@ -104,8 +104,4 @@ public final class LocalRunner {
     public static int defaultThreads(int workers) {
         return Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
     }
-
-    static void check(int workers) {
-        if (workers < 1) throw new IllegalArgumentException("--workers must be >= 1, got " + workers);
-    }
 }

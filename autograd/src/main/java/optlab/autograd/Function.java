@@ -55,7 +55,22 @@ public abstract class Function {
      */
     protected static boolean recordsGraph(Variable... inputs) {
         if (!Grad.isEnabled()) return false;
-        for (Variable v : inputs) if (v.requiresGrad()) return true;
+        for (Variable v : inputs) if (v != null && v.requiresGrad()) return true;
         return false;
+    }
+
+    /**
+     * NOTE [user-kernel-gradients]: before anything runs, refuses a user kernel declared forward-only for kernel-choice
+     * op {@code op} ({@code conv2d}, {@code lstm}, ...) on the backend of the first input when this application will be
+     * recorded in the graph. A function of a differentiable op family calls it first thing.
+     */
+    protected static void checkGradientKernel(String op, Variable... inputs) {
+        if (!recordsGraph(inputs)) return;
+        for (Variable v : inputs) {
+            if (v != null) {
+                v.data().backend().kernels().checkGradient(op, v.data().device());
+                return;
+            }
+        }
     }
 }

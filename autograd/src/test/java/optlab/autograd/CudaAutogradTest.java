@@ -13,7 +13,8 @@ import java.nio.file.Path;
 import optlab.kernels.Backends;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.Backends;
+import optlab.kernels.KernelChoices;
 import optlab.kernels.cuda.Cuda;
 import optlab.tensor.Generator;
 import optlab.tensor.NeuralOps;
@@ -22,7 +23,6 @@ import optlab.tensor.Shape;
 import optlab.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,7 +42,6 @@ class CudaAutogradTest {
     @TempDir
     static Path dir;
     static Path fatbin;
-    private KernelRegistry saved;
 
     @BeforeAll
     static void requireGpu() throws IOException {
@@ -53,18 +52,14 @@ class CudaAutogradTest {
         }
     }
 
-    @BeforeEach
-    void save() {
-        saved = KernelRegistry.global();
-    }
-
     @AfterEach
     void restore() {
-        KernelRegistry.setGlobal(saved);
+        Backends.open(GPU, KernelChoices.defaults());
     }
 
+    /** Opens the GPU's backend with {@code spec}: tensors made after this use it (NOTE [kernel-choices]). */
     private static void use(String spec) {
-        KernelRegistry.setGlobal(KernelRegistry.defaults().with(spec, "CudaAutogradTest"));
+        Backends.open(GPU, KernelChoices.defaults().with(spec, "CudaAutogradTest"));
     }
 
     private static float leaky(float x) {
@@ -84,7 +79,8 @@ class CudaAutogradTest {
         try (Scope s = Scope.open()) {
             Variable x = new Variable(Tensor.of(xs, 1027).to(GPU), true);
             Variable y = x.relu();
-            assertEquals("UserUnaryBackward(unary.relu=leaky_relu_user_f32)", y.gradFn().name());
+            assertEquals("UserUnaryBackward(unary.relu=user:" + fatbin + ":leaky_relu_user_f32:backward=leaky_relu_user_bwd_f32)",
+                    y.gradFn().name());
             y.mul(new Variable(Tensor.of(w, 1027).to(GPU))).sum().backward(); // d/dx sum(w * leaky(x)) = w * leaky'(x)
             float[] ey = new float[xs.length], eg = new float[xs.length];
             for (int i = 0; i < xs.length; i++) {
@@ -93,7 +89,7 @@ class CudaAutogradTest {
             }
             assertArrayEquals(ey, y.data().toFloatArray());
             assertArrayEquals(eg, x.grad().toFloatArray());
-            // the CPU is not affected: user kernels run on CUDA only
+            // the CPU is not affected: its backend was not opened with these choices
             Variable xc = new Variable(Tensor.of(xs, 1027), true);
             assertEquals("ReluBackward", xc.relu().gradFn().name());
         }
@@ -107,7 +103,8 @@ class CudaAutogradTest {
             Variable x = new Variable(Tensor.of(xs, 100).to(GPU), true);
             long live = Backends.of(GPU).memoryStats().liveBuffers();
             var e = assertThrows(IllegalStateException.class, x::exp);
-            assertTrue(e.getMessage().startsWith("op unary.exp on cuda:0 runs user kernel leaky_relu_user_f32 from " + fatbin), e.getMessage());
+            assertTrue(e.getMessage().startsWith("op unary.exp on cuda:0 runs user kernel user:" + fatbin + ":leaky_relu_user_f32"),
+                    e.getMessage());
             assertTrue(e.getMessage().contains("forward-only"), e.getMessage());
             assertEquals(live, Backends.of(GPU).memoryStats().liveBuffers(), "refused before the forward allocated anything");
             float[] ey = new float[xs.length];

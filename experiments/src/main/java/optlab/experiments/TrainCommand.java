@@ -16,7 +16,8 @@ import optlab.experiments.run.RunSpec;
 import optlab.experiments.run.Trainer;
 import optlab.experiments.train.Progress;
 import optlab.kernels.Backends;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.Backend;
+import optlab.kernels.KernelChoices;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -79,9 +80,9 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private int train(RunSpec run, RunDirectory rd, PrintStream out) {
-        if (run.config().kernels() != null) KernelRegistry.setGlobal(KernelRegistry.global().with(run.config().kernels(), "command line"));
+        Backend backend;
         try {
-            Backends.of(run.device());
+            backend = Backends.open(run.device(), run.kernels());
         } catch (IllegalStateException e) {
             throw new IllegalArgumentException("--device " + run.device() + " cannot be used: " + e.getMessage(), e);
         }
@@ -90,7 +91,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (run.workload().notes() != null) out.println("note: " + run.workload().notes());
         out.println("config: " + run.config().toJson().replaceAll("\\s*\\n\\s*", " "));
         out.println("run directory: " + rd.path());
-        out.println(KernelRegistry.global().summary(run.device()));
+        out.println(backend.kernels().summary(KernelChoices.Target.of(run.device())));
         List<String> cmd = new ArrayList<>(List.of("bin/optlab", "train"));
         cmd.addAll(spec.commandLine().getParseResult().originalArgs());
         Trainer.Outcome o = Trainer.run(run, rd, new Trainer.Invocation(cmd, Version.record()), out, Progress.Factory.bars());

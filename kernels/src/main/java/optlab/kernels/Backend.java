@@ -27,6 +27,15 @@ public interface Backend {
 
     Device device();
 
+    /**
+     * The kernel choices this backend was opened with and dispatches by (NOTE [kernel-choices]): the value a run
+     * records, never a process-wide setting.
+     */
+    KernelChoices kernels();
+
+    /** The calls each kernel variant served on this backend so far (what ran, to record beside {@link #kernels()}). */
+    KernelCalls kernelCalls();
+
     // ------------------------------------------------------------------------------------------------
     // Memory and host transfers
     // ------------------------------------------------------------------------------------------------

@@ -1,21 +1,55 @@
 package optlab.kernels;
 
+import java.util.HashMap;
+import java.util.Map;
 import optlab.kernels.cpu.CpuBackend;
 import optlab.kernels.cuda.CudaBackend;
 
-/** Finds the backend of a device. */
+/**
+ * Finds and opens the backend of a device.
+ *
+ * <p>NOTE [kernel-choices], the process side: a device's backend is process state anyway (an allocator, a
+ * CUDA context), so each device has one current backend, made on first use with the default choices or by
+ * {@link #open} with the given ones. Tensors allocated on the device get the current backend and keep it for
+ * life (their buffers point at it), so open the backend with its choices before creating the tensors that
+ * should use them, as {@code bin/optlab train} does.
+ */
 public final class Backends {
     private Backends() {}
 
+    private static final Map<Device, Backend> CURRENT = new HashMap<>();
+
     /**
-     * The backend of {@code device}. For {@code cuda:N} this is {@link CudaBackend#get(int)}, which throws an
-     * {@link IllegalStateException} listing every step tried and why it failed (JCuda natives, driver,
-     * devices, compute capability, kernel files; NOTE [loud-cuda]) when CUDA cannot be used.
+     * The current backend of {@code device}: the one {@link #open} made last, else one with the default choices.
+     * For {@code cuda:N} this throws an {@link IllegalStateException} listing every step tried and why it failed
+     * (JCuda natives, driver, devices, compute capability, kernel files; NOTE [loud-cuda]) when CUDA cannot be used.
      */
-    public static Backend of(Device device) {
+    public static synchronized Backend of(Device device) {
+        Backend b = CURRENT.get(device);
+        if (b == null) {
+            b = make(device, KernelChoices.defaults());
+            CURRENT.put(device, b);
+        }
+        return b;
+    }
+
+    /**
+     * Opens {@code device}'s backend with {@code choices} and makes it the device's current backend. Throws an
+     * {@link IllegalArgumentException} for a choice this backend cannot run ({@link KernelChoices#requireRunnableOn}).
+     */
+    public static synchronized Backend open(Device device, KernelChoices choices) {
+        choices.requireRunnableOn(KernelChoices.Target.of(device));
+        Backend current = CURRENT.get(device);
+        if (current != null && current.kernels().equals(choices)) return current;
+        Backend b = make(device, choices);
+        CURRENT.put(device, b);
+        return b;
+    }
+
+    private static Backend make(Device device, KernelChoices choices) {
         return switch (device.kind()) {
-            case CPU -> CpuBackend.get();
-            case CUDA -> CudaBackend.get(device.index());
+            case CPU -> CpuBackend.open(choices);
+            case CUDA -> CudaBackend.get(device.index()).withChoices(choices);
         };
     }
 }

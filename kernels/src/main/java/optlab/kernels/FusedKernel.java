@@ -10,7 +10,7 @@ package optlab.kernels;
  * contract, and only on the host backend; a device backend runs its own compiled version instead.
  */
 public interface FusedKernel {
-    /** A short name for logs and results, e.g. {@code "adam_choi"}. */
+    /** Its name, e.g. {@code "adam_f32"}: what {@code fused.NAME} kernel choices and call counts name it by. */
     String name();
 
     /**
@@ -29,6 +29,15 @@ public interface FusedKernel {
      */
     default CudaFunction cuda() {
         return null;
+    }
+
+    /**
+     * A module's fused kernels, listed in {@code META-INF/services/optlab.kernels.FusedKernel$Catalog} and found with
+     * {@link java.util.ServiceLoader}, so that a kernel choice {@code fused.NAME} can be checked against the kernels
+     * that exist ({@link KernelChoices#fusedKernelNames()}).
+     */
+    interface Catalog {
+        java.util.List<FusedKernel> kernels();
     }
 
     /** A function in a compiled kernel file: {@code module}.cu, function name {@code function}. */

@@ -24,7 +24,7 @@ import optlab.tensor.Tensor;
  * (single-bias layout only), so that the trainable bias starts and decays where TensorFlow's does.
  *
  * <p>Each layer is one graph node over the whole sequence ({@link #forwardLayer}), run by the backend's
- * {@code lstm} kernel choice, so {@code -Doptlab.kernels=lstm=cudnn} puts the model's LSTM on cuDNN.
+ * {@code lstm} kernel choice, so {@code --kernels lstm=cudnn} puts the model's LSTM on cuDNN.
  *
  * <p>Initialization: PyTorch's default, every weight and bias U(-1/sqrt(h), 1/sqrt(h))
  * ({@link Init#pytorchLstm}); a model may re-initialize.

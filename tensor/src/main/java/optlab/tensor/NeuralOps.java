@@ -3,7 +3,6 @@ package optlab.tensor;
 import java.util.Arrays;
 import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
-import optlab.kernels.KernelRegistry;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
 
@@ -389,7 +388,7 @@ public final class NeuralOps {
 
     /** The {@code lstm} kernel choice the backend runs on {@code device} now, as {@code lstm=VARIANT}. */
     private static String lstmVariant(Tensor x) {
-        return KernelRegistry.global().choice("lstm", x.device()).toString();
+        return x.backend().kernels().choice("lstm", x.device()).toString();
     }
 
     /**

@@ -20,6 +20,7 @@ public final class BatchNorm extends Function {
 
     public static Variable apply(Variable x, Variable gamma, Variable beta, Tensor runningMean, Tensor runningVar,
                                  boolean training, double momentum, double eps) {
+        checkGradientKernel("batchnorm", x, gamma, beta);
         BatchNorm f = new BatchNorm();
         f.x = x.data();
         f.gamma = gamma.data();

@@ -15,6 +15,7 @@ public final class Conv2d extends Function {
     private int stride, padding;
 
     public static Variable apply(Variable x, Variable w, Variable b, int stride, int padding) {
+        checkGradientKernel("conv2d", x, w, b);
         Conv2d f = new Conv2d();
         f.x = x.data();
         f.w = w.data();

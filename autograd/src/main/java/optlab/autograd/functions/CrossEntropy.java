@@ -20,6 +20,7 @@ public final class CrossEntropy extends Function {
     private Reduction reduction;
 
     public static Variable apply(Variable logits, Tensor labels, double smoothing, Reduction reduction) {
+        checkGradientKernel("softmax_cross_entropy", logits);
         CrossEntropy f = new CrossEntropy();
         NeuralOps.CrossEntropyOutput out = NeuralOps.softmaxCrossEntropy(logits.data(), labels, smoothing);
         f.probs = out.probs();

@@ -10,7 +10,7 @@ import optlab.tensor.Tensor;
 /**
  * Elementwise functions and their derivatives. Binary ones broadcast; their backward sums back down.
  * Each function whose forward is a unary op first offers it to {@link UserUnary} (NOTE
- * [user-kernel-gradients]), which takes over when the kernel registry runs a user's kernel for that op.
+ * [user-kernel-gradients]), which takes over when x's backend runs a user's kernel for that op (NOTE [kernel-choices]).
  */
 public final class Elementwise {
     private Elementwise() {}
@@ -116,9 +116,8 @@ public final class Elementwise {
 
         public static Variable apply(Variable x, double scale, double shift) {
             boolean multiplies = shift == 0 || scale != 1;
-            var device = x.data().device();
-            boolean userMul = multiplies && UserUnary.userKernel(UnaryOp.MUL_SCALAR, device) != null;
-            boolean userAdd = shift != 0 && UserUnary.userKernel(UnaryOp.ADD_SCALAR, device) != null;
+            boolean userMul = multiplies && UserUnary.userKernel(UnaryOp.MUL_SCALAR, x.data()) != null;
+            boolean userAdd = shift != 0 && UserUnary.userKernel(UnaryOp.ADD_SCALAR, x.data()) != null;
             if (userMul || userAdd) {
                 // one function per unary op, so each user kernel brings its own backward (NOTE [user-kernel-gradients])
                 Variable m = !multiplies ? x : userMul ? UserUnary.apply(UnaryOp.MUL_SCALAR, scale, x) : builtin(x, scale, 0);

@@ -11,6 +11,7 @@ public final class Embedding extends Function {
     private int vocab;
 
     public static Variable apply(Tensor indices, Variable table) {
+        checkGradientKernel("embedding", table);
         Embedding f = new Embedding();
         f.indices = indices;
         f.vocab = table.size(0);

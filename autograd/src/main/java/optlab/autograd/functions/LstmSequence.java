@@ -23,6 +23,7 @@ public final class LstmSequence extends Function {
     private Variable[] slots; // x, h0, c0, wIh, wHh, bIh, bHh as given (null where absent)
 
     public static Variable apply(Variable x, Variable h0, Variable c0, Variable wIh, Variable wHh, Variable bIh, Variable bHh) {
+        checkGradientKernel("lstm", x, h0, c0, wIh, wHh, bIh, bHh);
         LstmSequence f = new LstmSequence();
         f.slots = new Variable[] {x, h0, c0, wIh, wHh, bIh, bHh};
         List<Variable> present = new ArrayList<>();

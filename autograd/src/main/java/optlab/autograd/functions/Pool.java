@@ -15,6 +15,7 @@ public final class Pool {
         private int kernel, stride, padding;
 
         public static Variable apply(Variable x, int kernel, int stride, int padding) {
+            checkGradientKernel("pool2d", x);
             MaxPool2d f = new MaxPool2d();
             f.x = x.data();
             f.kernel = kernel;
@@ -37,6 +38,7 @@ public final class Pool {
         private boolean countIncludePad;
 
         public static Variable apply(Variable x, int kernel, int stride, int padding, boolean countIncludePad) {
+            checkGradientKernel("pool2d", x);
             AvgPool2d f = new AvgPool2d();
             f.input = x.shape();
             f.kernel = kernel;

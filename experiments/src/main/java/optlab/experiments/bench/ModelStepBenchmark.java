@@ -20,7 +20,7 @@ import optlab.experiments.Results;
 import optlab.kernels.Backend;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.KernelChoices;
 import optlab.kernels.RandomDistribution;
 import optlab.nn.Module;
 import optlab.nn.ParameterArena;
@@ -132,8 +132,9 @@ public final class ModelStepBenchmark implements Callable<Integer> {
         }
 
         /** The benchmark's row name: {@code resnet20 train step batch 128 (cuda:0)}, then the kernel overrides, if any. */
-        String rowName(Device device) {
-            List<KernelRegistry.Choice> o = KernelRegistry.global().overrides(KernelRegistry.targetOf(device));
+        String rowName(Backend backend) {
+            Device device = backend.device();
+            List<KernelChoices.Choice> o = backend.kernels().overrides();
             return model + " train step " + shape + " (" + device + ")" + (o.isEmpty() ? "" : " " + o);
         }
     }
@@ -160,19 +161,19 @@ public final class ModelStepBenchmark implements Callable<Integer> {
 
         System.out.printf(Locale.ROOT, "model training steps on %s; synthetic batches (each row says its shape); optimizer %s lr %g; "
                 + "%d warm-up + %d timed steps%n", backend.name(), config.preset(), lr, warmup, steps);
-        System.out.println(KernelRegistry.global().summary(device));
+        System.out.println(backend.kernels().summary(KernelChoices.Target.of(device)));
         List<Figure> figures = new ArrayList<>();
         for (String m : models) {
             Figure f = isCharLstm(m) ? measureCharLstm(backend, config) : measure(depth(m), backend, config);
             figures.add(f);
             System.out.printf(Locale.ROOT, "%-48s %10.1f %s   median %.2f ms, mean %.2f ms, fastest %.2f ms; loss %.4f -> %.4f%n",
-                    f.rowName(device), f.throughput(), f.unit(), f.medianMs(), f.meanMs(), f.minMs(), f.firstLoss(), f.lastLoss());
+                    f.rowName(backend), f.throughput(), f.unit(), f.medianMs(), f.meanMs(), f.minMs(), f.firstLoss(), f.lastLoss());
         }
         if (out != null) {
             StringBuilder b = new StringBuilder("benchmark\tvalue\tunit\tceiling\tceiling_value\tfraction\tnote\n");
             for (Figure f : figures) {
                 b.append(String.format(Locale.ROOT, "%s\t%.4f\t%s\t\t0.0000\tNaN\tmedian %.3f ms/step of %d, %,d parameters%n",
-                        f.rowName(device), f.throughput(), f.unit(), f.medianMs(), f.steps(), f.parameters()));
+                        f.rowName(backend), f.throughput(), f.unit(), f.medianMs(), f.steps(), f.parameters()));
             }
             Files.writeString(out, b.toString());
             System.out.println("wrote " + out);
@@ -182,7 +183,8 @@ public final class ModelStepBenchmark implements Callable<Integer> {
             r.put("benchmark", "model training step");
             r.put("device", device.toString());
             r.put("backend", backend.name());
-            r.put("kernels", KernelRegistry.global().record(device));
+            r.put("kernels", backend.kernels().record(KernelChoices.Target.of(device)));
+            r.put("kernel_calls", backend.kernelCalls().snapshot());
             r.put("optimizer", Results.json().readTree(config.toJson()));
             r.put("batchSize", batchSize);
             r.put("imageSize", imageSize);

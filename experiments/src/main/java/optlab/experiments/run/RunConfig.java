@@ -116,7 +116,7 @@ public record RunConfig(
 
         // ---- where and how it runs
         @Help("cpu, cuda or cuda:N") String device,
-        @Help("kernel registry overrides, e.g. gemm=own_tf32,conv2d=cudnn (docs/GPU.md)") String kernels,
+        @Help("kernel choices, e.g. gemm=own_tf32,conv2d=cudnn or conv2d=java:JAR:CLASS (docs/KERNELS.md)") String kernels,
         @Help("model dtype: float32, or float64 end to end on the CPU (weights, gradients, optimizer)") String dtype,
         @Help("start from this initialization (bin/optlab init, or a PyTorch safetensors state_dict)") String init,
         @Help("allow a checkpoint or initialization holding NaN or infinity") Boolean allowNonFinite) {

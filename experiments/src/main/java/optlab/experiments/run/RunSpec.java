@@ -7,6 +7,7 @@ import java.util.Map;
 import optlab.experiments.data.FashionMnist;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
+import optlab.kernels.KernelChoices;
 import optlab.nn.Module;
 import optlab.optim.NonFinitePolicy;
 import optlab.optim.Numerics.DecayConvention;
@@ -171,6 +172,7 @@ public record RunSpec(Workload workload, RunConfig config) {
     /** Checks every value that the optimizer and the data readers do not check themselves. */
     private void check() {
         RunConfig c = config;
+        kernels();
         positive("batch_size", c.batchSize());
         if (c.steps() != null) positive("steps", c.steps());
         if (c.epochs() != null) positive("epochs", c.epochs());
@@ -218,6 +220,16 @@ public record RunSpec(Workload workload, RunConfig config) {
     /** The device, parsed. */
     public Device device() {
         return Device.parse(config.device());
+    }
+
+    /**
+     * The kernel choices of {@code kernels} (NOTE [kernel-choices]), checked against the device: a choice its backend
+     * cannot run is refused here, before anything runs.
+     */
+    public KernelChoices kernels() {
+        KernelChoices k = config.kernels() == null ? KernelChoices.defaults() : KernelChoices.parse(config.kernels());
+        k.requireRunnableOn(KernelChoices.Target.of(device()));
+        return k;
     }
 
     /** The model dtype, FLOAT32 or FLOAT64. */

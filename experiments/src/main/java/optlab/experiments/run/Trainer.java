@@ -15,7 +15,9 @@ import optlab.autograd.Variable;
 import optlab.experiments.train.Progress;
 import optlab.experiments.train.TrainingCheckpoint;
 import optlab.kernels.DType;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.Backend;
+import optlab.kernels.Backends;
+import optlab.kernels.KernelChoices;
 import optlab.nn.Module;
 import optlab.nn.ParameterArena;
 import optlab.nn.io.Checkpoint;
@@ -83,6 +85,9 @@ public final class Trainer {
         for (String f : dir.removedLeftovers()) out.println("removed " + f + ", the leftover of a write killed midway");
 
         Instant start = Instant.now();
+        // NOTE [kernel-choices]: opened before any tensor of the run exists, so every one of them runs on these choices
+        Backend backend = Backends.open(spec.device(), spec.kernels());
+        backend.kernelCalls().reset();
         try (Task task = Tasks.open(spec, out)) {
             Module model = task.model();
             RunConfig c = spec.config();
@@ -100,7 +105,7 @@ public final class Trainer {
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
-                        RunDirectory.writeJson(dir.configFile(), configRecord(spec, resolved, task, opt, spe, total, invocation, start));
+                        RunDirectory.writeJson(dir.configFile(), configRecord(spec, backend, resolved, task, opt, spe, total, invocation, start));
                     }
                     return new Loop(spec, dir, task, arena, opt, spe, total, out, progress).run(resuming);
                 }
@@ -123,8 +128,8 @@ public final class Trainer {
         return out;
     }
 
-    private static ObjectNode configRecord(RunSpec spec, JsonNode resolved, Task task, Optimizer opt, int spe, long total,
-                                           Invocation inv, Instant start) {
+    private static ObjectNode configRecord(RunSpec spec, Backend backend, JsonNode resolved, Task task, Optimizer opt, int spe,
+                                           long total, Invocation inv, Instant start) {
         ObjectNode root = RunDirectory.JSON.createObjectNode();
         root.set("config", resolved);
         ObjectNode derived = root.putObject("derived");
@@ -140,14 +145,14 @@ public final class Trainer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        derived.set("kernels", RunDirectory.JSON.valueToTree(KernelRegistry.global().record(spec.device())));
+        derived.set("kernels", RunDirectory.JSON.valueToTree(backend.kernels().record(KernelChoices.Target.of(spec.device()))));
         ObjectNode meta = root.putObject("meta");
         inv.version().forEach(meta::put);
         meta.set("command_line", RunDirectory.JSON.valueToTree(inv.commandLine()));
         meta.put("host", host());
         meta.put("started_at", start.toString());
         meta.put("java", System.getProperty("java.version"));
-        meta.put("backend", optlab.kernels.Backends.of(spec.device()).name());
+        meta.put("backend", backend.name());
         meta.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
         return root;
     }
@@ -443,6 +448,8 @@ public final class Trainer {
             r.put("skipped_steps", (long) s[SKIPPED]);
             r.put("optimizer_steps", opt.stepCount());
             r.put("wall_time", wall());
+            // what ran, beside config.json's derived.kernels (what was chosen): calls per op=variant in this process
+            r.put("kernel_calls", Backends.of(spec.device()).kernelCalls().snapshot());
             r.put("ended_at", Instant.now().toString());
             RunDirectory.writeJson(dir.resultFile(), r);
             out.printf("%s: %s at step %d of %d%s; results in %s%n", spec.workload().name(), status, step, total,

@@ -20,7 +20,7 @@ import optlab.experiments.sweep.TrialTable.Trial;
  *
  * <p>NOTE [jvm-per-trial]: a process per trial rather than threads in one JVM, because (1) a trial that runs out of
  * memory or crashes takes only itself down and is recorded as failed, the sweep goes on; (2) the engine has
- * process-wide state (the kernel registry, the CPU thread pool's size, the allocator's cache) that trials must not
+ * process-wide state (each device's current backend with its kernel choices, the CPU thread pool's size, the allocator's cache) that trials must not
  * share; (3) it is exactly what a Slurm array task runs, so the two paths cannot differ. The cost is a JVM start per
  * trial (about a second here, against trials of minutes). Each worker's JVM uses {@code threads-per-worker} CPU threads
  * ({@code -Doptlab.threads}, default: the cores divided among the workers), so K workers do not oversubscribe the

@@ -41,7 +41,7 @@ class ModelStepBenchmarkTest {
         JsonNode r = Results.json().readTree(json.toFile());
         List<String> keys = new ArrayList<>();
         r.fieldNames().forEachRemaining(keys::add);
-        assertEquals(List.of("benchmark", "device", "backend", "kernels", "optimizer", "batchSize", "imageSize", "lstmBatch", "lstmLength", "warmupSteps", "timedSteps",
+        assertEquals(List.of("benchmark", "device", "backend", "kernels", "kernel_calls", "optimizer", "batchSize", "imageSize", "lstmBatch", "lstmLength", "warmupSteps", "timedSteps",
                 "seed", "figures", "java"), keys);
         assertEquals(device, r.get("device").asText());
         assertEquals("choi.momentum", r.get("optimizer").get("preset").asText());
@@ -63,6 +63,7 @@ class ModelStepBenchmarkTest {
     void measuresSmallResnetsOnTheCpuAndRecordsTheSettings() throws IOException {
         JsonNode r = runTiny("cpu");
         assertEquals("cpu_im2col", r.get("kernels").get("conv2d").asText());
+        assertTrue(r.get("kernel_calls").get("conv2d=cpu_im2col").asLong() > 0, r.get("kernel_calls").toString());
     }
 
     @Test

@@ -18,7 +18,8 @@ import optlab.experiments.data.Batches;
 import optlab.experiments.data.FashionMnist;
 import optlab.experiments.data.ImageDataset;
 import optlab.kernels.Device;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.Backends;
+import optlab.kernels.KernelChoices;
 import optlab.kernels.Tolerance;
 import optlab.kernels.cuda.Cuda;
 import optlab.kernels.cuda.VendorLibraries;
@@ -177,13 +178,8 @@ class CudaTrainingTest {
      */
     @Test
     void theOwnKernelsGiveTheSameBitsRunToRun() {
-        KernelRegistry saved = KernelRegistry.global();
-        KernelRegistry.setGlobal(KernelRegistry.defaults()); // the own kernels, whatever -Doptlab.kernels says
-        try {
-            sameBitsRunToRun();
-        } finally {
-            KernelRegistry.setGlobal(saved);
-        }
+        Backends.open(GPU, KernelChoices.defaults()); // the own kernels
+        sameBitsRunToRun();
     }
 
     private static void sameBitsRunToRun() {
@@ -239,13 +235,12 @@ class CudaTrainingTest {
     @Test
     void aCharLstmStepOnTheGpuMatchesTheCpuUnderEachLstmVariant() {
         Step cpu = charLstmStep(Device.CPU);
-        KernelRegistry saved = KernelRegistry.global();
         List<String> variants = new ArrayList<>(List.of("own_steps"));
         if (VendorLibraries.cudnnAvailable()) variants.add("cudnn");
         else System.out.println("CharLstm step: cuDNN is not loadable, lstm=cudnn not checked:\n  " + String.join("\n  ", VendorLibraries.report()));
         try {
             for (String variant : variants) {
-                KernelRegistry.setGlobal(saved.with("lstm=" + variant, "CudaTrainingTest"));
+                Backends.open(GPU, KernelChoices.defaults().with("lstm=" + variant, "CudaTrainingTest"));
                 Step gpu = charLstmStep(GPU);
                 assertTrue(FORWARD.close(gpu.loss(), cpu.loss()), "lstm=" + variant + ": loss gpu " + gpu.loss() + ", cpu " + cpu.loss());
                 double worst = 0;
@@ -257,7 +252,7 @@ class CudaTrainingTest {
                         variant, cpu.loss(), gpu.loss(), worst);
             }
         } finally {
-            KernelRegistry.setGlobal(saved);
+            Backends.open(GPU, KernelChoices.defaults());
         }
     }
 

@@ -11,7 +11,7 @@ import optlab.kernels.Buffer;
 import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
 import optlab.kernels.FusedKernel;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.KernelChoices;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
 import optlab.kernels.Ptr;
@@ -85,7 +85,7 @@ public final class GpuBenchmark {
         CudaBackend be = CudaBackend.get();
         OUT.println("device: " + be.name() + "; " + be.deviceInfo());
         for (String line : VendorLibraries.report()) OUT.println(line);
-        OUT.println(KernelRegistry.global().summary(be.device()));
+        OUT.println(be.kernels().summary(KernelChoices.Target.CUDA));
         OUT.println();
 
         // each section on its own: one that fails (a vendor call never run before, say) is a FAILED row, not the end
@@ -194,13 +194,13 @@ public final class GpuBenchmark {
              Buffer c = be.allocate(DType.FLOAT32, nn); Buffer ref = be.allocate(DType.FLOAT32, nn)) {
             be.fillRandom(a.ptr(), nn, RandomDistribution.UNIFORM, -1, 1, 2, 0);
             be.fillRandom(b.ptr(), nn, RandomDistribution.UNIFORM, -1, 1, 3, 0);
-            CudaBackend r = be.withRegistry(KernelRegistry.defaults().with("gemm=" + refVariant, "GpuBenchmark"));
+            CudaBackend r = be.withChoices(KernelChoices.defaults().with("gemm=" + refVariant, "GpuBenchmark"));
             r.gemm(false, false, n, n, n, 1, a.ptr(), n, b.ptr(), n, 0, ref.ptr(), n, 1, 0, 0, 0);
             float[] expected = new float[nn];
             be.read(ref.ptr(), expected, 0, nn);
             double flops = 2.0 * n * n * n, cublasFp32 = 0;
             for (String v : variants) {
-                CudaBackend vb = be.withRegistry(KernelRegistry.defaults().with("gemm=" + v, "GpuBenchmark"));
+                CudaBackend vb = be.withChoices(KernelChoices.defaults().with("gemm=" + v, "GpuBenchmark"));
                 Runnable run = () -> vb.gemm(false, false, n, n, n, 1, a.ptr(), n, b.ptr(), n, 0, c.ptr(), n, 1, 0, 0, 0);
                 run.run();
                 float[] got = new float[nn];
@@ -255,7 +255,7 @@ public final class GpuBenchmark {
             be.fillRandom(w.ptr(), g.filterSize(), RandomDistribution.NORMAL, 0, 1, 5, 0);
             String shape = "conv 3x3 16->16 32x32 n=" + g.n();
             for (String v : withCudnn("own_im2col")) {
-                CudaBackend vb = be.withRegistry(KernelRegistry.defaults().with("conv2d=" + v, "GpuBenchmark"));
+                CudaBackend vb = be.withChoices(KernelChoices.defaults().with("conv2d=" + v, "GpuBenchmark"));
                 double f = be.timeMillis(() -> vb.conv2dForward(g, x.ptr(), w.ptr(), y.ptr()), 2, 10);
                 double d = be.timeMillis(() -> vb.conv2dBackwardData(g, y.ptr(), w.ptr(), dx.ptr()), 2, 10);
                 double wf = be.timeMillis(() -> vb.conv2dBackwardFilter(g, x.ptr(), y.ptr(), dw.ptr()), 2, 10);
@@ -303,7 +303,7 @@ public final class GpuBenchmark {
             be.fill(rv.ptr(), c, 1);
             String shape = "batchnorm train n=" + images + " c=16 32x32";
             for (String v : withCudnn("own_blockwise")) {
-                CudaBackend vb = be.withRegistry(KernelRegistry.defaults().with("batchnorm=" + v, "GpuBenchmark"));
+                CudaBackend vb = be.withChoices(KernelChoices.defaults().with("batchnorm=" + v, "GpuBenchmark"));
                 double f = be.timeMillis(() -> vb.batchNormForwardTraining(images, c, hw, x.ptr(), gamma.ptr(), beta.ptr(), 1e-5, 0.1,
                         rm.ptr(), rv.ptr(), y.ptr(), mean.ptr(), inv.ptr()), 2, 20);
                 double b = be.timeMillis(() -> vb.batchNormBackward(images, c, hw, x.ptr(), y.ptr(), gamma.ptr(), mean.ptr(), inv.ptr(),
@@ -318,7 +318,7 @@ public final class GpuBenchmark {
             be.fillRandom(x.ptr(), in, RandomDistribution.NORMAL, 0, 1, 7, 0);
             String shape = "maxpool 2x2 n=" + images + " c=64 32x32";
             for (String v : withCudnn("own_direct")) {
-                CudaBackend vb = be.withRegistry(KernelRegistry.defaults().with("pool2d=" + v, "GpuBenchmark"));
+                CudaBackend vb = be.withChoices(KernelChoices.defaults().with("pool2d=" + v, "GpuBenchmark"));
                 double f = be.timeMillis(() -> vb.maxPool2dForward(g, x.ptr(), y.ptr()), 2, 20);
                 double b = be.timeMillis(() -> vb.maxPool2dBackward(g, x.ptr(), y.ptr(), y.ptr(), dx.ptr()), 2, 20);
                 ROWS.add(new Row(shape + " fwd " + v, gbps(4.0 * (in + out), f), "GB/s", "driver D2D copy", copyGbps, String.format(Locale.ROOT, "%.3f ms", f)));
@@ -337,7 +337,7 @@ public final class GpuBenchmark {
     private static void lstm(CudaBackend be, int n) {
         LstmGeometry g = new LstmGeometry(50, n, 128, 128);
         for (String v : withCudnn("own_steps")) {
-            CudaBackend vb = be.withRegistry(KernelRegistry.defaults().with("lstm=" + v, "GpuBenchmark"));
+            CudaBackend vb = be.withChoices(KernelChoices.defaults().with("lstm=" + v, "GpuBenchmark"));
             int reserveSize = vb.lstmReserveSize(g);
             try (Buffer x = be.allocate(DType.FLOAT32, g.inputSize()); Buffer wIh = be.allocate(DType.FLOAT32, g.weightIhSize());
                  Buffer wHh = be.allocate(DType.FLOAT32, g.weightHhSize()); Buffer bias = be.allocate(DType.FLOAT32, g.biasSize());

@@ -1,6 +1,9 @@
 package optlab.kernels.cpu;
 
 import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import optlab.kernels.Backend;
 import optlab.kernels.BinaryOp;
 import optlab.kernels.Buffer;
@@ -9,6 +12,8 @@ import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.FusedKernel;
+import optlab.kernels.KernelCalls;
+import optlab.kernels.KernelChoices;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.LstmSteps;
 import optlab.kernels.MemoryStats;
@@ -17,6 +22,15 @@ import optlab.kernels.Ptr;
 import optlab.kernels.RandomDistribution;
 import optlab.kernels.ReduceOp;
 import optlab.kernels.UnaryOp;
+import optlab.kernels.family.BatchNormKernel;
+import optlab.kernels.family.BinaryKernel;
+import optlab.kernels.family.Conv2dKernel;
+import optlab.kernels.family.EmbeddingKernel;
+import optlab.kernels.family.GemmKernel;
+import optlab.kernels.family.LstmKernel;
+import optlab.kernels.family.Pool2dKernel;
+import optlab.kernels.family.SoftmaxCrossEntropyKernel;
+import optlab.kernels.family.UnaryKernel;
 import optlab.kernels.random.Philox;
 import optlab.kernels.reference.RefBatchNorm;
 import optlab.kernels.reference.RefConv;
@@ -36,21 +50,90 @@ import optlab.kernels.reference.RefRandom;
  * which is what the gradient checks exercise; the tests hold the two together on random inputs. A few
  * small per-step primitives (softmax cross-entropy, embedding, LSTM cell) run the reference for FLOAT32
  * too, widening to double and back: their cost is negligible next to the GEMMs around them.
+ *
+ * <p>Kernel choices (NOTE [kernel-choices]): every op family can run a user's Java kernel instead
+ * ({@code conv2d=java:my.Conv}), called after this backend has checked the arguments; each call is counted
+ * for the variant that served it ({@link #kernelCalls()}). Instances with different choices share one
+ * allocator and accept each other's buffers.
  */
 public final class CpuBackend implements Backend {
-    private static final CpuBackend INSTANCE = new CpuBackend();
+    private static final CpuAllocator ALLOCATOR = new CpuAllocator();
+    private static final CpuBackend DEFAULT = new CpuBackend(KernelChoices.defaults());
 
-    private final CpuAllocator allocator = new CpuAllocator();
+    private final KernelChoices choices;
+    private final KernelCalls calls = new KernelCalls();
+    private final Slot<GemmKernel> gemm;
+    private final Slot<Conv2dKernel> conv2d;
+    private final Slot<Pool2dKernel> pool2d;
+    private final Slot<BatchNormKernel> batchnorm;
+    private final Slot<SoftmaxCrossEntropyKernel> softmaxCrossEntropy;
+    private final Slot<LstmKernel> lstm;
+    private final Slot<EmbeddingKernel> embedding;
+    private final Slot<UnaryKernel>[] unary;
+    private final Slot<BinaryKernel>[] binary;
+    private final Map<String, Slot<FusedKernel>> fused = new ConcurrentHashMap<>();
 
-    private CpuBackend() {}
+    /**
+     * One op's dispatch: the user's Java kernel or null for the built-in one, and the call counter of each.
+     */
+    private record Slot<T>(T user, LongAdder userCalls, LongAdder builtinCalls) {
+        /** The user kernel to call, or null for the built-in one; counts the call for whichever serves it. */
+        T take() {
+            if (user != null) {
+                userCalls.increment();
+                return user;
+            }
+            builtinCalls.increment();
+            return null;
+        }
+    }
 
-    /** The process-wide CPU backend. */
+    private <T> Slot<T> slot(String op, Class<T> family) {
+        KernelChoices.Choice c = choices.choice(op, KernelChoices.Target.CPU);
+        T user = c.java() == null ? null : family.cast(c.java().instance());
+        LongAdder counter = calls.counter(c);
+        return new Slot<>(user, counter, counter);
+    }
+
+    @SuppressWarnings("unchecked")
+    private CpuBackend(KernelChoices choices) {
+        choices.requireRunnableOn(KernelChoices.Target.CPU);
+        this.choices = choices;
+        gemm = slot("gemm", GemmKernel.class);
+        conv2d = slot("conv2d", Conv2dKernel.class);
+        pool2d = slot("pool2d", Pool2dKernel.class);
+        batchnorm = slot("batchnorm", BatchNormKernel.class);
+        softmaxCrossEntropy = slot("softmax_cross_entropy", SoftmaxCrossEntropyKernel.class);
+        lstm = slot("lstm", LstmKernel.class);
+        embedding = slot("embedding", EmbeddingKernel.class);
+        unary = new Slot[UnaryOp.values().length];
+        for (UnaryOp u : UnaryOp.values()) unary[u.ordinal()] = slot(KernelChoices.unaryOp(u), UnaryKernel.class);
+        binary = new Slot[BinaryOp.values().length];
+        for (BinaryOp b : BinaryOp.values()) binary[b.ordinal()] = slot(KernelChoices.binaryOp(b), BinaryKernel.class);
+    }
+
+    /** The CPU backend with the default kernel choices. */
     public static CpuBackend get() {
-        return INSTANCE;
+        return DEFAULT;
+    }
+
+    /** A CPU backend with {@code choices} (use {@link optlab.kernels.Backends#open}, which makes it the CPU's current one). */
+    public static CpuBackend open(KernelChoices choices) {
+        return choices.equals(KernelChoices.defaults()) ? DEFAULT : new CpuBackend(choices);
+    }
+
+    @Override
+    public KernelChoices kernels() {
+        return choices;
+    }
+
+    @Override
+    public KernelCalls kernelCalls() {
+        return calls;
     }
 
     CpuAllocator allocator() {
-        return allocator;
+        return ALLOCATOR;
     }
 
     @Override
@@ -68,7 +151,7 @@ public final class CpuBackend implements Backend {
     // ------------------------------------------------------------------------------------------------
 
     private CpuBuffer own(Ptr p) {
-        if (!(p.buffer() instanceof CpuBuffer b) || b.backend() != this) {
+        if (!(p.buffer() instanceof CpuBuffer b)) {
             throw new IllegalArgumentException("cpu backend got a buffer of another backend: " + p.buffer());
         }
         return b;
@@ -103,17 +186,17 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Buffer allocate(DType dtype, int length) {
-        return new CpuBuffer(this, dtype, length, allocator.acquire(dtype, length));
+        return new CpuBuffer(this, dtype, length, ALLOCATOR.acquire(dtype, length));
     }
 
     @Override
     public MemoryStats memoryStats() {
-        return allocator.stats();
+        return ALLOCATOR.stats();
     }
 
     /** Drops the allocator's cached arrays. */
     public void emptyCache() {
-        allocator.trim();
+        ALLOCATOR.trim();
     }
 
     @Override
@@ -237,7 +320,11 @@ public final class CpuBackend implements Backend {
     public void unary(UnaryOp op, double alpha, int n, Ptr x, Ptr y) {
         need(x, n, "unary " + op + ": x");
         need(y, n, "unary " + op + ": y");
-        if (Checks.floating("unary " + op, x, y) == DType.FLOAT32) {
+        DType t = Checks.floating("unary " + op, x, y);
+        UnaryKernel u = unary[op.ordinal()].take();
+        if (u != null) {
+            u.forward(op, alpha, n, x, y);
+        } else if (t == DType.FLOAT32) {
             CpuElementwise.unary(op, alpha, n, f(x), x.offset(), f(y), y.offset());
         } else {
             RefElementwise.unary(op, alpha, n, d(x), x.offset(), d(y), y.offset());
@@ -248,7 +335,11 @@ public final class CpuBackend implements Backend {
     public void binary(BinaryOp op, int[] shape, Ptr out, int[] os, Ptr a, int[] as, Ptr b, int[] bs) {
         String what = "binary " + op;
         Checks.binary(op, shape, out, os, a, as, b, bs);
-        if (Checks.floating(what, out, a, b) == DType.FLOAT32) {
+        DType t = Checks.floating(what, out, a, b);
+        BinaryKernel u = binary[op.ordinal()].take();
+        if (u != null) {
+            u.apply(op, shape, out, os, a, as, b, bs);
+        } else if (t == DType.FLOAT32) {
             CpuElementwise.binary(op, shape, f(out), out.offset(), os, f(a), a.offset(), as, f(b), b.offset(), bs);
         } else {
             RefElementwise.binary(op, shape, d(out), out.offset(), os, d(a), a.offset(), as, d(b), b.offset(), bs);
@@ -298,6 +389,11 @@ public final class CpuBackend implements Backend {
                      double beta, Ptr c, int ldc, int batch, int strideA, int strideB, int strideC) {
         Checks.gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, batch, strideA, strideB, strideC);
         boolean single = Checks.floating("gemm", a, b, c) == DType.FLOAT32;
+        GemmKernel u = gemm.take();
+        if (u != null) {
+            u.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, batch, strideA, strideB, strideC);
+            return;
+        }
         for (int i = 0; i < batch; i++) {
             int ao = a.offset() + i * strideA, bo = b.offset() + i * strideB, co = c.offset() + i * strideC;
             if (single) {
@@ -315,7 +411,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dForward(Conv2dGeometry g, Ptr x, Ptr w, Ptr y) {
         Checks.conv2d("conv2dForward", g, x, w, y);
-        if (Checks.floating("conv2dForward", x, w, y) == DType.FLOAT32) {
+        DType t = Checks.floating("conv2dForward", x, w, y);
+        Conv2dKernel u = conv2d.take();
+        if (u != null) {
+            u.forward(g, x, w, y);
+        } else if (t == DType.FLOAT32) {
             CpuConv.forward(g, f(x), x.offset(), f(w), w.offset(), f(y), y.offset());
         } else {
             RefConv.forward(g, d(x), x.offset(), d(w), w.offset(), d(y), y.offset());
@@ -325,7 +425,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dBackwardData(Conv2dGeometry g, Ptr dy, Ptr w, Ptr dx) {
         Checks.conv2d("conv2dBackwardData", g, dx, w, dy);
-        if (Checks.floating("conv2dBackwardData", dy, w, dx) == DType.FLOAT32) {
+        DType t = Checks.floating("conv2dBackwardData", dy, w, dx);
+        Conv2dKernel u = conv2d.take();
+        if (u != null) {
+            u.backwardData(g, dy, w, dx);
+        } else if (t == DType.FLOAT32) {
             CpuConv.backwardData(g, f(dy), dy.offset(), f(w), w.offset(), f(dx), dx.offset());
         } else {
             RefConv.backwardData(g, d(dy), dy.offset(), d(w), w.offset(), d(dx), dx.offset());
@@ -335,7 +439,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dBackwardFilter(Conv2dGeometry g, Ptr x, Ptr dy, Ptr dw) {
         Checks.conv2d("conv2dBackwardFilter", g, x, dw, dy);
-        if (Checks.floating("conv2dBackwardFilter", x, dy, dw) == DType.FLOAT32) {
+        DType t = Checks.floating("conv2dBackwardFilter", x, dy, dw);
+        Conv2dKernel u = conv2d.take();
+        if (u != null) {
+            u.backwardFilter(g, x, dy, dw);
+        } else if (t == DType.FLOAT32) {
             CpuConv.backwardFilter(g, f(x), x.offset(), f(dy), dy.offset(), f(dw), dw.offset());
         } else {
             RefConv.backwardFilter(g, d(x), x.offset(), d(dy), dy.offset(), d(dw), dw.offset());
@@ -345,7 +453,10 @@ public final class CpuBackend implements Backend {
     @Override
     public void maxPool2dForward(Pool2dGeometry g, Ptr x, Ptr y) {
         Checks.pool2d("maxPool2dForward", g, x, y);
-        if (Checks.floating("maxPool2dForward", x, y) == DType.FLOAT32) CpuPool.maxForward(g, f(x), x.offset(), f(y), y.offset());
+        DType t = Checks.floating("maxPool2dForward", x, y);
+        Pool2dKernel u = pool2d.take();
+        if (u != null) u.maxForward(g, x, y);
+        else if (t == DType.FLOAT32) CpuPool.maxForward(g, f(x), x.offset(), f(y), y.offset());
         else RefPool.maxForward(g, d(x), x.offset(), d(y), y.offset());
     }
 
@@ -353,7 +464,11 @@ public final class CpuBackend implements Backend {
     public void maxPool2dBackward(Pool2dGeometry g, Ptr x, Ptr y, Ptr dy, Ptr dx) {
         Checks.pool2d("maxPool2dBackward", g, x, y);
         Checks.pool2d("maxPool2dBackward", g, dx, dy);
-        if (Checks.floating("maxPool2dBackward", x, y, dy, dx) == DType.FLOAT32) {
+        DType t = Checks.floating("maxPool2dBackward", x, y, dy, dx);
+        Pool2dKernel u = pool2d.take();
+        if (u != null) {
+            u.maxBackward(g, x, y, dy, dx);
+        } else if (t == DType.FLOAT32) {
             CpuPool.maxBackward(g, f(x), x.offset(), f(y), y.offset(), f(dy), dy.offset(), f(dx), dx.offset());
         } else {
             RefPool.maxBackward(g, d(x), x.offset(), d(y), y.offset(), d(dy), dy.offset(), d(dx), dx.offset());
@@ -363,7 +478,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void avgPool2dForward(Pool2dGeometry g, boolean countIncludePad, Ptr x, Ptr y) {
         Checks.pool2d("avgPool2dForward", g, x, y);
-        if (Checks.floating("avgPool2dForward", x, y) == DType.FLOAT32) {
+        DType t = Checks.floating("avgPool2dForward", x, y);
+        Pool2dKernel u = pool2d.take();
+        if (u != null) {
+            u.avgForward(g, countIncludePad, x, y);
+        } else if (t == DType.FLOAT32) {
             CpuPool.avgForward(g, countIncludePad, f(x), x.offset(), f(y), y.offset());
         } else {
             RefPool.avgForward(g, countIncludePad, d(x), x.offset(), d(y), y.offset());
@@ -373,7 +492,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void avgPool2dBackward(Pool2dGeometry g, boolean countIncludePad, Ptr dy, Ptr dx) {
         Checks.pool2d("avgPool2dBackward", g, dx, dy);
-        if (Checks.floating("avgPool2dBackward", dy, dx) == DType.FLOAT32) {
+        DType t = Checks.floating("avgPool2dBackward", dy, dx);
+        Pool2dKernel u = pool2d.take();
+        if (u != null) {
+            u.avgBackward(g, countIncludePad, dy, dx);
+        } else if (t == DType.FLOAT32) {
             CpuPool.avgBackward(g, countIncludePad, f(dy), dy.offset(), f(dx), dx.offset());
         } else {
             RefPool.avgBackward(g, countIncludePad, d(dy), dy.offset(), d(dx), dx.offset());
@@ -389,7 +512,11 @@ public final class CpuBackend implements Backend {
                                          Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si) {
         String op = "batchNormForwardTraining";
         Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si);
-        if (Checks.floating(op, x, gamma, beta, y, sm, si) == DType.FLOAT32) {
+        DType t = Checks.floating(op, x, gamma, beta, y, sm, si);
+        BatchNormKernel u = batchnorm.take();
+        if (u != null) {
+            u.forwardTraining(n, c, hw, x, gamma, beta, eps, momentum, rm, rv, y, sm, si);
+        } else if (t == DType.FLOAT32) {
             CpuBatchNorm.forwardTraining(n, c, hw, f(x), x.offset(), f(gamma), gamma.offset(), f(beta), beta.offset(), eps, momentum,
                     rm == null ? null : f(rm), rm == null ? 0 : rm.offset(), rv == null ? null : f(rv), rv == null ? 0 : rv.offset(),
                     f(y), y.offset(), f(sm), sm.offset(), f(si), si.offset());
@@ -404,7 +531,11 @@ public final class CpuBackend implements Backend {
     public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y) {
         String op = "batchNormForwardInference";
         Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y);
-        if (Checks.floating(op, x, gamma, beta, rm, rv, y) == DType.FLOAT32) {
+        DType t = Checks.floating(op, x, gamma, beta, rm, rv, y);
+        BatchNormKernel u = batchnorm.take();
+        if (u != null) {
+            u.forwardInference(n, c, hw, x, gamma, beta, rm, rv, eps, y);
+        } else if (t == DType.FLOAT32) {
             CpuBatchNorm.forwardInference(n, c, hw, f(x), x.offset(), f(gamma), gamma.offset(), f(beta), beta.offset(),
                     f(rm), rm.offset(), f(rv), rv.offset(), eps, f(y), y.offset());
         } else {
@@ -417,7 +548,11 @@ public final class CpuBackend implements Backend {
     public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta) {
         String op = "batchNormBackward";
         Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
-        if (Checks.floating(op, x, dy, gamma, sm, si, dx, dgamma, dbeta) == DType.FLOAT32) {
+        DType t = Checks.floating(op, x, dy, gamma, sm, si, dx, dgamma, dbeta);
+        BatchNormKernel u = batchnorm.take();
+        if (u != null) {
+            u.backward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
+        } else if (t == DType.FLOAT32) {
             CpuBatchNorm.backward(n, c, hw, f(x), x.offset(), f(dy), dy.offset(), f(gamma), gamma.offset(), f(sm), sm.offset(),
                     f(si), si.offset(), f(dx), dx.offset(), f(dgamma), dgamma.offset(), f(dbeta), dbeta.offset());
         } else {
@@ -456,6 +591,11 @@ public final class CpuBackend implements Backend {
         String op = "softmaxCrossEntropyForward";
         Checks.softmaxCrossEntropyForward(n, classes, logits, labels, smoothing, loss, probs);
         Checks.floating(op, logits, loss, probs);
+        SoftmaxCrossEntropyKernel u = softmaxCrossEntropy.take();
+        if (u != null) {
+            u.forward(n, classes, logits, labels, smoothing, loss, probs);
+            return;
+        }
         double[] z = wide(logits, n * classes), l = wide(loss, n), p = wide(probs, n * classes);
         RefLoss.softmaxCrossEntropyForward(n, classes, z, wideOffset(logits), i32(labels), labels.offset(), smoothing,
                 l, wideOffset(loss), p, wideOffset(probs));
@@ -468,6 +608,11 @@ public final class CpuBackend implements Backend {
         String op = "softmaxCrossEntropyBackward";
         Checks.softmaxCrossEntropyBackward(n, classes, probs, labels, smoothing, dLoss, dLogits);
         Checks.floating(op, probs, dLoss, dLogits);
+        SoftmaxCrossEntropyKernel u = softmaxCrossEntropy.take();
+        if (u != null) {
+            u.backward(n, classes, probs, labels, smoothing, dLoss, dLogits);
+            return;
+        }
         double[] p = wide(probs, n * classes), dl = wide(dLoss, n), dz = wide(dLogits, n * classes);
         RefLoss.softmaxCrossEntropyBackward(n, classes, p, wideOffset(probs), i32(labels), labels.offset(), smoothing,
                 dl, wideOffset(dLoss), dz, wideOffset(dLogits));
@@ -496,6 +641,11 @@ public final class CpuBackend implements Backend {
         String op = "embeddingForward";
         Checks.embeddingForward(n, dim, vocab, indices, table, out);
         Checks.floating(op, table, out);
+        EmbeddingKernel u = embedding.take();
+        if (u != null) {
+            u.forward(n, dim, vocab, indices, table, out);
+            return;
+        }
         double[] t = wide(table, vocab * dim), o = wide(out, n * dim);
         RefEmbedding.forward(n, dim, vocab, i32(indices), indices.offset(), t, wideOffset(table), o, wideOffset(out));
         narrow(o, out, n * dim);
@@ -506,6 +656,11 @@ public final class CpuBackend implements Backend {
         String op = "embeddingBackward";
         Checks.embeddingBackward(n, dim, vocab, indices, dOut, dTable);
         Checks.floating(op, dOut, dTable);
+        EmbeddingKernel u = embedding.take();
+        if (u != null) {
+            u.backward(n, dim, vocab, indices, dOut, dTable);
+            return;
+        }
         double[] g = wide(dOut, n * dim), t = wide(dTable, vocab * dim);
         RefEmbedding.backward(n, dim, vocab, i32(indices), indices.offset(), g, wideOffset(dOut), t, wideOffset(dTable));
         narrow(t, dTable, vocab * dim);
@@ -540,31 +695,41 @@ public final class CpuBackend implements Backend {
 
     @Override
     public int lstmReserveSize(LstmGeometry g) {
-        return g.stepReserveSize();
+        return lstm.user() != null ? lstm.user().reserveSize(g) : g.stepReserveSize();
     }
 
     /** {@link LstmSteps}: the input projection as one GEMM, then a GEMM and the fused cell per step. */
     @Override
     public void lstmSequenceForward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr bIh, Ptr bHh,
                                     Ptr y, Ptr hT, Ptr cT, Ptr reserve) {
-        LstmSteps.checkForward("lstmSequenceForward", g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve, g.stepReserveSize());
-        LstmSteps.forward(this, g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
+        LstmSteps.checkForward("lstmSequenceForward", g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve, lstmReserveSize(g));
+        LstmKernel u = lstm.take();
+        if (u != null) u.sequenceForward(g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
+        else LstmSteps.forward(this, g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
     }
 
     @Override
     public void lstmSequenceBackward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
                                      Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh, Ptr db) {
-        LstmSteps.checkBackward("lstmSequenceBackward", g, x, h0, c0, wIh, wHh, y, reserve, g.stepReserveSize(), dy, dhT, dcT,
+        LstmSteps.checkBackward("lstmSequenceBackward", g, x, h0, c0, wIh, wHh, y, reserve, lstmReserveSize(g), dy, dhT, dcT,
                 dx, dh0, dc0, dwIh, dwHh, db);
-        LstmSteps.backward(this, g, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
+        LstmKernel u = lstm.take();
+        if (u != null) u.sequenceBackward(g, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
+        else LstmSteps.backward(this, g, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
     }
 
     // ------------------------------------------------------------------------------------------------
     // Fused programs
     // ------------------------------------------------------------------------------------------------
 
+    /**
+     * Runs the kernel's {@link FusedKernel#runHost} over [0, n) on all cores, or that of the Java kernel chosen for
+     * {@code fused.NAME} (NOTE [kernel-choices]).
+     */
     @Override
     public void fused(FusedKernel kernel, int n, Ptr[] operands, double[] scalars) {
+        FusedKernel chosen = fusedSlot(kernel.name()).take();
+        FusedKernel run = chosen != null ? chosen : kernel;
         Object[] arrays = new Object[operands.length];
         int[] offsets = new int[operands.length];
         for (int j = 0; j < operands.length; j++) {
@@ -590,7 +755,18 @@ public final class CpuBackend implements Backend {
                 return offsets[j];
             }
         };
-        Parallel.forRange(n, 8192, (from, to) -> kernel.runHost(host, scalars, from, to));
+        Parallel.forRange(n, 8192, (from, to) -> run.runHost(host, scalars, from, to));
+    }
+
+    /** The dispatch of fused kernel {@code name}: an override of {@code fused.NAME} if there is one. */
+    private Slot<FusedKernel> fusedSlot(String name) {
+        return fused.computeIfAbsent(name, k -> {
+            for (KernelChoices.Choice c : choices.overrides()) {
+                if (c.op().equals(KernelChoices.fusedOp(k)) && c.java() != null) return slot(c.op(), FusedKernel.class);
+            }
+            LongAdder counter = calls.counter(KernelChoices.fusedOp(k) + "=host");
+            return new Slot<>(null, counter, counter);
+        });
     }
 
     @Override

@@ -208,7 +208,7 @@ public final class Cuda {
     /**
      * Function {@code function} of {@code module} on device {@code device}. {@code module} names a kernel
      * file of the class path ({@code <module>.cu}, compiled to {@link #resource}), or, with the prefix
-     * {@code file:}, a PTX, cubin or fatbin file on disk (a user kernel from the {@code KernelRegistry}).
+     * {@code file:}, a PTX, cubin or fatbin file on disk (a user kernel from the {@code KernelChoices}).
      * Errors name the module, the function and the device.
      */
     public static synchronized CUfunction function(int device, String module, String function) {

@@ -4,6 +4,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import jcuda.Pointer;
 import optlab.kernels.Backend;
 import optlab.kernels.BinaryOp;
@@ -13,7 +15,8 @@ import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.FusedKernel;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.KernelCalls;
+import optlab.kernels.KernelChoices;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.LstmSteps;
 import optlab.kernels.MemoryStats;
@@ -40,7 +43,8 @@ import optlab.kernels.reference.RefLoss;
  * the double-precision gradient checks run on the CPU backend's reference. INT32 holds labels and indices.
  *
  * <p>Kernel choices (gemm, conv2d, pool2d, batchnorm, lstm, unary user kernels, fused-kernel overrides) come from a
- * {@link KernelRegistry} (NOTE [kernel-registry]); the vendor variants (cuBLAS, cuDNN) load on first use
+ * {@link KernelChoices} value this backend was opened with (NOTE [kernel-choices]), and every call is counted for
+ * the variant that served it ({@link #kernelCalls()}); the vendor variants (cuBLAS, cuDNN) load on first use
  * and fail loudly with what was tried ({@link VendorLibraries}). The engine's own kernels never depend
  * on them.
  *
@@ -56,14 +60,20 @@ public final class CudaBackend implements Backend {
 
     final CudaDevice dev;
     final LaunchConfig launch;
-    private final KernelRegistry registry; // null: KernelRegistry.global() at each call
+    private final KernelChoices choices;
+    private final KernelCalls calls;
+    /** Each op's choice and its call counter, looked up once (NOTE [kernel-choices]). */
+    private final Map<String, KernelChoices.Choice> choiceOf = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> callsOf = new ConcurrentHashMap<>();
     private final CudaBackend canonical;  // the instance buffers report as their backend
     private final CudaConv conv;
 
-    private CudaBackend(CudaDevice dev, LaunchConfig launch, KernelRegistry registry, CudaBackend canonical) {
+    private CudaBackend(CudaDevice dev, LaunchConfig launch, KernelChoices choices, KernelCalls calls, CudaBackend canonical) {
+        choices.requireRunnableOn(KernelChoices.Target.CUDA);
         this.dev = dev;
         this.launch = launch;
-        this.registry = registry;
+        this.choices = choices;
+        this.calls = calls == null ? new KernelCalls() : calls;
         this.canonical = canonical == null ? this : canonical;
         this.conv = new CudaConv(this);
     }
@@ -82,32 +92,53 @@ public final class CudaBackend implements Backend {
         if (b == null) {
             Cuda.require();
             CudaDevice dev = new CudaDevice(index);
-            b = new CudaBackend(dev, LaunchConfig.defaults(dev.info.multiprocessors()), null, null);
+            b = new CudaBackend(dev, LaunchConfig.defaults(dev.info.multiprocessors()), KernelChoices.defaults(), null, null);
             INSTANCES.put(index, b);
         }
         return b;
     }
 
-    /** A view of this backend (same device, memory and stream) that launches with {@code config}. */
+    /**
+     * A view of this backend (same device, memory, stream, choices and call counts) that launches with
+     * {@code config}.
+     */
     public CudaBackend withLaunch(LaunchConfig config) {
-        return new CudaBackend(dev, Objects.requireNonNull(config), registry, canonical);
+        return new CudaBackend(dev, Objects.requireNonNull(config), choices, calls, canonical);
     }
 
-    /** A view of this backend that takes its kernel choices from {@code r} instead of the global registry. */
-    public CudaBackend withRegistry(KernelRegistry r) {
-        return new CudaBackend(dev, launch, Objects.requireNonNull(r), canonical);
+    /**
+     * This device's backend with {@code choices} (same memory and stream; its own call counts): what
+     * {@link optlab.kernels.Backends#open} makes. Buffers it allocates report it as their backend, so tensors made
+     * with it keep its choices. Refuses a choice CUDA cannot run (a Java kernel, a CPU variant).
+     */
+    public CudaBackend withChoices(KernelChoices choices) {
+        if (choices.equals(this.choices)) return this;
+        return new CudaBackend(dev, launch, choices, null, null);
+    }
+
+    @Override
+    public KernelChoices kernels() {
+        return choices;
+    }
+
+    @Override
+    public KernelCalls kernelCalls() {
+        return calls;
     }
 
     public LaunchConfig launchConfig() {
         return launch;
     }
 
-    KernelRegistry registry() {
-        return registry != null ? registry : KernelRegistry.global();
+    KernelChoices.Choice choice(String op) {
+        return choiceOf.computeIfAbsent(op, o -> choices.choice(o, KernelChoices.Target.CUDA));
     }
 
-    KernelRegistry.Choice choice(String op) {
-        return registry().choice(op, KernelRegistry.Target.CUDA);
+    /** The choice for {@code op}, counting one call for it. */
+    KernelChoices.Choice counted(String op) {
+        KernelChoices.Choice c = choice(op);
+        callsOf.computeIfAbsent(op, o -> calls.counter(c)).increment();
+        return c;
     }
 
     /** The device's description (name, compute capability, memory, SMs). */
@@ -446,7 +477,7 @@ public final class CudaBackend implements Backend {
         need(x, n, "unary " + op + ": x");
         need(y, n, "unary " + op + ": y");
         DType t = Checks.floating("unary " + op, x, y);
-        KernelRegistry.Choice c = choice("unary." + op.name().toLowerCase(java.util.Locale.ROOT));
+        KernelChoices.Choice c = counted(KernelChoices.unaryOp(op));
         if (c.isUser()) {
             float32("unary " + op + " (user kernel " + c.user().function() + ")", x, y);
             if (n == 0) return;
@@ -467,6 +498,7 @@ public final class CudaBackend implements Backend {
         String what = "binary " + op;
         Checks.binary(op, shape, out, os, a, as, b, bs);
         DType t = Checks.floating(what, out, a, b);
+        counted(KernelChoices.binaryOp(op));
         int[][] c = Strides.coalesce(shape, os, as, bs);
         int n = Strides.numel(c[0]);
         if (n == 0) return;
@@ -544,13 +576,13 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * FLOAT32 GEMM on raw device addresses, with the registry's variant (also used by the convolutions):
+     * FLOAT32 GEMM on raw device addresses, with the chosen variant (also used by the convolutions):
      * the contract's semantics, arguments already checked. Strides are in elements.
      */
     void sgemm(boolean ta, boolean tb, int m, int n, int k, float alpha, long a, int lda, long sa, long b, int ldb, long sb,
                float beta, long c, int ldc, long sc, int batch) {
         if (m == 0 || n == 0) return;
-        KernelRegistry.Choice choice = choice("gemm");
+        KernelChoices.Choice choice = counted("gemm");
         KernelArgs args = new KernelArgs().i(ta ? 1 : 0).i(tb ? 1 : 0).i(m).i(n).i(k).f(alpha)
                 .p(a).i(lda).l(sa).p(b).i(ldb).l(sb).f(beta).p(c).i(ldc).l(sc).i(batch);
         switch (choice.variant()) {
@@ -571,7 +603,7 @@ public final class CudaBackend implements Backend {
             case "cublas", "cublas_tf32" -> VendorLibraries.cublas().sgemm(this, choice.variant().equals("cublas_tf32"),
                     ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
             case "user" -> {
-                KernelRegistry.UserKernel u = choice.user();
+                KernelChoices.UserKernel u = choice.user();
                 if (u.options().containsKey("tileM")) {
                     int block = u.intOption("block", 256);
                     int gx = ceil(n, u.intOption("tileN", 1)), gy = ceil(m, u.intOption("tileM", 1));
@@ -581,7 +613,7 @@ public final class CudaBackend implements Backend {
                     dev.launch(u.module(), u.function(), blocksFor((long) m * n * batch, block), 1, 1, block, 0, args);
                 }
             }
-            default -> throw new IllegalStateException("gemm: the kernel registry chose '" + choice.variant()
+            default -> throw new IllegalStateException("gemm: the kernel choices chose '" + choice.variant()
                     + "', which this CUDA backend does not know");
         }
     }
@@ -621,21 +653,21 @@ public final class CudaBackend implements Backend {
     @Override
     public void conv2dForward(Conv2dGeometry g, Ptr x, Ptr w, Ptr y) {
         convSizes(g, x, w, y, "conv2dForward");
-        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convForward(this, g, addr(x), addr(w), addr(y));
+        if (counted("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convForward(this, g, addr(x), addr(w), addr(y));
         else conv.forward(g, addr(x), addr(w), addr(y));
     }
 
     @Override
     public void conv2dBackwardData(Conv2dGeometry g, Ptr dy, Ptr w, Ptr dx) {
         convSizes(g, dx, w, dy, "conv2dBackwardData");
-        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convBackwardData(this, g, addr(dy), addr(w), addr(dx));
+        if (counted("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convBackwardData(this, g, addr(dy), addr(w), addr(dx));
         else conv.backwardData(g, addr(dy), addr(w), addr(dx));
     }
 
     @Override
     public void conv2dBackwardFilter(Conv2dGeometry g, Ptr x, Ptr dy, Ptr dw) {
         convSizes(g, x, dw, dy, "conv2dBackwardFilter");
-        if (choice("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convBackwardFilter(this, g, addr(x), addr(dy), addr(dw));
+        if (counted("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convBackwardFilter(this, g, addr(x), addr(dy), addr(dw));
         else conv.backwardFilter(g, addr(x), addr(dy), addr(dw));
     }
 
@@ -649,15 +681,20 @@ public final class CudaBackend implements Backend {
         return new int[] {g.n(), g.c(), g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.p(), g.q()};
     }
 
-    /** Whether the registry chose cuDNN for {@code op} (pool2d, batchnorm, lstm; conv2d tests it inline). */
+    /** Whether cuDNN was chosen for {@code op} (pool2d, batchnorm, lstm; conv2d tests it inline). */
     private boolean cudnn(String op) {
         return choice(op).variant().equals("cudnn");
+    }
+
+    /** {@link #cudnn}, counting one call of {@code op}. */
+    private boolean cudnnCounted(String op) {
+        return counted(op).variant().equals("cudnn");
     }
 
     @Override
     public void maxPool2dForward(Pool2dGeometry g, Ptr x, Ptr y) {
         poolSizes(g, x, y, "maxPool2dForward");
-        if (cudnn("pool2d")) {
+        if (cudnnCounted("pool2d")) {
             VendorLibraries.cudnn("pool2d").poolForward(this, g, CudnnArgs.PoolKind.MAX, addr(x), addr(y));
             return;
         }
@@ -668,7 +705,7 @@ public final class CudaBackend implements Backend {
     public void maxPool2dBackward(Pool2dGeometry g, Ptr x, Ptr y, Ptr dy, Ptr dx) {
         poolSizes(g, x, y, "maxPool2dBackward");
         poolSizes(g, dx, dy, "maxPool2dBackward");
-        if (cudnn("pool2d")) {
+        if (cudnnCounted("pool2d")) {
             VendorLibraries.cudnn("pool2d").poolBackward(this, g, CudnnArgs.PoolKind.MAX, addr(x), addr(y), addr(dy), addr(dx));
             return;
         }
@@ -683,7 +720,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void avgPool2dForward(Pool2dGeometry g, boolean countIncludePad, Ptr x, Ptr y) {
         poolSizes(g, x, y, "avgPool2dForward");
-        if (cudnn("pool2d")) {
+        if (cudnnCounted("pool2d")) {
             VendorLibraries.cudnn("pool2d").poolForward(this, g, average(countIncludePad), addr(x), addr(y));
             return;
         }
@@ -694,7 +731,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void avgPool2dBackward(Pool2dGeometry g, boolean countIncludePad, Ptr dy, Ptr dx) {
         poolSizes(g, dx, dy, "avgPool2dBackward");
-        if (cudnn("pool2d")) {
+        if (cudnnCounted("pool2d")) {
             VendorLibraries.cudnn("pool2d").poolBackward(this, g, average(countIncludePad), 0, 0, addr(dy), addr(dx));
             return;
         }
@@ -713,7 +750,7 @@ public final class CudaBackend implements Backend {
         Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si);
         float32(op, x, gamma, beta, rm, rv, y, sm, si);
         RefBatchNorm.checkCount(n, hw);
-        if (cudnn("batchnorm")) {
+        if (cudnnCounted("batchnorm")) {
             VendorLibraries.cudnn("batchnorm").bnForwardTraining(this, n, c, hw, addr(x), addr(gamma), addr(beta), eps, momentum, addr(rm),
                     addr(rv), addr(y), addr(sm), addr(si));
             return;
@@ -727,7 +764,7 @@ public final class CudaBackend implements Backend {
         String op = "batchNormForwardInference";
         Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y);
         float32(op, x, gamma, beta, rm, rv, y);
-        if (cudnn("batchnorm")) {
+        if (cudnnCounted("batchnorm")) {
             VendorLibraries.cudnn("batchnorm").bnForwardInference(this, n, c, hw, addr(x), addr(gamma), addr(beta), addr(rm), addr(rv), eps,
                     addr(y));
             return;
@@ -741,7 +778,7 @@ public final class CudaBackend implements Backend {
         String op = "batchNormBackward";
         Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
         float32(op, x, dy, gamma, sm, si, dx, dgamma, dbeta);
-        if (cudnn("batchnorm")) {
+        if (cudnnCounted("batchnorm")) {
             VendorLibraries.cudnn("batchnorm").bnBackward(this, n, c, hw, addr(x), addr(dy), addr(gamma), addr(sm), addr(si), addr(dx),
                     addr(dgamma), addr(dbeta));
             return;
@@ -770,6 +807,7 @@ public final class CudaBackend implements Backend {
         String op = "softmaxCrossEntropyForward";
         Checks.softmaxCrossEntropyForward(n, classes, logits, labels, smoothing, loss, probs);
         float32(op, logits, loss, probs);
+        counted("softmax_cross_entropy");
         long flag = dev.resetFlag();
         launchPerBlock("loss", "sce_fwd_f32", n, 8, new KernelArgs().i(n).i(classes).p(addr(logits)).p(addr(labels)).d(smoothing)
                 .p(addr(loss)).p(addr(probs)).p(flag));
@@ -781,6 +819,7 @@ public final class CudaBackend implements Backend {
         String op = "softmaxCrossEntropyBackward";
         Checks.softmaxCrossEntropyBackward(n, classes, probs, labels, smoothing, dLoss, dLogits);
         float32(op, probs, dLoss, dLogits);
+        counted("softmax_cross_entropy");
         long flag = dev.resetFlag();
         launch1d("loss", "sce_bwd_f32", (long) n * classes, new KernelArgs().i(n).i(classes).p(addr(probs)).p(addr(labels))
                 .d(smoothing).p(addr(dLoss)).p(addr(dLogits)).p(flag));
@@ -804,6 +843,7 @@ public final class CudaBackend implements Backend {
         String op = "embeddingForward";
         Checks.embeddingForward(n, dim, vocab, indices, table, out);
         float32(op, table, out);
+        counted("embedding");
         long flag = dev.resetFlag();
         launch1d("embedding", "embedding_fwd_f32", (long) n * dim,
                 new KernelArgs().i(n).i(dim).i(vocab).p(addr(indices)).p(addr(table)).p(addr(out)).p(flag));
@@ -820,6 +860,7 @@ public final class CudaBackend implements Backend {
         String op = "embeddingBackward";
         Checks.embeddingBackward(n, dim, vocab, indices, dOut, dTable);
         float32(op, dOut, dTable);
+        counted("embedding");
         if (n == 0) return;
         int[] idx = new int[n]; // checked even when dim is 0, as the reference does
         read(indices, idx, 0, n);
@@ -890,7 +931,7 @@ public final class CudaBackend implements Backend {
     public void lstmSequenceForward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr bIh, Ptr bHh,
                                     Ptr y, Ptr hT, Ptr cT, Ptr reserve) {
         String op = "lstmSequenceForward";
-        boolean dnn = cudnn("lstm");
+        boolean dnn = cudnnCounted("lstm");
         LstmSteps.checkForward(op, g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve, reserve == null ? 0 : lstmReserveSize(g));
         float32(op, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
         if (dnn) {
@@ -905,7 +946,7 @@ public final class CudaBackend implements Backend {
     public void lstmSequenceBackward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
                                      Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh, Ptr db) {
         String op = "lstmSequenceBackward";
-        boolean dnn = cudnn("lstm");
+        boolean dnn = cudnnCounted("lstm");
         LstmSteps.checkBackward(op, g, x, h0, c0, wIh, wHh, y, reserve, lstmReserveSize(g), dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
         float32(op, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
         if (dnn) {
@@ -922,19 +963,14 @@ public final class CudaBackend implements Backend {
 
     /**
      * Launches the kernel's CUDA function per the contract of {@link FusedKernel#cuda()}, or the user
-     * kernel the registry names for {@code fused.<name>} (which takes precedence). Refuses, naming the
+     * kernel chosen for {@code fused.<name>} (which takes precedence). Refuses, naming the
      * kernel, when there is neither.
      */
     @Override
     public void fused(FusedKernel kernel, int n, Ptr[] operands, double[] scalars) {
         String name = kernel.name();
         Checks.nonNegative(name, "n", n);
-        KernelRegistry.Choice c = null;
-        try {
-            c = choice("fused." + name);
-        } catch (IllegalArgumentException e) {
-            // a kernel name the registry cannot express: it can only use the kernel's own function
-        }
+        KernelChoices.Choice c = fusedChoice(name);
         String module, function;
         int block = launch.block();
         if (c != null && c.isUser()) {
@@ -945,8 +981,8 @@ public final class CudaBackend implements Backend {
             FusedKernel.CudaFunction f = kernel.cuda();
             if (f == null) {
                 throw new IllegalArgumentException("fused kernel '" + name + "' has no CUDA implementation (its cuda() returns null) "
-                        + "and the kernel registry names none; give it one (FusedKernel#cuda) or set fused." + name
-                        + "=user:FILE:FUNCTION (KernelRegistry)");
+                        + "and no user kernel is chosen for it; give it one (FusedKernel#cuda) or choose fused." + name
+                        + "=user:FILE:FUNCTION (KernelChoices)");
             }
             module = f.module();
             function = f.function();
@@ -957,7 +993,20 @@ public final class CudaBackend implements Backend {
             a.p(addr(operands[j]));
         }
         for (double s : scalars) a.d(s);
+        callsOf.computeIfAbsent(KernelChoices.fusedOp(name), o -> calls.counter(c)).increment();
         if (n == 0) return;
         dev.launch(module, function, blocksFor(n, block), 1, 1, block, 0, a);
+    }
+
+    /**
+     * The choice for fused kernel {@code name}: an override of {@code fused.NAME}, else its own function. A kernel
+     * outside the catalogs (a test's, a user unary kernel's backward) can only run its own function.
+     */
+    private KernelChoices.Choice fusedChoice(String name) {
+        String op = KernelChoices.fusedOp(name);
+        return choiceOf.computeIfAbsent(op, o -> {
+            for (KernelChoices.Choice c : choices.overrides()) if (c.op().equals(o)) return c;
+            return new KernelChoices.Choice(o, KernelChoices.Target.CUDA, "own", null, null, "default");
+        });
     }
 }

@@ -10,7 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import optlab.kernels.Conv2dGeometry;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.KernelChoices;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
 
@@ -84,7 +84,7 @@ public final class VendorLibraries {
     static synchronized Blas cublas() {
         if (blas == null && blasTried == null) loadBlas();
         if (blas == null) {
-            throw new IllegalStateException("gemm: the kernel registry chose a cuBLAS variant, but cuBLAS could not be loaded:\n  "
+            throw new IllegalStateException("gemm: the kernel choices name a cuBLAS variant, but cuBLAS could not be loaded:\n  "
                     + String.join("\n  ", blasTried) + "\nChoose gemm=own_tiled_fp32 (the default) or install cuBLAS.");
         }
         return blas;
@@ -97,8 +97,8 @@ public final class VendorLibraries {
     static synchronized Dnn cudnn(String op) {
         if (dnn == null && dnnTried == null) loadDnn();
         if (dnn == null) {
-            throw new IllegalStateException(op + ": the kernel registry chose cudnn, but cuDNN could not be loaded:\n  "
-                    + String.join("\n  ", dnnTried) + "\nChoose " + op + "=" + KernelRegistry.defaults().choice(op, KernelRegistry.Target.CUDA)
+            throw new IllegalStateException(op + ": the kernel choices name cudnn, but cuDNN could not be loaded:\n  "
+                    + String.join("\n  ", dnnTried) + "\nChoose " + op + "=" + KernelChoices.defaults().choice(op, KernelChoices.Target.CUDA)
                     .variant() + " (the default), or put libcudnn.so.9 on LD_LIBRARY_PATH (pip's nvidia-cudnn-cu13 wheel has it in "
                     + "site-packages/nvidia/cudnn/lib).");
         }

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Nested;
 /**
  * The backend conformance suite (every primitive against the double reference, odd sizes included) on the
  * CUDA backend, at the default launch configuration and, in the nested classes, at other block sizes, odd
- * and tiny grids, each reduction variant, and each GEMM / convolution variant of the kernel registry
+ * and tiny grids, each reduction variant, and each GEMM / convolution variant of the kernel choices
  * (DESIGN.md: check every variant at every launch configuration). Each test is skipped, with the probe's
  * reasons, where no GPU is usable (CudaConformanceSuite#requireGpu).
  */

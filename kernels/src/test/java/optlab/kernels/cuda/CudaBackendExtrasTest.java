@@ -15,7 +15,7 @@ import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
 import optlab.kernels.FusedKernel;
 import optlab.kernels.GpuTest;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.KernelChoices;
 import optlab.kernels.Ptr;
 import optlab.kernels.RandomDistribution;
 import optlab.kernels.ReduceOp;
@@ -113,7 +113,7 @@ class CudaBackendExtrasTest {
         for (int grid : new int[] {0, 1}) {
             CudaBackend be = CudaBackend.get()
                     .withLaunch(CudaBackend.get().launchConfig().withGemmTiles(LaunchConfig.GemmTiles.LARGE).withGemmGrid(grid))
-                    .withRegistry(GpuFixtures.registry("gemm=" + variant));
+                    .withChoices(GpuFixtures.choices("gemm=" + variant));
             for (int[] s : TILE_EDGES) {
                 int m = s[0], n = s[1], k = s[2];
                 for (boolean aligned : new boolean[] {false, true})
@@ -241,7 +241,7 @@ class CudaBackendExtrasTest {
         double[] expected = new double[x.length];
         for (int i = 0; i < x.length; i++) expected[i] = x[i] > 0 ? x[i] : 0.01f * x[i];
         Tolerance.FLOAT32.assertClose("leaky relu user kernel", download(be, yb), expected);
-        GpuFixtures.registry(spec).checkGradient("unary.relu", be.device()); // it has a backward: allowed
+        GpuFixtures.choices(spec).checkGradient("unary.relu", be.device()); // it has a backward: allowed
     }
 
     /**
@@ -294,8 +294,14 @@ class CudaBackendExtrasTest {
     }
 
     @Test
-    void theRegistryChoiceIsWhatRuns() {
-        assertEquals("own_tf32", gpu("gemm=own_tf32").choice("gemm").variant());
-        assertEquals(KernelRegistry.global().choice("gemm", KernelRegistry.Target.CUDA).variant(), CudaBackend.get().choice("gemm").variant());
+    void theChosenKernelIsWhatRunsAndIsCounted() {
+        CudaBackend be = gpu("gemm=own_naive");
+        assertEquals("own_naive", be.choice("gemm").variant());
+        assertEquals(KernelChoices.defaults().choice("gemm", KernelChoices.Target.CUDA).variant(), CudaBackend.get().choice("gemm").variant());
+        be.kernelCalls().reset();
+        Buffer a = bufs.upload(be, new float[] {1, 2, 3, 4}), c = bufs.empty(be, DType.FLOAT32, 4);
+        be.gemm(false, false, 2, 2, 2, 1, a.ptr(), 2, a.ptr(), 2, 0, c.ptr(), 2, 1, 0, 0, 0);
+        be.unary(optlab.kernels.UnaryOp.RELU, 0, 4, c.ptr(), c.ptr());
+        assertEquals(java.util.Map.of("gemm=own_naive", 1L, "unary.relu=own", 1L), be.kernelCalls().snapshot());
     }
 }

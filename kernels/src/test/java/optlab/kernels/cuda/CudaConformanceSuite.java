@@ -19,7 +19,7 @@ abstract class CudaConformanceSuite extends BackendConformanceTest {
         return defaults;
     }
 
-    /** Registry entries (KernelRegistry spec) for this configuration. */
+    /** Kernel choices (a KernelChoices spec) for this configuration. */
     String kernels() {
         return "";
     }
@@ -28,7 +28,7 @@ abstract class CudaConformanceSuite extends BackendConformanceTest {
     protected Backend backend() {
         if (backend == null) {
             CudaBackend b = CudaBackend.get();
-            backend = b.withLaunch(config(b.launchConfig())).withRegistry(GpuFixtures.registry(kernels()));
+            backend = b.withLaunch(config(b.launchConfig())).withChoices(GpuFixtures.choices(kernels()));
         }
         return backend;
     }

@@ -57,8 +57,8 @@ class CudaProbeTest {
             for (String op : new String[] {"conv2d", "pool2d", "batchnorm", "lstm"}) {
                 var e = assertThrows(IllegalStateException.class, () -> VendorLibraries.cudnn(op));
                 assertTrue(e.getMessage().contains("JCudnn 11.7.0"), e.getMessage());
-                assertTrue(e.getMessage().startsWith(op + ": the kernel registry chose cudnn, but cuDNN could not be loaded"), e.getMessage());
-                String fallback = op + "=" + optlab.kernels.KernelRegistry.defaults().choice(op, optlab.kernels.KernelRegistry.Target.CUDA).variant();
+                assertTrue(e.getMessage().startsWith(op + ": the kernel choices name cudnn, but cuDNN could not be loaded"), e.getMessage());
+                String fallback = op + "=" + optlab.kernels.KernelChoices.defaults().choice(op, optlab.kernels.KernelChoices.Target.CUDA).variant();
                 assertTrue(e.getMessage().contains("Choose " + fallback + " (the default)"), e.getMessage());
             }
         }

@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import optlab.kernels.KernelRegistry;
+import optlab.kernels.KernelChoices;
 
 /** Shared setup of the GPU-tagged tests. */
 final class GpuFixtures {
@@ -43,16 +43,16 @@ final class GpuFixtures {
     }
 
     /**
-     * The registry of the conformance suites: the suite's AXPY fused kernel has no CUDA function of its own, so it
+     * The kernel choices of the conformance suites: the suite's AXPY fused kernel has no CUDA function of its own, so it
      * is bound to elementwise.cu's axpy_f32 through a user-kernel entry, plus {@code extra} entries.
      */
-    static KernelRegistry registry(String extra) {
-        KernelRegistry r = KernelRegistry.defaults().with("fused.axpy=user:" + fatbinFile("elementwise") + ":axpy_f32", "GPU tests");
+    static KernelChoices choices(String extra) {
+        KernelChoices r = KernelChoices.defaults().with("fused.axpy=user:" + fatbinFile("elementwise") + ":axpy_f32", "GPU tests");
         return extra.isBlank() ? r : r.with(extra, "GPU tests");
     }
 
-    /** The GPU's backend under {@link #registry}({@code kernels}). */
+    /** The GPU's backend with {@link #choices}({@code kernels}). */
     static CudaBackend gpu(String kernels) {
-        return CudaBackend.get().withRegistry(registry(kernels));
+        return CudaBackend.get().withChoices(choices(kernels));
     }
 }

@@ -265,24 +265,34 @@ public final class ReferenceKernels {
             out(yd, y, n);
         }
 
-        /** dx = dy * f'(x), with f' of the ops the models use; others are refused, naming the op. */
+        /** dx = dy * f'(x) ({@link ReferenceKernels#derivative}). */
         @Override
         public void backward(UnaryOp op, double alpha, int n, Ptr x, Ptr y, Ptr dy, Ptr dx) {
             double[] xd = in(x, n), yd = in(y, n), g = in(dy, n), dxd = new double[n];
-            for (int i = 0; i < n; i++) {
-                double d = switch (op) {
-                    case RELU -> xd[i] > 0 ? 1 : 0;
-                    case TANH -> 1 - yd[i] * yd[i];
-                    case SIGMOID -> yd[i] * (1 - yd[i]);
-                    case EXP -> yd[i];
-                    case MUL_SCALAR -> alpha;
-                    case ADD_SCALAR -> 1;
-                    default -> throw new UnsupportedOperationException("ReferenceKernels.Unary: no backward for " + op);
-                };
-                dxd[i] = g[i] * d;
-            }
+            for (int i = 0; i < n; i++) dxd[i] = g[i] * derivative(op, alpha, xd[i], yd[i]);
             out(dxd, dx, n);
         }
+    }
+
+    /**
+     * f'(x) of unary op f at x, given y = f(x; alpha), for the ops the models differentiate through; throws
+     * {@link UnsupportedOperationException} naming any other.
+     */
+    public static double derivative(UnaryOp op, double alpha, double x, double y) {
+        return switch (op) {
+            case RELU -> x > 0 ? 1 : 0;
+            case TANH -> 1 - y * y;
+            case SIGMOID -> y * (1 - y);
+            case EXP -> y;
+            case LOG -> 1 / x;
+            case SQRT -> 0.5 / y;
+            case MUL_SCALAR -> alpha;
+            case ADD_SCALAR -> 1;
+            case NEG -> -1;
+            case SQUARE -> 2 * x;
+            case POW_SCALAR -> alpha * Math.pow(x, alpha - 1);
+            default -> throw new UnsupportedOperationException("no reference derivative of unary " + op);
+        };
     }
 
     /** {@code binary.NAME}: {@link RefElementwise#binary} over the strided operands. */

@@ -1,0 +1,101 @@
+package optlab.experiments;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import optlab.kernels.Conv2dGeometry;
+import optlab.kernels.Ptr;
+import optlab.kernels.cpu.HostArrays;
+import optlab.kernels.family.Conv2dKernel;
+import optlab.kernels.family.ReferenceKernels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Issue 14's "bin/optlab kernels check passes a correct user kernel and fails a deliberately wrong one, naming the
+ * worst element": every family's {@link ReferenceKernels} entry passes; a convolution that is off in one element of
+ * its filter gradient fails, and the verdict names that output, its index and both values.
+ */
+class KernelsCommandTest {
+    private record Out(int code, String out) {}
+
+    private static Out run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        System.setOut(new PrintStream(out, true));
+        try {
+            CliRun r = CliRun.of(new OptLab(), args);
+            return new Out(r.code(), out + r.err());
+        } finally {
+            System.setOut(old);
+        }
+    }
+
+    /** The reference convolution with dw[1] off by 0.01: small enough to go unnoticed in a training run. */
+    public static final class OffByOneElement implements Conv2dKernel {
+        private final ReferenceKernels.Conv2d ref = new ReferenceKernels.Conv2d();
+
+        @Override
+        public void forward(Conv2dGeometry g, Ptr x, Ptr w, Ptr y) {
+            ref.forward(g, x, w, y);
+        }
+
+        @Override
+        public void backwardData(Conv2dGeometry g, Ptr dy, Ptr w, Ptr dx) {
+            ref.backwardData(g, dy, w, dx);
+        }
+
+        @Override
+        public void backwardFilter(Conv2dGeometry g, Ptr x, Ptr dy, Ptr dw) {
+            ref.backwardFilter(g, x, dy, dw);
+            HostArrays.f32(dw)[dw.offset() + 1] += 0.01f;
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"gemm, Gemm", "conv2d, Conv2d", "pool2d, Pool2d", "batchnorm, BatchNorm", "softmax_cross_entropy, SoftmaxCrossEntropy",
+        "lstm, Lstm", "embedding, Embedding", "unary.tanh, Unary", "binary.mul, Binary"})
+    void aCorrectKernelOfEveryFamilyPasses(String op, String kernel) {
+        Out o = run("kernels", "check", op + "=java:" + ReferenceKernels.class.getName() + "$" + kernel);
+        assertEquals(0, o.code(), o.out());
+        assertTrue(o.out().contains("PASS " + op + "=java:"), o.out());
+        assertTrue(!o.out().contains("FAIL"), o.out());
+    }
+
+    @Test
+    void aDeliberatelyWrongKernelFailsNamingTheWorstElement() {
+        Out o = run("kernels", "check", "conv2d=java:" + OffByOneElement.class.getName());
+        assertEquals(1, o.code(), o.out());
+        assertTrue(o.out().contains("ok   conv2d forward y"), o.out());
+        assertTrue(o.out().contains("FAIL conv2d backwardFilter dw"), o.out());
+        assertTrue(o.out().contains("FAIL conv2d=java:" + OffByOneElement.class.getName()), o.out());
+        assertTrue(o.out().matches("(?s).*worst conv2d backwardFilter dw .*\\[1\\] = \\S+, reference \\S+ .*"), o.out());
+    }
+
+    @Test
+    void aForwardOnlyKernelIsCheckedForwardAndSaysSo() {
+        Out o = run("kernels", "check", "conv2d=java:" + ReferenceKernels.Conv2d.class.getName() + ":forward-only");
+        assertEquals(0, o.code(), o.out());
+        assertTrue(o.out().contains("declared forward-only: its backward was not checked") && !o.out().contains("backwardFilter"), o.out());
+    }
+
+    @Test
+    void aBadSpecIsACommandLineError() {
+        Out o = run("kernels", "check", "conv2d=java:no.such.Kernel");
+        assertEquals(2, o.code(), o.out());
+        assertTrue(o.out().contains("cannot load class 'no.such.Kernel'"), o.out());
+    }
+
+    @Test
+    void theTableListsEveryFamily() {
+        Out o = run("kernels");
+        assertEquals(0, o.code(), o.out());
+        for (String op : new String[] {"gemm", "conv2d", "pool2d", "batchnorm", "softmax_cross_entropy", "lstm", "embedding", "unary.<op>",
+            "binary.<op>", "fused.<kernel>"}) {
+            assertTrue(o.out().contains(op), op + " in:\n" + o.out());
+        }
+    }
+}

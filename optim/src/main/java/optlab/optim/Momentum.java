@@ -1,5 +1,6 @@
 package optlab.optim;
 
+import optlab.kernels.FusedKernel.HostOperands;
 import optlab.nn.ParameterArena;
 
 /**
@@ -62,6 +63,23 @@ public final class Momentum extends Optimizer {
         double vt = a.gamma() * v[vi] + grad;
         v[vi] = vt;
         return WeightDecay.apply(x, u(x, g, vt, a), a.wd());
+    }
+
+    /**
+     * The f32 step over a range, and {@link #pass64} the f32_f64state one (x rounded to float32 when stored):
+     * loops of their own, so the JIT inlines {@code step} (NOTE [rule-kernels]).
+     */
+    static void pass(HostOperands o, Args a, int from, int to) {
+        float[] x = o.f32(0), g = o.f32(1), v = o.f32(2);
+        int xo = o.offset(0), go = o.offset(1), vo = o.offset(2);
+        for (int i = from; i < to; i++) x[xo + i] = step(x[xo + i], g[go + i], v, vo + i, a);
+    }
+
+    static void pass64(HostOperands o, Args a, int from, int to) {
+        float[] x = o.f32(0), g = o.f32(1);
+        double[] v = o.f64(2);
+        int xo = o.offset(0), go = o.offset(1), vo = o.offset(2);
+        for (int i = from; i < to; i++) x[xo + i] = (float) step(x[xo + i], g[go + i], v, vo + i, a);
     }
 
     /** {@link #u(float, float, float, Args)} in float64. */

@@ -1,5 +1,6 @@
 package optlab.optim;
 
+import optlab.kernels.FusedKernel.HostOperands;
 import optlab.nn.ParameterArena;
 
 /**
@@ -41,6 +42,13 @@ public final class Sgd extends Optimizer {
     /** u = lr_t g', g' the gradient the rule sees: the step and the update kernel (NOTE [update-probe]) both call it. */
     static float u(float x, float g, Args a) {
         return (float) a.lr() * WeightDecay.gradient(g, x, a.wd());
+    }
+
+    /** The f32 step over a range: a loop of its own, so the JIT inlines {@link #step} (NOTE [rule-kernels]). */
+    static void pass(HostOperands o, Args a, int from, int to) {
+        float[] x = o.f32(0), g = o.f32(1);
+        int xo = o.offset(0), go = o.offset(1);
+        for (int i = from; i < to; i++) x[xo + i] = step(x[xo + i], g[go + i], a);
     }
 
     /** {@link #step(float, float, Args)} in float64 (NOTE [optimizer-math]). */

@@ -32,7 +32,13 @@ import optlab.optim.RuleKernel.Pass;
  * </pre>
  * float32 math for f32; float64 math for f32_f64state (x and g widened exactly, x and out rounded once to
  * float32 when stored) and for f64. The element functions take two state slots, as the CUDA kernels'
- * ops do ({@code optim_common.cuh}); a rule with fewer ignores the others (null arrays). Adding a rule is
+ * ops do ({@code optim_common.cuh}); a rule with fewer ignores the others (null arrays).
+ *
+ * <p>The loops over the element functions below are shared by every rule, so once two or more rules have run in one
+ * JVM (a benchmark, a sweep in one process) the JIT cannot inline the element call there, and such a loop runs 2-5x
+ * slower. That is fine for the f64 and update kernels; the hot passes, f32 and f32_f64state steps, are loops of each
+ * rule's own: Vector API passes in {@link VectorizedHost} (Adam, RMSProp), plain loops in the rule (SGD, Momentum).
+ * A new rule may start on the shared loops (null passes) and get passes of its own when its speed matters. Adding a rule is
  * its Java file, its {@code .cu} file and one entry here; {@code KernelSignatureTest} checks each entry
  * against the {@code extern "C"} signatures.
  */
@@ -41,10 +47,10 @@ public final class UpdateKernels {
 
     static final Family<Sgd.Args> SGD = new Family<>("sgd", "optim_sgd", Sgd.Args.class, List.of(),
             (x, g, s0, i0, s1, i1, a) -> Sgd.step(x, g, a), (x, g, s0, i0, s1, i1, a) -> Sgd.step(x, g, a),
-            (x, g, s0, s1, a) -> Sgd.u(x, g, a), (x, g, s0, s1, a) -> Sgd.u(x, g, a), null, null);
+            (x, g, s0, s1, a) -> Sgd.u(x, g, a), (x, g, s0, s1, a) -> Sgd.u(x, g, a), Sgd::pass, null);
     static final Family<Momentum.Args> MOMENTUM = new Family<>("momentum", "optim_sgd", Momentum.Args.class, List.of("v"),
             (x, g, v, vi, s1, i1, a) -> Momentum.step(x, g, v, vi, a), (x, g, v, vi, s1, i1, a) -> Momentum.step(x, g, v, vi, a),
-            (x, g, v, s1, a) -> Momentum.u(x, g, v, a), (x, g, v, s1, a) -> Momentum.u(x, g, v, a), null, null);
+            (x, g, v, s1, a) -> Momentum.u(x, g, v, a), (x, g, v, s1, a) -> Momentum.u(x, g, v, a), Momentum::pass, Momentum::pass64);
     static final Family<RmsProp.Args> RMSPROP = new Family<>("rmsprop", "optim_rmsprop", RmsProp.Args.class, List.of("v", "m"),
             RmsProp::step, RmsProp::step, RmsProp::u, RmsProp::u, VectorizedHost::rmsprop, VectorizedHost::rmsprop64);
     static final Family<Adam.Args> ADAM = new Family<>("adam", "optim_adam", Adam.Args.class, List.of("m", "v"),

@@ -3,7 +3,7 @@
 // Adam and AdamW: they differ only in the host's scalars (optlab.optim.Presets).
 //
 // Math, per element i (the host folds the bias corrections c1 = 1 - beta1^t, c2 = 1 - beta2^t into
-// step and d; see optlab.optim.Adam#stepScalars):
+// step and d; see optlab.optim.Adam#args):
 //   g <- g + lambda*x                                   (L2 mode only: Adam-L2)
 //   m <- beta1*m + (1 - beta1)*g
 //   v <- beta2*v + (1 - beta2)*(g*g)
@@ -16,10 +16,10 @@
 // 1 - beta1 and 1 - beta2 arrive precomputed in double and rounded once (computing 1 - 0.999f in float
 // would lose 1.3e-5 of its value to cancellation).
 // Java references (same operations, same order; exact arithmetic as in optim_common.cuh):
-//   adam_f32                   optlab.optim.Adam#updateElement(..., float[] m, ..., float[] v, ..., Scalars)
-//   adam_f32_f64state          optlab.optim.Adam#updateElement(..., double[] m, ..., double[] v, ..., Scalars64)
-//   adam_update_f32            optlab.optim.Adam#updateOfElement(float[] out, ..., float[] m, ..., float[] v, ..., Scalars)
-//   adam_update_f32_f64state   optlab.optim.Adam#updateOfElement(float[] out, ..., double[] m, ..., double[] v, ..., Scalars64)
+//   adam_f32                   optlab.optim.Adam#step(float x, float g, float[] m, ..., float[] v, ..., Args)
+//   adam_f32_f64state          optlab.optim.Adam#step(double x, double g, double[] m, ..., double[] v, ..., Args)
+//   adam_update_f32            optlab.optim.Adam#u(float xOld, float g, float m, float v, Args)
+//   adam_update_f32_f64state   optlab.optim.Adam#u(double xOld, double g, double m, double v, Args), rounded to float32
 //
 // Update kernels (NOTE [update-probe] in optlab.optim.Optimizer; Optimizer#computeUpdate): after a step, u alone,
 // from x before the step (xOld, for the L2 term), the step's g and the NEW m and v, with the step's scalars:
@@ -36,6 +36,7 @@
 //   adam_f32[_f64state]          (int n, float* x, const float* g, S* m, S* v, SCALARS)
 //   adam_update_f32[_f64state]   (int n, float* out, const float* xOld, const float* g, const S* m, const S* v, SCALARS)
 //   SCALARS: step, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, d, epsInside, nadam, wdMode, wdL2, wdFactor
+//            (optlab.optim.Adam.Args in order; KernelSignatureTest checks the names and their order)
 //            (the update kernels take the step's list unchanged; wdFactor is unused there)
 //
 // Variants and launch constraints: one step kernel per state precision; grid-stride over 16-byte vectors
@@ -68,7 +69,7 @@ struct AdamOp {
     }
 };
 
-// The u of the step just taken (optlab.optim.Adam#updateOfElement), for fused_map.
+// The u of the step just taken (optlab.optim.Adam#u), for fused_map.
 template <typename S>
 struct AdamUpdateOp {
     AdamOp<S> adam;

@@ -1,6 +1,6 @@
 // optim_common.cuh: what every fused optimizer kernel (optim_*.cu) shares.
 //
-// 1. Exact arithmetic. The Java references (optlab.optim.*#updateElement) compute every product, sum,
+// 1. Exact arithmetic. The Java references (optlab.optim.*#step and #u) compute every product, sum,
 //    quotient and square root separately, each rounded to nearest, in float32 (or float64 for float64
 //    state). nvcc would contract a*b + c into one FMA (one rounding instead of two) and the results
 //    would drift from the reference by an ulp here and there. The rn_* helpers call the _rn

@@ -8,9 +8,9 @@
 //   x <- wd_apply(x, m)                                  x - m | x*(1-d) - m | (x - m)/(1+d)
 // 1 - rho arrives precomputed in double (the host's choice, as for Adam's 1 - beta).
 // Java references (same operations, same order; exact arithmetic as in optim_common.cuh):
-//   rmsprop_f32            optlab.optim.RmsProp#updateElement(..., float[] v, ..., float[] m, ..., Scalars)
-//   rmsprop_f32_f64state   optlab.optim.RmsProp#updateElement(..., double[] v, ..., double[] m, ..., Scalars64)
-//   rmsprop_update_f32[_f64state]   optlab.optim.RmsProp#updateOfElement
+//   rmsprop_f32            optlab.optim.RmsProp#step(float x, float g, float[] v, ..., float[] m, ..., Args)
+//   rmsprop_f32_f64state   optlab.optim.RmsProp#step(double x, double g, double[] v, ..., double[] m, ..., Args)
+//   rmsprop_update_f32[_f64state]   optlab.optim.RmsProp#u (float, resp. double)
 //
 // Update kernels (NOTE [update-probe] in optlab.optim.Optimizer; Optimizer#computeUpdate): after a step, u alone:
 // u is the new m (the step subtracts m itself from x; lr_t lives inside m), so out = m (f64state: rounded to float32
@@ -22,7 +22,8 @@
 // Parameters (FusedKernel CUDA contract):
 //   rmsprop_f32[_f64state]          (int n, float* x, const float* g, S* v, S* m, SCALARS)
 //   rmsprop_update_f32[_f64state]   (int n, float* out, const float* xOld, const float* g, const S* v, const S* m, SCALARS)
-//   SCALARS: lr_t, gamma, rho, oneMinusRho, eps, epsInside, wdMode, wdL2, wdFactor
+//   SCALARS: lr, gamma, rho, oneMinusRho, eps, epsInside, wdMode, wdL2, wdFactor   (optlab.optim.RmsProp.Args, in order;
+//            lr is lr_t; KernelSignatureTest checks the names and their order)
 //
 // Variants and launch constraints: as optim_sgd.cu (grid-stride over 16-byte vectors with scalar head
 // and tail; any grid and block size is correct); the update kernels one element per thread, grid-stride
@@ -60,7 +61,7 @@ extern "C" __global__ void OPTLAB_ANY_BLOCK rmsprop_f32_f64state(int n, float* x
     fused_update<2, double>(n, x, g, v, m, op);
 }
 
-// u = the new m (optlab.optim.RmsProp#updateOfElement), for fused_map.
+// u = the new m (optlab.optim.RmsProp#u), for fused_map.
 template <typename S>
 struct RmsPropUpdateOp {
     __device__ __forceinline__ float operator()(float, float, S, S m) const { return (float)m; }

@@ -8,10 +8,10 @@
 //   nesterov:  v <- gamma*v + g;  u = lr_t * (gamma*v + g)            (v the updated buffer)
 // Java references (the spec; these kernels do the same operations in the same order, see
 // optim_common.cuh on exact arithmetic):
-//   sgd_f32                optlab.optim.Sgd#updateElement
-//   momentum_f32           optlab.optim.Momentum#updateElement(float[], ..., float[] v, ..., Scalars)
-//   momentum_f32_f64state  optlab.optim.Momentum#updateElement(float[], ..., double[] v, ..., Scalars64)
-//   sgd_update_f32, momentum_update_f32[_f64state]   optlab.optim.Sgd#updateOfElement, Momentum#updateOfElement
+//   sgd_f32                optlab.optim.Sgd#step(float, float, Args)
+//   momentum_f32           optlab.optim.Momentum#step(float x, float g, float[] v, ..., Args)
+//   momentum_f32_f64state  optlab.optim.Momentum#step(double x, double g, double[] v, ..., Args)
+//   sgd_update_f32, momentum_update_f32[_f64state]   optlab.optim.Sgd#u, Momentum#u
 //
 // Update kernels (NOTE [update-probe] in optlab.optim.Optimizer; Optimizer#computeUpdate): after a step, u alone
 // (out = u, L2 term included, decoupled/proximal decay excluded), from x before the step (for the L2 term), the
@@ -22,7 +22,8 @@
 // v the same range of the momentum buffer, float32 or float64 (the f64state variant computes in
 // double and rounds x to float32 when it writes it).
 //
-// Parameters (the FusedKernel CUDA contract: n, the operands in order, then every scalar as a double):
+// Parameters (the FusedKernel CUDA contract: n, the operands in order, then every scalar as a double; the scalars are
+// the components of optlab.optim.Sgd.Args and Momentum.Args in order, lr_t named lr: KernelSignatureTest checks them):
 //   sgd_f32               (int n, float* x, const float* g, lr_t, wdMode, wdL2, wdFactor)
 //   momentum_f32[_f64state](int n, float* x, const float* g, S* v, lr_t, gamma, nesterov, wdMode, wdL2, wdFactor)
 //   sgd_update_f32        (int n, float* out, const float* xOld, const float* g, lr_t, wdMode, wdL2, wdFactor)

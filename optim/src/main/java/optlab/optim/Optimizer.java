@@ -36,14 +36,15 @@ import optlab.tensor.Tensor;
  *       double on the host, then one fused launch over the group's range.</li>
  * </ol>
  *
- * <p>NOTE [optimizer-math]: each rule's per-element math is a plain static {@code updateElement}
- * method in float32 (and one in float64 for float64 state), commented with its formula; the fused host
- * kernel calls it over a range; the CUDA kernel in {@code optim/src/main/cuda/optim_<rule>.cu} does
- * the same operations in the same order with round-to-nearest intrinsics (no FMA contraction), and the
- * tests hold the fused pass to a per-parameter loop over the reference, bit for bit. The float64 math
- * exists once per rule, as a pure function of (x, g) in double that updates the state and returns the
- * new x ({@code update}); the float32-parameter kernel with float64 state rounds its result to float
- * when it stores x, the float64-parameter kernel stores it as is.
+ * <p>NOTE [optimizer-math]: each rule's per-element math is a plain static {@code step} method in
+ * float32 and one in float64, commented with its formula: a function of x and g that updates the state
+ * and returns the new x. The fused host kernel calls it over a range (NOTE [rule-kernels] in
+ * {@link UpdateKernels}); the CUDA kernel in {@code optim/src/main/cuda/optim_<rule>.cu} does the same
+ * operations in the same order with round-to-nearest intrinsics (no FMA contraction), and the tests hold
+ * the fused pass to a per-parameter loop over the reference, bit for bit. The float64 math serves both
+ * float64 kernels: the float32-parameter kernel with float64 state rounds its result to float when it
+ * stores x, the float64-parameter kernel stores it as is. The scalars are one record per rule in double
+ * ({@code Args}, NOTE [kernel-args] in {@link RuleKernel}); the float32 math rounds each once as it reads it.
  *
  * <p>NOTE [float64-parameters]: an arena of FLOAT64 parameters (a model converted with
  * {@code Module.to(DType.FLOAT64)}, for a numerics study) is updated by each rule's host kernel
@@ -65,7 +66,7 @@ import optlab.tensor.Tensor;
  * (for Zhuang et al.'s update histograms). u is what the rule subtracts from x, before decoupled or
  * proximal decay act on x; an L2 term is part of it, through the gradient (the {@code u} of each
  * rule's class comment, the argument of {@code WeightDecay.apply}). Each rule
- * writes its math of u once, as a pure function that its {@code updateElement} and its update kernel
+ * writes its math of u once, as a pure function {@code u} that its {@code step} and its update kernel
  * {@code <rule>_update_<precision>} both call. The update kernel reads the state the step left (the
  * new m, v, ...), the gradients still in the arena and a copy of x from before the step (for the L2
  * term), and recomputes u with the step's operations and scalars: bit for bit the u the step
@@ -78,6 +79,7 @@ public abstract class Optimizer implements AutoCloseable {
 
     protected final ParameterArena arena;
     protected final OptimizerConfig config;
+    private final UpdateKernels.Family<?> kernels;
     private final List<ResolvedGroup> groups;
     private final Map<String, Tensor> state = new LinkedHashMap<>();
     private long step;
@@ -112,9 +114,14 @@ public abstract class Optimizer implements AutoCloseable {
         }
     }
 
-    protected Optimizer(ParameterArena arena, OptimizerConfig config, Rule... rules) {
+    /**
+     * @param kernels the rule's entry in {@link UpdateKernels}: its kernels, their {@link #args} type
+     * @param rules   the rules this class runs ({@code config.rule()} must be one)
+     */
+    protected Optimizer(ParameterArena arena, OptimizerConfig config, UpdateKernels.Family<?> kernels, Rule... rules) {
         this.arena = arena;
         this.config = config;
+        this.kernels = kernels;
         if (!List.of(rules).contains(config.rule())) {
             throw new IllegalArgumentException(getClass().getSimpleName() + " runs " + List.of(rules) + ", not " + config.rule());
         }
@@ -279,25 +286,42 @@ public abstract class Optimizer implements AutoCloseable {
         }
     }
 
-    /** The fused kernel this optimizer launches (chosen for its state precision). */
-    protected abstract FusedKernel kernel();
+    /** The precision variant of this optimizer's kernels: of its parameters, and of its state where it has some. */
+    private UpdateKernels.Precision precision() {
+        return float64Parameters() ? UpdateKernels.Precision.F64
+                : float64State() && !state.isEmpty() ? UpdateKernels.Precision.F32_F64STATE : UpdateKernels.Precision.F32;
+    }
+
+    /** The fused kernel this optimizer launches (chosen for its parameters' and state's precision). */
+    protected final FusedKernel kernel() {
+        return kernels.step(precision());
+    }
 
     /**
      * The kernel {@link #computeUpdate} launches, or null for a rule without one (NOTE [update-probe]):
      * operands (out, xOld, then {@link #operands()} after x), the step's {@link #scalars}.
      */
     protected FusedKernel updateKernel() {
-        return null;
+        return kernels.update(precision());
     }
 
-    /** The kernel's operands over the whole arena, in the kernel's order: x, g, then the state buffers. */
-    protected abstract Tensor[] operands();
+    /** The kernel's operands over the whole arena, in the kernel's order: x, g, then the state buffers as registered. */
+    private Tensor[] operands() {
+        List<Tensor> ops = new ArrayList<>(List.of(arena.values(), arena.grads()));
+        ops.addAll(state.values());
+        return ops.toArray(Tensor[]::new);
+    }
 
     /**
-     * The kernel's scalars for group {@code g} at step t with schedule multiplier {@code eta}; every
-     * rule's list ends with the three of {@link WeightDecay}.
+     * The kernel arguments for group {@code g} at step t with schedule multiplier {@code eta}, computed in double:
+     * the rule's {@code Args} record (NOTE [kernel-args]), whose last component is {@link #decay}'s.
      */
-    protected abstract double[] scalars(long t, double eta, ResolvedGroup g);
+    protected abstract Record args(long t, double eta, ResolvedGroup g);
+
+    /** {@link #args} as the kernel's scalars. */
+    final double[] scalars(long t, double eta, ResolvedGroup g) {
+        return kernels.scalars(args(t, eta, g));
+    }
 
     /**
      * The fused kernel {@link #step()} launches (for benchmarks, other backends and inspection).
@@ -314,10 +338,10 @@ public abstract class Optimizer implements AutoCloseable {
         return scalars(t, config.schedule().multiplier(t), g);
     }
 
-    /** The three weight-decay scalars for group g at step t (see {@link WeightDecay}). */
-    protected final double[] decayScalars(ResolvedGroup g, double eta) {
+    /** The weight-decay arguments for group g with schedule multiplier eta (see {@link WeightDecay}). */
+    final WeightDecay.Args decay(ResolvedGroup g, double eta) {
         Numerics n = config.numerics();
-        return WeightDecay.scalars(n.weightDecayMode(), n.decayConvention(), g.weightDecay(), g.lr() * eta, eta);
+        return WeightDecay.args(n.weightDecayMode(), n.decayConvention(), g.weightDecay(), g.lr() * eta, eta);
     }
 
     /** Steps taken so far (skipped steps do not count). */

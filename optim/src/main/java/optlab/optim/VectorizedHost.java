@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
+import optlab.kernels.FusedKernel.HostOperands;
 
 /**
  * NOTE [vectorized-host]: the CPU fused passes of the rules whose per-element math has a square root
@@ -12,13 +13,15 @@ import jdk.incubator.vector.VectorSpecies;
  * 10-30 cycles per element, well below memory bandwidth; 8 or 16 lanes at a time they stream.
  *
  * <p>This is plumbing, not a second spec: each method performs, in every lane, exactly the
- * operations of the rule's reference {@code updateElement}, in the same order. IEEE 754 add, subtract,
+ * operations of the rule's reference {@code step}, in the same order. IEEE 754 add, subtract,
  * multiply, divide and square root are correctly rounded whether scalar or in a vector lane (the
  * Vector API never fuses a multiply and an add unless asked to with FMA, which these methods do not
  * use), so the results are bit for bit those of the reference: {@code FusedEqualsLoopTest} and
  * {@code VectorizedHostTest} check it. Elements that do not fill a vector go through the reference
  * itself. Float64 state uses a float species of half the double species' width, so x and g load as
  * many lanes as m and v and convert exactly (float to double) and round once (double to float).
+ * Each method is the host body of a step kernel (NOTE [rule-kernels] in {@link UpdateKernels}): operands
+ * (x, g, state0, state1), float32 arguments each rounded once from the record's double.
  */
 final class VectorizedHost {
     private VectorizedHost() {}
@@ -28,14 +31,14 @@ final class VectorizedHost {
     /** Floats as many as D has lanes (half D's bit size). */
     static final VectorSpecies<Float> F_HALF = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
 
-    /** Adam/NAdam over elements [from, to) of each operand: {@link Adam#updateElement} (float32) per lane. */
-    static void adam(float[] x, int xo, float[] g, int go, float[] m, int mo, float[] v, int vo, Adam.Scalars s, int from, int to) {
+    /** Adam/NAdam over elements [from, to) of each operand: {@link Adam#step} (float32) per lane. */
+    static void adam(HostOperands o, Adam.Args s, int from, int to) {
+        float[] x = o.f32(0), g = o.f32(1), m = o.f32(2), v = o.f32(3);
+        int xo = o.offset(0), go = o.offset(1), mo = o.offset(2), vo = o.offset(3);
         int i = from, upper = from + F.loopBound(to - from);
-        FloatVector b1 = FloatVector.broadcast(F, s.beta1()), omb1 = FloatVector.broadcast(F, s.oneMinusBeta1());
-        FloatVector b2 = FloatVector.broadcast(F, s.beta2()), omb2 = FloatVector.broadcast(F, s.oneMinusBeta2());
-        FloatVector eps = FloatVector.broadcast(F, s.eps()), d = FloatVector.broadcast(F, s.d()), step = FloatVector.broadcast(F, s.step());
-        FloatVector l2 = FloatVector.broadcast(F, s.wdL2()), factor = FloatVector.broadcast(F, s.wdFactor());
-        int mode = s.wdMode();
+        FloatVector b1 = f32(s.beta1()), omb1 = f32(s.oneMinusBeta1()), b2 = f32(s.beta2()), omb2 = f32(s.oneMinusBeta2());
+        FloatVector eps = f32(s.eps()), d = f32(s.d()), step = f32(s.step()), l2 = f32(s.wd().l2()), factor = f32(s.wd().factor());
+        int mode = s.wd().mode();
         boolean nadam = s.nadam(), inside = s.epsInside();
         for (; i < upper; i += F.length()) {
             FloatVector xv = FloatVector.fromArray(F, x, xo + i);
@@ -51,17 +54,18 @@ final class VectorizedHost {
             FloatVector u = quotient(step.mul(num), den);
             apply(xv, u, mode, factor).intoArray(x, xo + i);
         }
-        for (; i < to; i++) Adam.updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+        for (; i < to; i++) x[xo + i] = Adam.step(x[xo + i], g[go + i], m, mo + i, v, vo + i, s);
     }
 
-    /** Adam/NAdam with float64 state: {@link Adam#updateElement} (float64) per lane. */
-    static void adam(float[] x, int xo, float[] g, int go, double[] m, int mo, double[] v, int vo, Adam.Scalars64 s, int from, int to) {
+    /** Adam/NAdam with float64 state: {@link Adam#step} (float64) per lane. */
+    static void adam64(HostOperands o, Adam.Args s, int from, int to) {
+        float[] x = o.f32(0), g = o.f32(1);
+        double[] m = o.f64(2), v = o.f64(3);
+        int xo = o.offset(0), go = o.offset(1), mo = o.offset(2), vo = o.offset(3);
         int i = from, upper = from + D.loopBound(to - from);
-        DoubleVector b1 = DoubleVector.broadcast(D, s.beta1()), omb1 = DoubleVector.broadcast(D, s.oneMinusBeta1());
-        DoubleVector b2 = DoubleVector.broadcast(D, s.beta2()), omb2 = DoubleVector.broadcast(D, s.oneMinusBeta2());
-        DoubleVector eps = DoubleVector.broadcast(D, s.eps()), d = DoubleVector.broadcast(D, s.d()), step = DoubleVector.broadcast(D, s.step());
-        DoubleVector l2 = DoubleVector.broadcast(D, s.wdL2()), factor = DoubleVector.broadcast(D, s.wdFactor());
-        int mode = s.wdMode();
+        DoubleVector b1 = f64(s.beta1()), omb1 = f64(s.oneMinusBeta1()), b2 = f64(s.beta2()), omb2 = f64(s.oneMinusBeta2());
+        DoubleVector eps = f64(s.eps()), d = f64(s.d()), step = f64(s.step()), l2 = f64(s.wd().l2()), factor = f64(s.wd().factor());
+        int mode = s.wd().mode();
         boolean nadam = s.nadam(), inside = s.epsInside();
         for (; i < upper; i += D.length()) {
             DoubleVector xv = widen(x, xo + i);
@@ -77,17 +81,17 @@ final class VectorizedHost {
             DoubleVector u = quotient(step.mul(num), den);
             narrow(apply(xv, u, mode, factor), x, xo + i);
         }
-        for (; i < to; i++) Adam.updateElement(x, xo + i, g, go + i, m, mo + i, v, vo + i, s);
+        for (; i < to; i++) x[xo + i] = (float) Adam.step(x[xo + i], g[go + i], m, mo + i, v, vo + i, s);
     }
 
-    /** RMSProp: {@link RmsProp#updateElement} (float32) per lane. */
-    static void rmsprop(float[] x, int xo, float[] g, int go, float[] v, int vo, float[] m, int mo, RmsProp.Scalars s, int from, int to) {
+    /** RMSProp: {@link RmsProp#step} (float32) per lane. */
+    static void rmsprop(HostOperands o, RmsProp.Args s, int from, int to) {
+        float[] x = o.f32(0), g = o.f32(1), v = o.f32(2), m = o.f32(3);
+        int xo = o.offset(0), go = o.offset(1), vo = o.offset(2), mo = o.offset(3);
         int i = from, upper = from + F.loopBound(to - from);
-        FloatVector lr = FloatVector.broadcast(F, s.lr()), gamma = FloatVector.broadcast(F, s.gamma());
-        FloatVector rho = FloatVector.broadcast(F, s.rho()), omr = FloatVector.broadcast(F, s.oneMinusRho());
-        FloatVector eps = FloatVector.broadcast(F, s.eps());
-        FloatVector l2 = FloatVector.broadcast(F, s.wdL2()), factor = FloatVector.broadcast(F, s.wdFactor());
-        int mode = s.wdMode();
+        FloatVector lr = f32(s.lr()), gamma = f32(s.gamma()), rho = f32(s.rho()), omr = f32(s.oneMinusRho()), eps = f32(s.eps());
+        FloatVector l2 = f32(s.wd().l2()), factor = f32(s.wd().factor());
+        int mode = s.wd().mode();
         boolean inside = s.epsInside();
         for (; i < upper; i += F.length()) {
             FloatVector xv = FloatVector.fromArray(F, x, xo + i);
@@ -100,17 +104,18 @@ final class VectorizedHost {
             mt.intoArray(m, mo + i);
             apply(xv, mt, mode, factor).intoArray(x, xo + i);
         }
-        for (; i < to; i++) RmsProp.updateElement(x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+        for (; i < to; i++) x[xo + i] = RmsProp.step(x[xo + i], g[go + i], v, vo + i, m, mo + i, s);
     }
 
-    /** RMSProp with float64 state: {@link RmsProp#updateElement} (float64) per lane. */
-    static void rmsprop(float[] x, int xo, float[] g, int go, double[] v, int vo, double[] m, int mo, RmsProp.Scalars64 s, int from, int to) {
+    /** RMSProp with float64 state: {@link RmsProp#step} (float64) per lane. */
+    static void rmsprop64(HostOperands o, RmsProp.Args s, int from, int to) {
+        float[] x = o.f32(0), g = o.f32(1);
+        double[] v = o.f64(2), m = o.f64(3);
+        int xo = o.offset(0), go = o.offset(1), vo = o.offset(2), mo = o.offset(3);
         int i = from, upper = from + D.loopBound(to - from);
-        DoubleVector lr = DoubleVector.broadcast(D, s.lr()), gamma = DoubleVector.broadcast(D, s.gamma());
-        DoubleVector rho = DoubleVector.broadcast(D, s.rho()), omr = DoubleVector.broadcast(D, s.oneMinusRho());
-        DoubleVector eps = DoubleVector.broadcast(D, s.eps());
-        DoubleVector l2 = DoubleVector.broadcast(D, s.wdL2()), factor = DoubleVector.broadcast(D, s.wdFactor());
-        int mode = s.wdMode();
+        DoubleVector lr = f64(s.lr()), gamma = f64(s.gamma()), rho = f64(s.rho()), omr = f64(s.oneMinusRho()), eps = f64(s.eps());
+        DoubleVector l2 = f64(s.wd().l2()), factor = f64(s.wd().factor());
+        int mode = s.wd().mode();
         boolean inside = s.epsInside();
         for (; i < upper; i += D.length()) {
             DoubleVector xv = widen(x, xo + i);
@@ -123,7 +128,17 @@ final class VectorizedHost {
             mt.intoArray(m, mo + i);
             narrow(apply(xv, mt, mode, factor), x, xo + i);
         }
-        for (; i < to; i++) RmsProp.updateElement(x, xo + i, g, go + i, v, vo + i, m, mo + i, s);
+        for (; i < to; i++) x[xo + i] = (float) RmsProp.step(x[xo + i], g[go + i], v, vo + i, m, mo + i, s);
+    }
+
+    /** An argument rounded once to float32, in every lane. */
+    private static FloatVector f32(double a) {
+        return FloatVector.broadcast(F, (float) a);
+    }
+
+    /** An argument in every lane. */
+    private static DoubleVector f64(double a) {
+        return DoubleVector.broadcast(D, a);
     }
 
     /** {@link WeightDecay#quotient(float, float)} per lane: q/den, 0 where both are 0. */
@@ -136,7 +151,7 @@ final class VectorizedHost {
         return q.div(den).blend(0.0, q.eq(0.0).and(den.eq(0.0)));
     }
 
-    /** {@link WeightDecay#apply(float, float, int, float)} per lane. */
+    /** {@link WeightDecay#apply(float, float, WeightDecay.Args)} per lane. */
     private static FloatVector apply(FloatVector x, FloatVector u, int mode, FloatVector factor) {
         return switch (mode) {
             case WeightDecay.DECOUPLED -> x.mul(factor).sub(u);
@@ -145,7 +160,7 @@ final class VectorizedHost {
         };
     }
 
-    /** {@link WeightDecay#apply(double, double, int, double)} per lane. */
+    /** {@link WeightDecay#apply(double, double, WeightDecay.Args)} per lane. */
     private static DoubleVector apply(DoubleVector x, DoubleVector u, int mode, DoubleVector factor) {
         return switch (mode) {
             case WeightDecay.DECOUPLED -> x.mul(factor).sub(u);

@@ -5,11 +5,12 @@ import optlab.optim.Numerics.WeightDecayMode;
 
 /**
  * Weight decay, the part every rule shares (see {@link Numerics.WeightDecayMode}). On the host it turns
- * (mode, lambda, convention, lr_t, eta_t) into three kernel scalars; per element it is two tiny pure
+ * (mode, lambda, convention, lr_t, eta_t) into its kernel arguments ({@link Args}); per element it is two tiny pure
  * functions, used by every rule's reference update in float32 and float64 (the CUDA kernels have the
  * same two in {@code optim_common.cuh}).
  *
- * <p>Kernel scalars, in this order, at the end of every rule's scalar list:
+ * <p>Kernel arguments: {@link Args}, the last component {@code wd} of every rule's arguments record, so
+ * the last three scalars of every kernel (NOTE [rule-kernels]: {@code wd.mode} is the scalar {@code wdMode}):
  * <pre>
  *   wdMode    NONE 0, L2 1, DECOUPLED 2, PROXIMAL 3
  *   wdL2      lambda for L2, else 0
@@ -21,16 +22,21 @@ final class WeightDecay {
 
     static final int NONE = 0, L2 = 1, DECOUPLED = 2, PROXIMAL = 3;
 
+    /** The weight-decay arguments of a kernel, in double (the float32 math rounds each once where it reads it). */
+    record Args(int mode, double l2, double factor) {
+        static final Args NONE = new Args(WeightDecay.NONE, 0, 1);
+    }
+
     /**
-     * The three kernel scalars for one group at one step. {@code lrT} is the group's current learning
-     * rate alpha*eta_t, {@code eta} the schedule multiplier eta_t.
+     * The arguments for one group at one step. {@code lrT} is the group's current learning rate
+     * alpha*eta_t, {@code eta} the schedule multiplier eta_t.
      */
-    static double[] scalars(WeightDecayMode mode, DecayConvention convention, double lambda, double lrT, double eta) {
+    static Args args(WeightDecayMode mode, DecayConvention convention, double lambda, double lrT, double eta) {
         return switch (mode) {
-            case NONE -> new double[] {NONE, 0, 1};
-            case L2 -> new double[] {L2, lambda, 1};
-            case DECOUPLED -> new double[] {DECOUPLED, 0, 1 - perStepDecay(convention, lambda, lrT, eta)};
-            case PROXIMAL -> new double[] {PROXIMAL, 0, 1 + perStepDecay(convention, lambda, lrT, eta)};
+            case NONE -> Args.NONE;
+            case L2 -> new Args(L2, lambda, 1);
+            case DECOUPLED -> new Args(DECOUPLED, 0, 1 - perStepDecay(convention, lambda, lrT, eta));
+            case PROXIMAL -> new Args(PROXIMAL, 0, 1 + perStepDecay(convention, lambda, lrT, eta));
         };
     }
 
@@ -40,22 +46,22 @@ final class WeightDecay {
     }
 
     /** The gradient the rule sees: {@code g + lambda x} under L2, else g. */
-    static float gradient(float g, float x, int mode, float l2) {
-        return mode == L2 ? g + l2 * x : g;
+    static float gradient(float g, float x, Args wd) {
+        return wd.mode() == L2 ? g + (float) wd.l2() * x : g;
     }
 
     /** x after a rule's step u: {@code x - u}, {@code (1 - d) x - u} or {@code (x - u) / (1 + d)}. */
-    static float apply(float x, float u, int mode, float factor) {
-        return switch (mode) {
-            case DECOUPLED -> x * factor - u;
-            case PROXIMAL -> (x - u) / factor;
+    static float apply(float x, float u, Args wd) {
+        return switch (wd.mode()) {
+            case DECOUPLED -> x * (float) wd.factor() - u;
+            case PROXIMAL -> (x - u) / (float) wd.factor();
             default -> x - u;
         };
     }
 
-    /** {@link #gradient(float, float, int, float)} in float64. */
-    static double gradient(double g, double x, int mode, double l2) {
-        return mode == L2 ? g + l2 * x : g;
+    /** {@link #gradient(float, float, Args)} in float64. */
+    static double gradient(double g, double x, Args wd) {
+        return wd.mode() == L2 ? g + wd.l2() * x : g;
     }
 
     /**
@@ -74,11 +80,11 @@ final class WeightDecay {
         return q == 0 && den == 0 ? 0.0 : q / den;
     }
 
-    /** {@link #apply(float, float, int, float)} in float64. */
-    static double apply(double x, double u, int mode, double factor) {
-        return switch (mode) {
-            case DECOUPLED -> x * factor - u;
-            case PROXIMAL -> (x - u) / factor;
+    /** {@link #apply(float, float, Args)} in float64. */
+    static double apply(double x, double u, Args wd) {
+        return switch (wd.mode()) {
+            case DECOUPLED -> x * wd.factor() - u;
+            case PROXIMAL -> (x - u) / wd.factor();
             default -> x - u;
         };
     }

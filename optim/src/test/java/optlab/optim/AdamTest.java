@@ -53,11 +53,11 @@ class AdamTest {
                 adam.step();
                 double bt = Math.sqrt(1 - Math.pow(0.99, t)) / (1 - Math.pow(0.8, t));
                 // Choi's form: step size alpha*b_t, eps on the uncorrected sqrt(v) (d = 1), Adam, no weight decay
-                Adam.Scalars s = Adam.Scalars.of(new double[] {3e-3 * bt, 0.8, 1 - 0.8, 0.99, 1 - 0.99, 1e-6, 1, 0, 0, 0, 0, 1});
+                Adam.Args s = new Adam.Args(3e-3 * bt, 0.8, 1 - 0.8, 0.99, 1 - 0.99, 1e-6, 1, false, false, WeightDecay.Args.NONE);
                 for (ParameterArena.Entry e : arena.entries()) { // the plain loop, parameter by parameter
                     for (int j = 0; j < e.numel(); j++) {
                         int i = e.offset() + j;
-                        Adam.updateElement(x, i, g, i, m, i, v, i, s);
+                        x[i] = Adam.step(x[i], g[i], m, i, v, i, s);
                     }
                 }
             }

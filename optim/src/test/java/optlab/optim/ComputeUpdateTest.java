@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link Optimizer#computeUpdate} (NOTE [update-probe]): after each of 40 steps of random gradients, the update u it
- * writes equals, bit for bit, the u that the rule's {@code updateElement} computes, recomputed here element by
+ * writes equals, bit for bit, the u that the rule's {@code u} computes, recomputed here element by
  * element from x, g and the state as they were BEFORE the step (so the kernel must read the new state, and the u
  * function the step and the kernel share must compute what the step's math always did). Every Adam preset with
  * weight decay where it has one, eps placements, bias correction off, eps = 0 with coordinates that never see a
@@ -157,7 +157,7 @@ class ComputeUpdateTest {
     }
 
     /**
-     * The u of one element as the rule's float32 {@code updateElement} computes it, from x, g and the state s0, s1 before
+     * The u of one element as the rule's float32 {@code u} computes it, from x, g and the state s0, s1 before
      * the step (Adam m, v; Momentum v; RMSProp v, m), with the kernel scalars of its group; zz[0] counts a 0/0.
      */
     private static float expectedU32(Rule rule, double[] sc, float x, float g, float s0, float s1, int[] zz) {
@@ -365,23 +365,17 @@ class ComputeUpdateTest {
     void aRuleWithoutAnUpdateKernelAnswersFalse() {
         final class PlainSgd extends Optimizer {
             PlainSgd(ParameterArena arena) {
-                super(arena, Presets.get("choi.sgd"), Rule.SGD);
+                super(arena, Presets.get("choi.sgd"), UpdateKernels.SGD, Rule.SGD);
             }
 
             @Override
-            protected FusedKernel kernel() {
-                return Sgd.KERNEL;
+            protected Sgd.Args args(long t, double eta, ResolvedGroup g) {
+                return new Sgd.Args(g.lr() * eta, decay(g, eta));
             }
 
             @Override
-            protected Tensor[] operands() {
-                return new Tensor[] {arena.values(), arena.grads()};
-            }
-
-            @Override
-            protected double[] scalars(long t, double eta, ResolvedGroup g) {
-                double[] wd = decayScalars(g, eta);
-                return new double[] {g.lr() * eta, wd[0], wd[1], wd[2]};
+            protected FusedKernel updateKernel() {
+                return null;
             }
         }
         try (ParameterArena arena = Fixtures.arenaOf(1f, 2f); Optimizer opt = new PlainSgd(arena);

@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every fused optimizer kernel of {@code optim/src/main/cuda} against its Java reference (the host
- * {@link FusedKernel#runHost}, which calls the rule's {@code updateElement}), launched directly with
+ * {@link FusedKernel#runHost}, which calls the rule's {@code step}), launched directly with
  * JCuda as {@code CudaAddKernelTest} does: every rule and numerics variant, float32 and float64
  * state, odd sizes (1, 7, 1023, 4099, 100003), ranges that start off the 16-byte boundary (the head
  * and tail paths) or whose operands are misaligned differently (the scalar fallback), and several

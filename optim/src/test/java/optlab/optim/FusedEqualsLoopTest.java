@@ -91,7 +91,7 @@ class FusedEqualsLoopTest {
 
     /**
      * NOTE [float64-parameters]: over a FLOAT64 arena each rule's {@code <rule>_f64} pass equals the
-     * per-parameter loop over its float64 {@code updateElement}, bit for bit in x and the state, over
+     * per-parameter loop over its float64 {@code step}, bit for bit in x and the state, over
      * 100 steps of gradients that use all of float64's bits (not float32 values widened).
      */
     @ParameterizedTest(name = "{0}")

@@ -108,8 +108,8 @@ class InclusionTest {
                 arena.grads().copyFrom(Tensor.of(g, n));
                 assertTrue(opt.step());
                 double bt = Math.sqrt(1 - Math.pow(0.999, t)) / (1 - Math.pow(gamma, t));
-                Momentum.Scalars s = Momentum.Scalars.of(new double[] {c * (1 - gamma) * bt, gamma, nesterov ? 1 : 0, 0, 0, 1});
-                for (int i = 0; i < n; i++) Momentum.updateElement(x, i, g, i, v, i, s);
+                Momentum.Args s = new Momentum.Args(c * (1 - gamma) * bt, gamma, nesterov, WeightDecay.Args.NONE);
+                for (int i = 0; i < n; i++) x[i] = Momentum.step(x[i], g[i], v, i, s);
             }
             float[] xa = arena.values().toFloatArray();
             double gap = 0;

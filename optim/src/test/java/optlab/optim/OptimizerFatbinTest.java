@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import optlab.kernels.FusedKernel;
 import optlab.kernels.cuda.Cuda;
 import org.junit.jupiter.api.Test;
@@ -32,12 +31,9 @@ class OptimizerFatbinTest {
     @Test
     void everyOptimizerKernelIsInItsFatbin() throws Exception {
         assumeTrue(nvccPresent(), "nvcc is not installed here, so the build skipped the CUDA kernels");
-        List<FusedKernel> kernels = List.of(Sgd.KERNEL, Momentum.KERNEL, Momentum.KERNEL_F64, RmsProp.KERNEL, RmsProp.KERNEL_F64,
-                Adam.KERNEL, Adam.KERNEL_F64, Sgd.UPDATE_KERNEL, Momentum.UPDATE_KERNEL, Momentum.UPDATE_KERNEL_F64, RmsProp.UPDATE_KERNEL,
-                RmsProp.UPDATE_KERNEL_F64, Adam.UPDATE_KERNEL, Adam.UPDATE_KERNEL_F64);
-        for (FusedKernel k : kernels) {
+        for (FusedKernel k : UpdateKernels.all()) {
             FusedKernel.CudaFunction f = k.cuda();
-            assertNotNull(f, k.name());
+            if (f == null) continue; // the host-only float64 kernels (NOTE [float64-parameters])
             try (InputStream in = OptimizerFatbinTest.class.getResourceAsStream(Cuda.resource(f.module()))) {
                 assertNotNull(in, f.module() + ".fatbin missing although nvcc is present");
                 String bytes = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);

@@ -3,6 +3,7 @@ package optlab.optim;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.util.SplittableRandom;
+import optlab.kernels.FusedKernel;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -13,7 +14,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * as the scalar ones).
  */
 class VectorizedHostTest {
-    /** Scalars: Adam (12) or RMSProp (9), the branch chosen by {@code variant}. */
+    /** Kernel scalars (NOTE [kernel-args]): Adam (12) or RMSProp (9), the branch chosen by {@code variant}. */
     private static double[] adamScalars(int variant) {
         // s, beta1, 1-beta1, beta2, 1-beta2, eps, d, epsInside, nadam, wdMode, wdL2, wdFactor
         return switch (variant) {
@@ -47,22 +48,20 @@ class VectorizedHostTest {
         float[] xs = x.clone(), xsr = x.clone(), vs = v.clone(), vsr = v.clone(), ms = m.clone(), msr = m.clone();
         double[] vs64 = wide(v), vs64r = vs64.clone(), ms64 = wide(m), ms64r = ms64.clone();
         float[] xs64 = x.clone(), xs64r = x.clone();
-        Adam.Scalars a = Adam.Scalars.of(adamScalars(variant));
-        Adam.Scalars64 a64 = Adam.Scalars64.of(adamScalars(variant));
-        RmsProp.Scalars p = RmsProp.Scalars.of(rmspropScalars(variant));
-        RmsProp.Scalars64 p64 = RmsProp.Scalars64.of(rmspropScalars(variant));
+        Adam.Args a = RuleKernel.args(Adam.Args.class, adamScalars(variant));
+        RmsProp.Args p = RuleKernel.args(RmsProp.Args.class, rmspropScalars(variant));
         for (int step = 0; step < (n > 50_000 ? 6 : 3); step++) {
             float[] g = gauss(r, len);
             for (int i = 0; i < len; i += 11) g[i] = 0;
-            VectorizedHost.adam(x, offset, g, offset, m, offset, v, offset, a, 0, n);
-            VectorizedHost.adam(x64, offset, g, offset, m64, offset, v64, offset, a64, 0, n);
-            VectorizedHost.rmsprop(xs, offset, g, offset, vs, offset, ms, offset, p, 0, n);
-            VectorizedHost.rmsprop(xs64, offset, g, offset, vs64, offset, ms64, offset, p64, 0, n);
+            VectorizedHost.adam(host(offset, x, g, m, v), a, 0, n);
+            VectorizedHost.adam64(host(offset, x64, g, m64, v64), a, 0, n);
+            VectorizedHost.rmsprop(host(offset, xs, g, vs, ms), p, 0, n);
+            VectorizedHost.rmsprop64(host(offset, xs64, g, vs64, ms64), p, 0, n);
             for (int i = offset; i < len; i++) {
-                Adam.updateElement(xr, i, g, i, mr, i, vr, i, a);
-                Adam.updateElement(x64r, i, g, i, m64r, i, v64r, i, a64);
-                RmsProp.updateElement(xsr, i, g, i, vsr, i, msr, i, p);
-                RmsProp.updateElement(xs64r, i, g, i, vs64r, i, ms64r, i, p64);
+                xr[i] = Adam.step(xr[i], g[i], mr, i, vr, i, a);
+                x64r[i] = (float) Adam.step(x64r[i], g[i], m64r, i, v64r, i, a);
+                xsr[i] = RmsProp.step(xsr[i], g[i], vsr, i, msr, i, p);
+                xs64r[i] = (float) RmsProp.step(xs64r[i], g[i], vs64r, i, ms64r, i, p);
             }
         }
         assertArrayEquals(xr, x, "adam x");
@@ -77,6 +76,26 @@ class VectorizedHostTest {
         assertArrayEquals(xs64r, xs64, "rmsprop f64 x");
         assertArrayEquals(vs64r, vs64, "rmsprop f64 v");
         assertArrayEquals(ms64r, ms64, "rmsprop f64 m");
+    }
+
+    /** The operands as the CPU backend hands them to a host kernel: these arrays, each at {@code offset}. */
+    private static FusedKernel.HostOperands host(int offset, Object... arrays) {
+        return new FusedKernel.HostOperands() {
+            @Override
+            public float[] f32(int j) {
+                return (float[]) arrays[j];
+            }
+
+            @Override
+            public double[] f64(int j) {
+                return (double[]) arrays[j];
+            }
+
+            @Override
+            public int offset(int j) {
+                return offset;
+            }
+        };
     }
 
     private static float[] gauss(SplittableRandom r, int n) {

@@ -89,6 +89,17 @@ public final class UpdateKernels {
         return List.copyOf(BY_NAME.values());
     }
 
+    /**
+     * The update kernels as a {@link FusedKernel.Catalog} (META-INF/services), so that a kernel choice
+     * {@code fused.adam_f32=...} is checked against these names (NOTE [kernel-choices] in {@code KernelChoices}).
+     */
+    public static final class Catalog implements FusedKernel.Catalog {
+        @Override
+        public List<FusedKernel> kernels() {
+            return List.copyOf(all());
+        }
+    }
+
     /** The precision variants: parameter and gradient type, state type, and whether there is a CUDA version. */
     enum Precision {
         F32(FLOAT32, FLOAT32, true), F32_F64STATE(FLOAT32, FLOAT64, true), F64(FLOAT64, FLOAT64, false);

@@ -3,17 +3,19 @@ package optlab.experiments;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 
-/** A main's command run through {@link Cli#run} with System.err captured: its exit code and what it printed there. */
-public record CliRun(int code, String err) {
+/** A main's command run through {@link Cli#run} with System.out and System.err captured: its exit code and what it printed. */
+public record CliRun(int code, String out, String err) {
     public static CliRun of(Object command, String... args) {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream old = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        PrintStream oldOut = System.out, oldErr = System.err;
+        System.setOut(new PrintStream(out, true));
         System.setErr(new PrintStream(err, true));
         try {
             int code = Cli.run(command, args);
-            return new CliRun(code, err.toString());
+            return new CliRun(code, out.toString(), err.toString());
         } finally {
-            System.setErr(old);
+            System.setOut(oldOut);
+            System.setErr(oldErr);
         }
     }
 }

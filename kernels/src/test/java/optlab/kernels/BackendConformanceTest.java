@@ -22,6 +22,7 @@ import optlab.kernels.reference.RefLstm;
 import optlab.kernels.reference.RefPool;
 import optlab.kernels.reference.RefRandom;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -35,6 +36,21 @@ import org.junit.jupiter.params.provider.ValueSource;
  * subclass). Buffers created by a test are freed after it, and no buffer may be left live.
  */
 public abstract class BackendConformanceTest {
+    /**
+     * The tag of the tests that run the gemm op (GEMMs, the im2col convolutions, the LSTM layer): all that a variant of
+     * the gemm kernel changes, so the CUDA suite's gemm-variant classes run only these.
+     */
+    public static final String GEMM = "gemm";
+
+    /**
+     * {@code -Doptlab.test.gpuSmall=true} (bin/test's emulator stage) shrinks the cases that cost the emulator a minute
+     * or more at some launch configurations (each reduction op took 45 s at block 128 x 7 blocks with row reductions, as
+     * softmax cross-entropy did at one block of 1024): the longest reduction row (70,001 to 7,001 elements), the reductions
+     * with most outputs ((2, 9, 4,099) to (2, 9, 1,031) and (256, 64, 49) to (26, 64, 49)), still split over the threads
+     * and blocks of every configuration, and the most rows of softmax cross-entropy (256 to 40). Unset on the CPU and on a GPU.
+     */
+    protected static final boolean SMALL = Boolean.getBoolean("optlab.test.gpuSmall");
+
     protected abstract Backend backend();
 
     protected Tolerance tol() {
@@ -272,7 +288,8 @@ public abstract class BackendConformanceTest {
     @ParameterizedTest
     @EnumSource(ReduceOp.class)
     void reductionsMatchReference(ReduceOp op) {
-        int[][] cases = {{1, 1, 1}, {1, 7, 1}, {7, 1, 3}, {3, 1023, 1}, {5, 33, 17}, {1, 70001, 1}, {2, 9, 4099}, {256, 64, 49}};
+        int[][] cases = {{1, 1, 1}, {1, 7, 1}, {7, 1, 3}, {3, 1023, 1}, {5, 33, 17}, {1, SMALL ? 7001 : 70001, 1}, {2, 9, SMALL ? 1031 : 4099},
+            {SMALL ? 26 : 256, 64, 49}};
         for (int[] c : cases) {
             int n = c[0] * c[1] * c[2];
             float[] x = randn(c[0] + 10L * c[1] + 100L * c[2], n);
@@ -434,6 +451,7 @@ public abstract class BackendConformanceTest {
     // ---------------------------------------------------------------------------------------------
 
     @Test
+    @Tag(GEMM)
     void batchedGemmWithTransposesMatchesReference() {
         int m = 13, n = 7, k = 33, batch = 3;
         for (boolean ta : new boolean[] {false, true})
@@ -453,6 +471,7 @@ public abstract class BackendConformanceTest {
     }
 
     @Test
+    @Tag(GEMM)
     void gemmRejectsAMatrixThatLeavesItsBuffer() {
         Buffer a = empty(10), b = empty(10), c = empty(10);
         var e = assertThrows(IllegalArgumentException.class,
@@ -480,6 +499,7 @@ public abstract class BackendConformanceTest {
     }
 
     @Test
+    @Tag(GEMM)
     void convolutionForwardAndBackwardMatchReference() {
         for (int[] c : CONVS) {
             Conv2dGeometry g = conv(c);
@@ -617,7 +637,7 @@ public abstract class BackendConformanceTest {
     @ParameterizedTest
     @ValueSource(doubles = {0.0, 0.1})
     void softmaxCrossEntropyMatchesReference(double smoothing) {
-        for (int[] c : new int[][] {{1, 1}, {7, 10}, {33, 100}, {256, 10}}) {
+        for (int[] c : new int[][] {{1, 1}, {7, 10}, {33, 100}, {SMALL ? 40 : 256, 10}}) {
             int n = c[0], k = c[1];
             float[] z = randn(n, n * k);
             for (int i = 0; i < z.length; i++) z[i] *= 5; // peaked softmaxes, where stability matters
@@ -735,6 +755,7 @@ public abstract class BackendConformanceTest {
      * (zero states and dhT/dcT, one bias, only dx wanted); the forward also in inference mode (no reserve).
      */
     @Test
+    @Tag(GEMM)
     void lstmSequenceMatchesReference() {
         for (int[] c : LSTMS) {
             LstmGeometry g = new LstmGeometry(c[0], c[1], c[2], c[3]);

@@ -56,6 +56,16 @@ import org.junit.jupiter.params.provider.MethodSource;
 class CudaOptimizerKernelTest {
     private static final int MAX_ULPS = 2;
     private static final int STEPS = 8;
+    /**
+     * The large launches' n: 100,003 on a GPU; 30,011 under {@code -Doptlab.test.gpuSmall=true} (bin/test's emulator
+     * stage), still more than grid 98 x block 256 threads cover, so the grid-stride loop still takes a second round.
+     */
+    private static final int LARGE = Boolean.getBoolean("optlab.test.gpuSmall") ? 30_011 : 100_003;
+    /**
+     * The grid with more threads than elements: 1,024 blocks of 256 on a GPU; 128 under gpuSmall (32,768 threads for
+     * 30,011 elements), since the emulator runs every thread of the grid, idle or not.
+     */
+    private static final int WIDE = Boolean.getBoolean("optlab.test.gpuSmall") ? 128 : 1024;
 
     static Stream<Arguments> cases() {
         List<OptimizerConfig> cs = new ArrayList<>();
@@ -97,7 +107,7 @@ class CudaOptimizerKernelTest {
      */
     private static final int[][] LAUNCHES = {
         {1, 0, 0, 1, 1}, {7, 0, 0, 1, 32}, {7, 3, 0, 2, 32}, {1023, 1, 0, 3, 97}, {4099, 2, 0, 7, 256},
-        {4099, 0, 1, 5, 128}, {100_003, 3, 0, 98, 256}, {100_003, 0, 0, 1024, 256}, {5003, 1, 0, 2, 1024},
+        {4099, 0, 1, 5, 128}, {LARGE, 3, 0, 98, 256}, {LARGE, 0, 0, WIDE, 256}, {5003, 1, 0, 2, 1024},
     };
 
     @ParameterizedTest(name = "{0}")

@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -51,19 +49,12 @@ class InitCommandTest {
         Path file = tmp.resolve("torch.safetensors");
         SafeTensors.write(file, blobs, Map.of());
 
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream old = System.out;
-        System.setOut(new PrintStream(out, true));
-        CliRun r;
-        try {
-            r = CliRun.of(new OptLab(), "train", "--workload", "cifar10_resnet20", "--data-dir", data.toString(), "--steps", "1", "--batch-size", "8",
-                    "--eval-batch-size", "8", "--train-eval-size", "8", "--init", file.toString(), "--run-dir", tmp.resolve("run").toString());
-        } finally {
-            System.setOut(old);
-        }
+        CliRun r = CliRun.of(new OptLab(), "train", "--workload", "cifar10_resnet20", "--data-dir", data.toString(), "--steps", "1",
+                "--batch-size", "8", "--eval-batch-size", "8", "--train-eval-size", "8", "--init", file.toString(), "--run-dir",
+                tmp.resolve("run").toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(out.toString().contains("warning: " + file + " holds tensors this model does not have, ignored: "
-                + "bn1.num_batches_tracked, layer1.0.bn1.num_batches_tracked"), out.toString());
+        assertTrue(r.out().contains("warning: " + file + " holds tensors this model does not have, ignored: "
+                + "bn1.num_batches_tracked, layer1.0.bn1.num_batches_tracked"), r.out());
 
         // a mis-shaped or missing tensor is refused by name, before training
         blobs.remove("linear.bias");

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,15 +24,8 @@ class TrainCommandTest {
     private record Out(int code, String out, String err) {}
 
     private static Out run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream old = System.out;
-        System.setOut(new PrintStream(out, true));
-        try {
-            CliRun r = CliRun.of(new OptLab(), args);
-            return new Out(r.code(), out.toString(), r.err());
-        } finally {
-            System.setOut(old);
-        }
+        CliRun r = CliRun.of(new OptLab(), args);
+        return new Out(r.code(), r.out(), r.err());
     }
 
     private static List<String> tiny(Path tmp, String... more) throws IOException {

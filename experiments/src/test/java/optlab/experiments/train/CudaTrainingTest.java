@@ -44,10 +44,12 @@ import org.junit.jupiter.api.Test;
  * {@link Module#to}) and see the same data; only the kernels differ.
  *
  * <p>GPU-tagged ({@code optlab.kernels.GpuTest} lives in kernels' test sources, out of reach here): skipped with
- * the probe's reasons where no GPU is usable. {@code -Doptlab.test.gpuSmall=true} shrinks the Fashion-MNIST test so
- * that it finishes on the CPU emulator of the driver (docs/GPU.md) in minutes: 256 training and 500 test images
- * instead of 12,800 and 10,000. The defaults are the real check; bin/gpu-run runs them. (The ResNet-20 step runs
- * at its real size everywhere: about a minute on the emulator.) Fashion-MNIST is read from
+ * the probe's reasons where no GPU is usable. {@code -Doptlab.test.gpuSmall=true} shrinks the tests so that they
+ * finish on the CPU emulator of the driver (docs/GPU.md), whose time CI pays: the Fashion-MNIST run to 64 training
+ * images in batches of 32 and 100 test images instead of 12,800 in batches of 128 and 10,000 (it took 337 s at 256 and
+ * 500), the ResNet-20 step to 16x16
+ * images instead of 32x32 (120 s; every layer, shortcut and kernel is still used). The defaults are the real
+ * check; bin/gpu-run runs them. Fashion-MNIST is read from
  * {@code -Doptlab.fmnist.dir} (bin/gpu-run points it at the bundle's copy), else Debian's directory.
  */
 @Tag("gpu")
@@ -140,7 +142,7 @@ class CudaTrainingTest {
 
     @Test
     void aResnet20TrainingStepOnTheGpuMatchesTheCpu() {
-        int n = 8, size = 32;
+        int n = 8, size = SMALL ? 16 : 32;
         Step cpu = resnet20Step(Device.CPU, n, size), gpu = resnet20Step(GPU, n, size);
         System.out.printf(Locale.ROOT, "ResNet-20 step, %d images of %dx%d, SGD momentum lr %g: loss cpu %.8f gpu %.8f (%.2e relative)%n",
                 n, size, size, LR, cpu.loss(), gpu.loss(), Math.abs(gpu.loss() - cpu.loss()) / Math.abs(cpu.loss()));
@@ -281,7 +283,7 @@ class CudaTrainingTest {
         SimpleCnn model = new SimpleCnn(new Generator(0));
         model.to(device);
         try (ParameterArena arena = ParameterArena.pack(model); Optimizer adam = Presets.builder("choi.adam").lr(1e-3).build().create(arena)) {
-            ClassifierTraining.EpochResult r = ClassifierTraining.trainEpoch(model, adam, new Batches(train, 128, false, 0, 1), 1, Progress.NONE);
+            ClassifierTraining.EpochResult r = ClassifierTraining.trainEpoch(model, adam, new Batches(train, SMALL ? 32 : 128, false, 0, 1), 1, Progress.NONE);
             return new Run(r.meanLoss(), ClassifierTraining.evaluate(model, test, 500).accuracy());
         }
     }
@@ -299,7 +301,7 @@ class CudaTrainingTest {
         Path dir = Path.of(System.getProperty("optlab.fmnist.dir", FashionMnist.DEFAULT_DIR));
         assumeTrue(Files.exists(dir.resolve("train-images-idx3-ubyte.gz")), "Fashion-MNIST is not in " + dir
                 + " (install dataset-fashion-mnist, or pass -Doptlab.fmnist.dir=DIR)");
-        ImageDataset train = FashionMnist.trainHead(dir, SMALL ? 256 : 12_800), test = FashionMnist.test(dir).head(SMALL ? 500 : 10_000);
+        ImageDataset train = FashionMnist.trainHead(dir, SMALL ? 64 : 12_800), test = FashionMnist.test(dir).head(SMALL ? 100 : 10_000);
         Run cpu = fashionMnist(Device.CPU, train, test), gpu = fashionMnist(GPU, train, test);
         System.out.printf(Locale.ROOT, "Fashion-MNIST, %,d training images: mean training loss cpu %.4f gpu %.4f; test accuracy (%,d images) "
                 + "cpu %.2f%% gpu %.2f%%%n", train.size(), cpu.meanTrainLoss(), gpu.meanTrainLoss(), test.size(), 100 * cpu.accuracy(),

@@ -1,5 +1,6 @@
 package optlab.kernels.cuda;
 
+import static optlab.kernels.BackendConformanceTest.GEMM;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import optlab.kernels.GpuTest;
@@ -11,7 +12,8 @@ import org.junit.jupiter.api.Nested;
  * The backend conformance suite (every primitive against the double reference, odd sizes included) on the
  * CUDA backend, at the default launch configuration and, in the nested classes, at other block sizes, odd
  * and tiny grids, each reduction variant, and each GEMM / convolution variant of the kernel choices
- * (DESIGN.md: check every variant at every launch configuration). Each test is skipped, with the probe's
+ * (DESIGN.md: check every variant at every launch configuration). A gemm variant's class runs the tests that run the
+ * gemm op (tagged {@code gemm}); the others run the default configuration's kernels, already checked above. Each test is skipped, with the probe's
  * reasons, where no GPU is usable (CudaConformanceSuite#requireGpu).
  */
 @GpuTest
@@ -51,6 +53,11 @@ class CudaBackendConformanceTest extends CudaConformanceSuite {
     @Nested
     class NaiveGemm extends CudaConformanceSuite {
         @Override
+        String only() {
+            return GEMM;
+        }
+
+        @Override
         String kernels() {
             return "gemm=own_naive";
         }
@@ -62,6 +69,11 @@ class CudaBackendConformanceTest extends CudaConformanceSuite {
      */
     @Nested
     class TiledV2Gemm extends CudaConformanceSuite {
+        @Override
+        String only() {
+            return GEMM;
+        }
+
         @Override
         LaunchConfig config(LaunchConfig d) {
             return d.withGemmTiles(LaunchConfig.GemmTiles.LARGE).withGemmGrid(2);
@@ -76,6 +88,11 @@ class CudaBackendConformanceTest extends CudaConformanceSuite {
     @Nested
     class Tf32Gemm extends CudaConformanceSuite {
         @Override
+        String only() {
+            return GEMM;
+        }
+
+        @Override
         String kernels() {
             return "gemm=own_tf32";
         }
@@ -89,6 +106,11 @@ class CudaBackendConformanceTest extends CudaConformanceSuite {
 
     @Nested
     class UserGemmKernels extends CudaConformanceSuite {
+        @Override
+        String only() {
+            return GEMM;
+        }
+
         /** gemm.cu's own tiled kernel, bound as a user kernel with a tile grid: the registry's tiled launch rule. */
         @Override
         String kernels() {
@@ -98,6 +120,11 @@ class CudaBackendConformanceTest extends CudaConformanceSuite {
 
     @Nested
     class Cublas extends CudaConformanceSuite {
+        @Override
+        String only() {
+            return GEMM;
+        }
+
         @BeforeEach
         void needsCublas() {
             assumeTrue(VendorLibraries.cublasAvailable(), () -> String.join("\n", VendorLibraries.report()));

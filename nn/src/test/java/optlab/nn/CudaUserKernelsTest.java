@@ -10,11 +10,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import optlab.autograd.Functional;
 import optlab.autograd.Grad;
 import optlab.autograd.Variable;
 import optlab.kernels.Backend;
@@ -22,10 +20,7 @@ import optlab.kernels.Backends;
 import optlab.kernels.Device;
 import optlab.kernels.KernelChoices;
 import optlab.kernels.cuda.Cuda;
-import optlab.nn.models.CharLstm;
-import optlab.tensor.Generator;
 import optlab.tensor.Scope;
-import optlab.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -45,7 +40,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 @Tag("gpu")
 class CudaUserKernelsTest {
     static final Device GPU = Device.cuda(0);
-    private static final double TOLERANCE = 1e-4;
 
     @TempDir
     static Path dir;
@@ -71,43 +65,6 @@ class CudaUserKernelsTest {
         Backends.open(GPU, KernelChoices.defaults());
     }
 
-    private static Module cnn() {
-        Generator g = new Generator(7);
-        return new Sequential(new Conv2d(3, 4, 3, 1, 1, true, g), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2, 2, 0),
-                new Conv2d(4, 4, 3, 1, 1, true, g), new ReLU(), new AvgPool2d(2), new Flatten(), new Linear(4 * 2 * 2, 5, true, g)).to(GPU);
-    }
-
-    private static Variable cnnLoss(Module m) {
-        Variable x = new Variable(Tensor.randn(new Generator(8), 3, 3, 8, 8).to(GPU));
-        return Functional.crossEntropy(m.forward(x), Tensor.ofInts(new int[] {0, 4, 2}, 3).to(GPU));
-    }
-
-    private static Module charLstm() {
-        return new CharLstm(11, 6, 5, 2, 1.0, CharLstm.Layout.PYTORCH, new Generator(9), new Generator(10)).to(GPU);
-    }
-
-    private static Variable lstmLoss(Module m) {
-        int[] tokens = {1, 3, 3, 10, 0, 3, 7, 7, 2, 5, 3, 1};
-        int[] targets = {3, 3, 10, 0, 3, 7, 7, 2, 5, 3, 1, 4};
-        Variable logits = m.forward(new Variable(Tensor.ofInts(tokens, 2, 6).to(GPU)));
-        return Functional.crossEntropy(logits.reshape(12, 11), Tensor.ofInts(targets, 12).to(GPU));
-    }
-
-    /** The loss and every parameter's gradient after one forward and backward on a fresh model on the GPU. */
-    private static Map<String, float[]> step(Supplier<Module> model, Function<Module, Variable> loss) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        try (Scope s = Scope.open()) {
-            Module m = model.get();
-            try (ParameterArena arena = ParameterArena.pack(m)) {
-                Variable l = loss.apply(m);
-                out.put("loss", l.data().toFloatArray());
-                l.backward();
-                m.namedParameters().forEach((name, p) -> out.put(name, p.grad().toFloatArray()));
-            }
-        }
-        return out;
-    }
-
     private static String spec(String op, String function) {
         return op + "=user:" + (op.startsWith("binary.") ? elementwise : examples) + ":" + function;
     }
@@ -123,51 +80,39 @@ class CudaUserKernelsTest {
         "embedding, example_embedding, lstm, true",
     })
     void aCompiledKernelRunsInATrainingStepOnTheGpuAndMatchesTheBuiltInOne(String op, String function, String model, boolean same) {
-        Supplier<Module> make = model.equals("cnn") ? CudaUserKernelsTest::cnn : CudaUserKernelsTest::charLstm;
-        Function<Module, Variable> loss = model.equals("cnn") ? CudaUserKernelsTest::cnnLoss : CudaUserKernelsTest::lstmLoss;
+        Supplier<Module> make = model.equals("cnn") ? () -> UserKernelsTest.cnn(GPU) : () -> UserKernelsTest.charLstm(GPU);
+        Function<Module, Variable> loss = model.equals("cnn") ? UserKernelsTest::cnnLoss : UserKernelsTest::lstmLoss;
 
         Backend builtIn = Backends.open(GPU, KernelChoices.defaults());
         builtIn.kernelCalls().reset(); // the device's default backend is shared with the other tests
-        Map<String, float[]> expected = step(make, loss);
+        Map<String, float[]> expected = UserKernelsTest.step(make, loss);
         String builtInVariant = KernelChoices.defaults().choice(op, KernelChoices.Target.CUDA).toString();
         long builtInCalls = builtIn.kernelCalls().snapshot().getOrDefault(builtInVariant, 0L);
         assertTrue(builtInCalls > 0, op + ": the model step must use the op (" + builtIn.kernelCalls().snapshot() + ")");
 
         Backend user = Backends.open(GPU, KernelChoices.parse(spec(op, function)));
         user.kernelCalls().reset();
-        Map<String, float[]> actual = step(make, loss);
+        Map<String, float[]> actual = UserKernelsTest.step(make, loss);
         Map<String, Long> calls = user.kernelCalls().snapshot();
         String userVariant = spec(op, function);
         assertEquals(userVariant, user.kernels().choice(op, KernelChoices.Target.CUDA).toString());
         assertEquals(builtInCalls, calls.getOrDefault(userVariant, 0L), op + ": the user kernel serves every call the built-in one did: " + calls);
         assertTrue(!calls.containsKey(builtInVariant), op + ": the built-in kernel served no call: " + calls);
 
-        for (String k : expected.keySet()) {
-            float[] e = expected.get(k), a = actual.get(k);
-            if (same) {
-                assertArrayEquals(e, a, op + ": " + k + " (the example is the own kernel under the ABI's names)");
-                continue;
-            }
-            double diff = 0, norm = 0;
-            for (int i = 0; i < e.length; i++) {
-                diff += (a[i] - (double) e[i]) * (a[i] - (double) e[i]);
-                norm += (double) e[i] * e[i];
-            }
-            assertTrue(Math.sqrt(diff) <= TOLERANCE * Math.max(Math.sqrt(norm), 1e-3),
-                    op + ": " + k + " differs by " + Math.sqrt(diff) + " (norm " + Math.sqrt(norm) + ")");
-        }
+        if (!same) UserKernelsTest.assertClose(op, expected, actual);
+        else for (String k : expected.keySet()) assertArrayEquals(expected.get(k), actual.get(k), op + ": " + k + " (the example is the own kernel)");
     }
 
     @Test
     void aForwardOnlyCompiledKernelIsRefusedInAGraphThatNeedsItsGradient() {
         Backends.open(GPU, KernelChoices.parse(spec("conv2d", "example_conv:forward-only")));
         try (Scope s = Scope.open()) {
-            Module m = cnn();
-            var e = assertThrows(IllegalStateException.class, () -> cnnLoss(m));
+            Module m = UserKernelsTest.cnn(GPU);
+            var e = assertThrows(IllegalStateException.class, () -> UserKernelsTest.cnnLoss(m));
             assertTrue(e.getMessage().startsWith("op conv2d on cuda:0 runs user kernel user:" + examples + ":example_conv:forward-only"),
                     e.getMessage());
             try (var off = Grad.disabled()) {
-                assertEquals(1, cnnLoss(m).data().numel(), "under no-grad it runs");
+                assertEquals(1, UserKernelsTest.cnnLoss(m).data().numel(), "under no-grad it runs");
             }
         }
     }

@@ -14,9 +14,7 @@ import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.GpuTest;
 import optlab.kernels.Pool2dGeometry;
-import optlab.kernels.TestBuffers;
 import optlab.kernels.family.Conformance;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,20 +29,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @GpuTest
 class CudaUserKernelsTest {
-    private TestBuffers bufs;
-
     @TempDir
     Path dir;
 
     @BeforeEach
-    void gpuAndMark() {
+    void requireGpu() {
         GpuFixtures.requireGpu();
-        bufs = new TestBuffers(CudaBackend.get());
-    }
-
-    @AfterEach
-    void free() {
-        if (bufs != null) bufs.freeAndCheckLeaks();
     }
 
     /** The example kernel of each family, as a spec, with {@code options} appended. */
@@ -80,9 +70,11 @@ class CudaUserKernelsTest {
         Path garbage = Files.writeString(dir.resolve("garbage.ptx"), "this is not PTX\n");
         CudaBackend be = gpu("pool2d=user:" + garbage + ":my_pool");
         Pool2dGeometry g = new Pool2dGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0);
-        Buffer x = bufs.empty(be, g.inputSize()), y = bufs.empty(be, g.outputSize());
-        var e = assertThrows(IllegalStateException.class, () -> be.maxPool2dForward(g, x.ptr(), y.ptr()));
-        assertTrue(e.getMessage().contains("file:" + garbage.toAbsolutePath()) && e.getMessage().contains("CUDA_ERROR_INVALID_"), e.getMessage());
+        try (Buffer x = be.allocate(DType.FLOAT32, g.inputSize()); Buffer y = be.allocate(DType.FLOAT32, g.outputSize())) {
+            var e = assertThrows(IllegalStateException.class, () -> be.maxPool2dForward(g, x.ptr(), y.ptr()));
+            assertTrue(e.getMessage().contains("file:" + garbage.toAbsolutePath()) && e.getMessage().contains("CUDA_ERROR_INVALID_"),
+                    e.getMessage());
+        }
         assertEquals(1L, be.kernelCalls().snapshot().get("pool2d=user:" + garbage + ":my_pool"), "the call is counted for the user kernel");
     }
 
@@ -91,18 +83,22 @@ class CudaUserKernelsTest {
         // the own pool.fatbin has maxpool_fwd_f32, not the ABI's PREFIX_max_forward
         CudaBackend be = gpu("pool2d=user:" + GpuFixtures.fatbinFile("pool") + ":maxpool");
         Pool2dGeometry g = new Pool2dGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0);
-        Buffer x = bufs.empty(be, g.inputSize()), y = bufs.empty(be, g.outputSize());
-        var e = assertThrows(IllegalStateException.class, () -> be.maxPool2dForward(g, x.ptr(), y.ptr()));
-        assertTrue(e.getMessage().contains("has no function 'maxpool_max_forward'"), e.getMessage());
+        try (Buffer x = be.allocate(DType.FLOAT32, g.inputSize()); Buffer y = be.allocate(DType.FLOAT32, g.outputSize())) {
+            var e = assertThrows(IllegalStateException.class, () -> be.maxPool2dForward(g, x.ptr(), y.ptr()));
+            assertTrue(e.getMessage().contains("has no function 'maxpool_max_forward'"), e.getMessage());
+        }
     }
 
     @Test
     void aUserLossKernelReportsABadLabelThroughTheFlag() {
         CudaBackend be = gpu(example("softmax_cross_entropy", ""));
-        Buffer z = bufs.upload(be, new float[6]), labels = bufs.empty(be, DType.INT32, 2), loss = bufs.empty(be, 2), p = bufs.empty(be, 6);
-        be.write(labels.ptr(), new int[] {1, 7}, 0, 2);
-        var e = assertThrows(IllegalArgumentException.class,
-                () -> be.softmaxCrossEntropyForward(2, 3, z.ptr(), labels.ptr(), 0, loss.ptr(), p.ptr()));
-        assertTrue(e.getMessage().contains("7") && e.getMessage().contains("1"), e.getMessage());
+        try (Buffer z = be.allocate(DType.FLOAT32, 6); Buffer labels = be.allocate(DType.INT32, 2); Buffer loss = be.allocate(DType.FLOAT32, 2);
+             Buffer p = be.allocate(DType.FLOAT32, 6)) {
+            be.fill(z.ptr(), 6, 0);
+            be.write(labels.ptr(), new int[] {1, 7}, 0, 2);
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> be.softmaxCrossEntropyForward(2, 3, z.ptr(), labels.ptr(), 0, loss.ptr(), p.ptr()));
+            assertTrue(e.getMessage().contains("label 7 at position 1"), e.getMessage());
+        }
     }
 }

@@ -35,7 +35,7 @@ typedef int CUdevice;
 typedef unsigned long long CUdeviceptr;
 enum : int {
     SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_INITIALIZED = 3, INVALID_DEVICE = 101, INVALID_IMAGE = 200,
-    INVALID_HANDLE = 400, NOT_FOUND = 500, LAUNCH_FAILED = 719
+    INVALID_PTX = 218, INVALID_HANDLE = 400, NOT_FOUND = 500, LAUNCH_FAILED = 719
 };
 
 dim3 threadIdx, blockIdx, blockDim, gridDim;
@@ -235,8 +235,15 @@ CUresult cuCtxGetCurrent(void** ctx) {
     return SUCCESS;
 }
 CUresult cuCtxSynchronize() { return SUCCESS; }
+// Images are told apart as the driver does: a cubin (ELF), a fatbin (its magic 0xBA55ED50), else NUL-terminated PTX
+// text, which is refused with CUDA_ERROR_INVALID_PTX, as the driver's JIT would, unless it has the .version and
+// .target directives every PTX file starts with. Nothing is compiled: every registered kernel is in every module.
 CUresult cuModuleLoadData(void** module, const void* image) {
     if (!image) return INVALID_VALUE;
+    const unsigned char* b = (const unsigned char*)image;  // && stops at the NUL that ends a shorter image
+    const bool elf = b[0] == 0x7f && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
+    const bool fatbin = b[0] == 0x50 && b[1] == 0xed && b[2] == 0x55 && b[3] == 0xba;
+    if (!elf && !fatbin && (!strstr((const char*)image, ".version") || !strstr((const char*)image, ".target"))) return INVALID_PTX;
     *module = &module_token;  // every registered kernel is in every module
     return SUCCESS;
 }
@@ -360,7 +367,8 @@ CUresult cuEventDestroy_v2(void* e) {
     return SUCCESS;
 }
 CUresult cuGetErrorName(CUresult r, const char** s) {
-    *s = r == LAUNCH_FAILED ? "CUDA_ERROR_LAUNCH_FAILED (emulator: a divergent __syncthreads, see stderr)" : "CUDA_ERROR (emulator)";
+    *s = r == LAUNCH_FAILED ? "CUDA_ERROR_LAUNCH_FAILED (emulator: a divergent __syncthreads, see stderr)"
+         : r == INVALID_PTX ? "CUDA_ERROR_INVALID_PTX" : "CUDA_ERROR (emulator)";
     return SUCCESS;
 }
 CUresult cuGetErrorString(CUresult, const char** s) {

@@ -32,7 +32,7 @@ public final class KernelsCommand implements Callable<Integer> {
         }
         System.out.printf("%-24s %-14s %-18s %s%n", "fused.<kernel>", "host", "own", String.join(", ", KernelChoices.fusedKernelNames()));
         System.out.println();
-        System.out.println("Choose with --kernels OP=VARIANT,...; a user kernel is OP=java:[JAR_OR_DIR:]CLASS (cpu) or OP=user:FILE:FUNCTION (cuda).");
+        System.out.println("Choose with --kernels OP=VARIANT,...; a user kernel is OP=java:[JAR_OR_DIR:]CLASS (cpu) or OP=user:FILE:FUNCTION (cuda; user:FILE:PREFIX for a family of several functions: see its ABI).");
         System.out.println("bin/optlab kernels check OP=SPEC tests one against the reference; docs/KERNELS.md has the ABIs and examples.");
         return 0;
     }

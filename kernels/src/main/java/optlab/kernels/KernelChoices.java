@@ -50,6 +50,9 @@ import optlab.kernels.family.UnaryKernel;
  *   unary.exp=user:/path/k.fatbin:my_exp:forward-only
  *   gemm=user:/path/sgemm.cubin:my_sgemm:block=256:tile=128x128
  *   fused.adam_f32=user:/path/adam.ptx:my_adam     replaces Adam's fused kernel on the GPU
+ *   conv2d=user:/path/conv.ptx:my_conv             my_conv_forward, my_conv_backward_data, my_conv_backward_filter
+ *   pool2d=user:/path/pool.cubin:my_pool:forward-only   my_pool_max_forward, my_pool_avg_forward only
+ *   binary.add=user:/path/k.ptx:my_add             one function, the ABI of elementwise.cu's binary_f32
  *   conv2d=java:/path/kernels.jar:my.pkg.MyConv    a Java kernel on the CPU (a jar or a classes directory)
  *   gemm=java:my.pkg.MyGemm                        ... or a class already on the class path
  *   fused.adam_f32=java:my.pkg.MyAdam              replaces Adam's fused kernel on the CPU
@@ -57,11 +60,15 @@ import optlab.kernels.family.UnaryKernel;
  * A variant belongs to one target: {@code cpu*} variants and {@code java:} kernels to the CPU, the
  * others and {@code user:} kernels to CUDA. {@code fused.NAME} must name a real fused kernel
  * ({@link #fusedKernelNames()}, e.g. {@code adam_f32}); the ABI of each family is {@link #abi(String)}
- * and docs/KERNELS.md.
+ * and docs/KERNELS.md. A compiled kernel for a family of several primitives (conv2d, pool2d, batchnorm,
+ * softmax_cross_entropy, lstm, embedding) is named by a function prefix: it provides {@code PREFIX_forward}
+ * and the family's other functions ({@link #compiledFunctions}), each taking the arguments of the engine's own
+ * kernel for that primitive, so that the built-in kernel's source is a starting point.
  *
  * <p>NOTE [user-kernel-gradients]: a user kernel for a differentiable op brings its backward or declares
- * itself forward-only. A compiled unary kernel names its backward ({@code :backward=FUNCTION}); a Java
- * kernel implements its family's backward methods. {@code :forward-only} is accepted for both, and
+ * itself forward-only. A compiled unary kernel names its backward ({@code :backward=FUNCTION}); a compiled
+ * kernel named by a prefix provides the family's backward functions by the prefix; a Java kernel implements
+ * its family's backward methods. {@code :forward-only} is accepted for both, and
  * {@link #checkGradient} refuses such a kernel in a graph that needs its gradient: autograd calls it when
  * it records the op with an input that requires a gradient. Ops whose backward is the same primitive
  * ({@code gemm}, {@code binary.*}) take no backward options; fused kernels are not differentiated.
@@ -89,7 +96,9 @@ public final class KernelChoices {
      *
      * @param file             a .ptx, .cubin or .fatbin file (loaded with cuModuleLoadData; PTX is JIT-compiled
      *                         by the driver)
-     * @param function         the extern "C" function name
+     * @param function         the extern "C" function name, or for a family of several functions (conv2d, pool2d,
+     *                         batchnorm, softmax_cross_entropy, lstm, embedding) their common prefix: see
+     *                         {@link #function(String)} and {@link #compiledFunctions}
      * @param backwardFunction the backward's function in the same file, or null
      * @param forwardOnly      declared forward-only (see NOTE [user-kernel-gradients])
      * @param options          launch options ({@code block}, {@code tile}), as given
@@ -105,6 +114,11 @@ public final class KernelChoices {
         /** The module string a CUDA backend loads this file by ({@code "file:" + absolute path}). */
         public String module() {
             return "file:" + file.toAbsolutePath();
+        }
+
+        /** Function {@code PREFIX_suffix} of a family named by a prefix ({@code my_conv} + {@code backward_data}). */
+        public String function(String suffix) {
+            return function + "_" + suffix;
         }
 
         /** An integer launch option, or {@code orElse}. */
@@ -187,7 +201,7 @@ public final class KernelChoices {
      * One op of the table.
      *
      * @param javaFamily the interface a Java kernel implements (CPU)
-     * @param compiledAbi the C signature a compiled kernel has (CUDA), or null when the op takes none yet
+     * @param compiledAbi the C functions a compiled kernel provides and how they are launched (CUDA)
      */
     private record OpSpec(String op, List<Variant> variants, String cpuDefault, String cudaDefault, Gradient gradient,
                           Class<?> javaFamily, String compiledAbi) {}
@@ -204,6 +218,68 @@ public final class KernelChoices {
             + "backward (int n, const float* x, const float* y, const float* dy, float* dx, double alpha); grid-stride";
     private static final String FUSED_ABI = "the FusedKernel ABI (int n, T0* op0, ..., double s0, ...), grid-stride "
             + "(see FusedKernel#cuda)";
+    /** Launch of the compiled kernels of the families below, unless an ABI says otherwise. */
+    private static final String LAUNCH = "1-D grid-stride launch of the backend's block size (optlab.cuda.block, 256) "
+            + "or :block=N threads and at most optlab.cuda.maxBlocks blocks: correct for any grid";
+    private static final String PER_BLOCK = "one block per item, grid-stride over items (at most optlab.cuda.maxBlocks "
+            + "blocks) of the backend's block size or :block=N threads, any blockDim, blockDim*8 bytes of dynamic shared memory";
+    private static final String CONV2D_ABI = "functions PREFIX_forward(ConvGeom g, const float* x, const float* w, float* y), "
+            + "PREFIX_backward_data(ConvGeom g, const float* dy, const float* w, float* dx), "
+            + "PREFIX_backward_filter(ConvGeom g, const float* x, const float* dy, float* dw); ConvGeom is conv.cu's "
+            + "struct {int n, c, h, w, k, r, s, strideH, strideW, padH, padW, p, q} by value; each overwrites its output, "
+            + LAUNCH + " over the output's elements (y, dx, dw)";
+    private static final String POOL2D_ABI = "pool.cu's kernels as PREFIX_max_forward(PoolGeom g, const float* x, float* y), "
+            + "PREFIX_max_backward(PoolGeom g, const float* x, const float* y, const float* dy, float* dx), "
+            + "PREFIX_avg_forward(PoolGeom g, int countIncludePad, const float* x, float* y), "
+            + "PREFIX_avg_backward(PoolGeom g, int countIncludePad, const float* dy, float* dx); PoolGeom is pool.cu's "
+            + "struct {int n, c, h, w, kh, kw, strideH, strideW, padH, padW, p, q} by value; dx is overwritten; "
+            + LAUNCH + " over y's elements (forwards) or dx's (backwards)";
+    private static final String BATCHNORM_ABI = "batchnorm.cu's kernels as PREFIX_forward_training(int n, int c, int hw, "
+            + "const float* x, const float* gamma, const float* beta, double eps, double momentum, float* runningMean, "
+            + "float* runningVar, float* y, float* saveMean, float* saveInvStd) and PREFIX_backward(int n, int c, int hw, "
+            + "const float* x, const float* dy, const float* gamma, const float* saveMean, const float* saveInvStd, "
+            + "float* dx, float* dgamma, float* dbeta): " + PER_BLOCK + " (an item is a channel); "
+            + "PREFIX_forward_inference(int n, int c, int hw, const float* x, const float* gamma, const float* beta, "
+            + "const float* runningMean, const float* runningVar, double eps, float* y): " + LAUNCH + " over n*c*hw; "
+            + "runningMean and runningVar of the training forward may be null (not updated)";
+    private static final String SOFTMAX_CROSS_ENTROPY_ABI = "loss.cu's kernels as PREFIX_forward(int n, int classes, "
+            + "const float* logits, const int* labels, double smoothing, float* loss, float* probs, int* badFlag): "
+            + PER_BLOCK + " (an item is a row); PREFIX_backward(int n, int classes, const float* probs, const int* labels, "
+            + "double smoothing, const float* dLoss, float* dLogits, int* badFlag): " + LAUNCH + " over n*classes; a label "
+            + "outside [0, classes) is reported with atomicMin(badFlag, row) (the backend then throws naming it)";
+    private static final String EMBEDDING_ABI = "embedding.cu's kernels as PREFIX_forward(int n, int dim, int vocab, "
+            + "const int* indices, const float* table, float* out, int* badFlag) (a bad index reported with "
+            + "atomicMin(badFlag, i)) and PREFIX_backward(int groups, int dim, const int* order, const int* rows, "
+            + "const int* starts, const float* dOut, float* dTable): dTable[rows[g]] += the dOut rows "
+            + "order[starts[g]] .. order[starts[g+1]-1] (the host groups the positions by index, each group in increasing "
+            + "position; dTable accumulates); " + LAUNCH + " over n*dim (forward) or groups*dim (backward)";
+    private static final String LSTM_ABI = "PREFIX_forward(LstmGeom g, const float* x, const float* h0, const float* c0, "
+            + "const float* wIh, const float* wHh, const float* bIh, const float* bHh, float* y, float* hT, float* cT, "
+            + "float* reserve) and PREFIX_backward(LstmGeom g, const float* x, const float* h0, const float* c0, "
+            + "const float* wIh, const float* wHh, const float* y, float* reserve, const float* dy, const float* dhT, "
+            + "const float* dcT, float* dx, float* dh0, float* dc0, float* dwIh, float* dwHh, float* db), the operands of "
+            + "Backend#lstmSequenceForward/Backward; LstmGeom is the struct {int t, n, input, hidden} by value; an "
+            + "optional operand is null (an input: zero; an output: not wanted); reserve is never null, has "
+            + "LstmGeometry#stepReserveSize floats and is the kernel's own (the backward may overwrite it); each is "
+            + "launched as ONE block (grid 1x1x1) of the backend's block size or :block=N threads, which runs the "
+            + "recurrence with __syncthreads between steps";
+    private static final String BINARY_ABI = "elementwise.cu's binary_f32: (int op, int n, float* out, const float* a, "
+            + "const float* b, Strided3 st), op the engine's code of the BinaryOp (CudaBackend#binaryCode: 0 ADD, 1 SUB, "
+            + "2 MUL, 3 DIV, 4 MAX, 5 MIN, 6 RELU_BACKWARD, 7 TANH_BACKWARD, 8 SIGMOID_BACKWARD), st common.cuh's struct "
+            + "{int rank; int shape[8], s0[8], s1[8], s2[8]} (the coalesced shape; strides of out, a, b; element i of "
+            + "the row-major iteration) by value; " + LAUNCH + " over n; FLOAT32 only";
+
+    /**
+     * The functions a compiled kernel of a family named by a prefix provides, as suffixes: {forward functions,
+     * backward functions} ({@code :forward-only} needs only the first). Families absent here name one function.
+     */
+    private static final Map<String, List<List<String>>> PREFIX_FUNCTIONS = Map.of(
+            "conv2d", List.of(List.of("forward"), List.of("backward_data", "backward_filter")),
+            "pool2d", List.of(List.of("max_forward", "avg_forward"), List.of("max_backward", "avg_backward")),
+            "batchnorm", List.of(List.of("forward_training", "forward_inference"), List.of("backward")),
+            "softmax_cross_entropy", List.of(List.of("forward"), List.of("backward")),
+            "lstm", List.of(List.of("forward"), List.of("backward")),
+            "embedding", List.of(List.of("forward"), List.of("backward")));
 
     private static final Map<String, OpSpec> OPS = new LinkedHashMap<>();
 
@@ -230,26 +306,26 @@ public final class KernelChoices {
                 cuda("own_tf32", "gemm.cu: WMMA tensor cores, operands rounded to TF32 (explicit numerics option)"),
                 cuda("cublas", "cuBLAS SGEMM, FP32 math (pedantic: no TF32)"),
                 cuda("cublas_tf32", "cuBLAS SGEMM with TF32 tensor-op math (explicit numerics option)"));
-        op("conv2d", "cpu_im2col", "own_im2col", Gradient.OWN_BACKWARD, Conv2dKernel.class, null,
+        op("conv2d", "cpu_im2col", "own_im2col", Gradient.OWN_BACKWARD, Conv2dKernel.class, CONV2D_ABI,
                 cpu("cpu_im2col", "cpu/CpuConv: im2col + Sgemm"),
                 cuda("own_im2col", "conv.cu im2col/col2im + the gemm op's kernel"),
                 cuda("cudnn", "cuDNN 9 convolution forward/backward (FMA math, no TF32)"));
-        op("pool2d", "cpu_direct", "own_direct", Gradient.OWN_BACKWARD, Pool2dKernel.class, null,
+        op("pool2d", "cpu_direct", "own_direct", Gradient.OWN_BACKWARD, Pool2dKernel.class, POOL2D_ABI,
                 cpu("cpu_direct", "cpu/CpuPool"),
                 cuda("own_direct", "pool.cu: one thread per output (forward) / input (backward, gather)"),
                 cuda("cudnn", "cuDNN 9 pooling forward/backward (max: CUDNN_POOLING_MAX_DETERMINISTIC; average with or without padding)"));
-        op("batchnorm", "cpu_direct", "own_blockwise", Gradient.OWN_BACKWARD, BatchNormKernel.class, null,
+        op("batchnorm", "cpu_direct", "own_blockwise", Gradient.OWN_BACKWARD, BatchNormKernel.class, BATCHNORM_ABI,
                 cpu("cpu_direct", "cpu/CpuBatchNorm"),
                 cuda("own_blockwise", "batchnorm.cu: one block per channel, double statistics"),
                 cuda("cudnn", "cuDNN 9 batch normalization, spatial mode (training with running statistics, inference, backward)"));
-        op("softmax_cross_entropy", "cpu_reference", "own", Gradient.OWN_BACKWARD, SoftmaxCrossEntropyKernel.class, null,
+        op("softmax_cross_entropy", "cpu_reference", "own", Gradient.OWN_BACKWARD, SoftmaxCrossEntropyKernel.class, SOFTMAX_CROSS_ENTROPY_ABI,
                 cpu("cpu_reference", "reference/RefLoss, widened to double"),
                 cuda("own", "loss.cu: one block per row"));
-        op("lstm", "cpu_steps", "own_steps", Gradient.OWN_BACKWARD, LstmKernel.class, null,
+        op("lstm", "cpu_steps", "own_steps", Gradient.OWN_BACKWARD, LstmKernel.class, LSTM_ABI,
                 cpu("cpu_steps", "LstmSteps: one GEMM for the input projection, then per step a GEMM and the fused cell"),
                 cuda("own_steps", "LstmSteps on the own kernels: gemm + lstm.cu's fused cell per step"),
                 cuda("cudnn", "cuDNN 9 v8 RNN API (cudnnRNNForward, cudnnRNNBackwardData_v8/BackwardWeights_v8), FMA math"));
-        op("embedding", "cpu_reference", "own", Gradient.OWN_BACKWARD, EmbeddingKernel.class, null,
+        op("embedding", "cpu_reference", "own", Gradient.OWN_BACKWARD, EmbeddingKernel.class, EMBEDDING_ABI,
                 cpu("cpu_reference", "reference/RefEmbedding"),
                 cuda("own", "embedding.cu: gather forward; backward grouped by index, in double"));
         for (UnaryOp u : UnaryOp.values()) {
@@ -257,7 +333,7 @@ public final class KernelChoices {
                     cpu("cpu", "cpu/CpuElementwise"), cuda("own", "elementwise.cu unary_f32"));
         }
         for (BinaryOp b : BinaryOp.values()) {
-            op(binaryOp(b), "cpu", "own", Gradient.SAME_PRIMITIVE, BinaryKernel.class, null,
+            op(binaryOp(b), "cpu", "own", Gradient.SAME_PRIMITIVE, BinaryKernel.class, BINARY_ABI,
                     cpu("cpu", "cpu/CpuElementwise"), cuda("own", "elementwise.cu binary kernels"));
         }
     }
@@ -293,8 +369,7 @@ public final class KernelChoices {
      */
     public static String abi(String op) {
         OpSpec s = spec(op);
-        return "java: implements " + s.javaFamily().getName()
-                + (s.compiledAbi() != null ? "; user (CUDA): " + s.compiledAbi() : "; user (CUDA): none yet");
+        return "java: implements " + s.javaFamily().getName() + "; user (CUDA): " + userSyntax(op) + ", " + s.compiledAbi();
     }
 
     /**
@@ -423,21 +498,38 @@ public final class KernelChoices {
         for (Variant v : s.variants()) names.add(v.name() + " (" + v.target().lower() + ")");
         String backward = s.gradient() == Gradient.OWN_BACKWARD ? "[:forward-only]" : "";
         names.add("java:[JAR_OR_DIR:]CLASS" + backward + " (cpu)");
-        if (s.compiledAbi() != null) {
-            names.add("user:FILE:FUNCTION" + (s.gradient() == Gradient.OWN_BACKWARD ? "[:backward=FUNCTION|:forward-only]" : "")
-                    + " (cuda)");
-        }
+        names.add(userSyntax(s.op()) + " (cuda)");
         return String.join(", ", names);
     }
 
-    private static Choice parseUser(OpSpec s, String value, String where, String source) {
-        if (s.compiledAbi() == null) {
-            List<String> takers = new ArrayList<>();
-            for (String f : families()) if (f.equals("fused.<kernel name>") || OPS.get(f) == null || OPS.get(f).compiledAbi() != null) takers.add(f);
-            takers.removeIf(f -> f.equals("binary.*"));
-            throw new IllegalArgumentException(where + ": op '" + s.op() + "' does not take compiled (user:) kernels on CUDA yet; "
-                    + "ops that do: " + String.join(", ", takers) + ". Valid choices for " + s.op() + ": " + validList(s));
+    /** How a compiled kernel for {@code op} is written: {@code user:FILE:PREFIX[:forward-only]}, ... */
+    private static String userSyntax(String op) {
+        if (PREFIX_FUNCTIONS.containsKey(op)) return "user:FILE:PREFIX[:forward-only]";
+        OpSpec s = OPS.get(op);
+        boolean own = s != null && s.gradient() == Gradient.OWN_BACKWARD;
+        return "user:FILE:FUNCTION" + (own ? "[:backward=FUNCTION|:forward-only]" : "");
+    }
+
+    /**
+     * The functions compiled kernel {@code user} for {@code op} must provide: its function, or for a family named by
+     * a prefix ({@code conv2d=user:FILE:my_conv}) {@code PREFIX_suffix} for each forward function of the family and,
+     * unless it is forward-only, each backward one; a unary kernel's backward where it names one.
+     */
+    public static List<String> compiledFunctions(String op, UserKernel user) {
+        List<List<String>> f = PREFIX_FUNCTIONS.get(op);
+        List<String> out = new ArrayList<>();
+        if (f == null) {
+            out.add(user.function());
+            if (user.backwardFunction() != null) out.add(user.backwardFunction());
+            return out;
         }
+        for (String suffix : f.get(0)) out.add(user.function(suffix));
+        if (!user.forwardOnly()) for (String suffix : f.get(1)) out.add(user.function(suffix));
+        return out;
+    }
+
+    private static Choice parseUser(OpSpec s, String value, String where, String source) {
+        boolean prefixed = PREFIX_FUNCTIONS.containsKey(s.op());
         String[] parts = value.split(":");
         if (parts.length < 3 || parts[1].isBlank() || parts[2].isBlank()) {
             throw new IllegalArgumentException(where + ": a compiled user kernel is user:FILE:FUNCTION[:options], got '" + value + "'");
@@ -463,6 +555,10 @@ public final class KernelChoices {
             String p = parts[i].strip();
             if (p.equals("forward-only")) {
                 forwardOnly = true;
+            } else if (p.startsWith("backward=") && prefixed) {
+                throw new IllegalArgumentException(where + ": op '" + s.op() + "' names its functions by a prefix ("
+                        + String.join(", ", compiledFunctions(s.op(), new UserKernel(file, "PREFIX", null, false, Map.of())))
+                        + "): it takes no backward=FUNCTION; give them all, or declare the kernel :forward-only");
             } else if (p.startsWith("backward=")) {
                 backward = p.substring("backward=".length());
                 if (!backward.matches("[A-Za-z_][A-Za-z0-9_]*")) {
@@ -479,14 +575,14 @@ public final class KernelChoices {
                 options.put("tileN", Integer.toString(parsePositive(where, "tile=" + mn[1])));
             } else {
                 throw new IllegalArgumentException(where + ": unknown user-kernel option '" + p + "'; options: "
-                        + (s.gradient() == Gradient.OWN_BACKWARD ? "backward=FUNCTION, forward-only, " : "")
+                        + (prefixed ? "forward-only, " : s.gradient() == Gradient.OWN_BACKWARD ? "backward=FUNCTION, forward-only, " : "")
                         + "block=THREADS" + (s.op().equals("gemm") ? ", tile=BMxBN" : ""));
             }
         }
         if (backward != null && forwardOnly) {
             throw new IllegalArgumentException(where + ": a user kernel cannot both name a backward and be forward-only");
         }
-        if (s.gradient() == Gradient.OWN_BACKWARD && backward == null && !forwardOnly) {
+        if (s.gradient() == Gradient.OWN_BACKWARD && !prefixed && backward == null && !forwardOnly) {
             throw new IllegalArgumentException(where + ": op '" + s.op() + "' is differentiable and its backward is a different "
                     + "computation: name the backward (:backward=FUNCTION) or declare the kernel :forward-only "
                     + "(it is then refused in any graph that needs its gradient)");
@@ -609,7 +705,7 @@ public final class KernelChoices {
             List<String> valid = new ArrayList<>();
             for (Variant v : s.variants()) if (v.target() == target) valid.add(v.name());
             if (target == Target.CPU) valid.add("java:[JAR_OR_DIR:]CLASS");
-            else if (s.compiledAbi() != null) valid.add("user:FILE:FUNCTION");
+            else valid.add(userSyntax(s.op()));
             throw new IllegalArgumentException("kernel choice " + c + " (" + c.source() + ") runs on " + c.target().lower()
                     + ", not on the " + target.lower() + " backend being opened; " + c.op() + "'s choices on "
                     + target.lower() + ": " + String.join(", ", valid));

@@ -110,9 +110,6 @@ class KernelChoicesTest {
         assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
         var ext = assertThrows(IllegalArgumentException.class, () -> KernelChoices.defaults().with("gemm=user:" + kernelFile("g.cu") + ":g", "test"));
         assertTrue(ext.getMessage().contains(".ptx, .cubin or .fatbin"), ext.getMessage());
-        var noUsers = assertThrows(IllegalArgumentException.class, () -> KernelChoices.defaults().with("conv2d=user:" + ptx + ":c", "test"));
-        assertTrue(noUsers.getMessage().contains("does not take compiled (user:) kernels on CUDA yet") && noUsers.getMessage().contains("gemm")
-                && noUsers.getMessage().contains("java:"), noUsers.getMessage());
         var bwdOnGemm = assertThrows(IllegalArgumentException.class,
                 () -> KernelChoices.defaults().with("gemm=user:" + ptx + ":g:forward-only", "test"));
         assertTrue(bwdOnGemm.getMessage().contains("takes no backward options"), bwdOnGemm.getMessage());
@@ -126,6 +123,55 @@ class KernelChoicesTest {
         assertEquals(256, u.intOption("block", 0));
         var half = assertThrows(IllegalArgumentException.class, () -> KernelChoices.defaults().with("gemm=user:" + ptx + ":g:tile=64x64", "test"));
         assertTrue(half.getMessage().contains("needs both"), half.getMessage());
+    }
+
+    @Test
+    void everyFamilyTakesACompiledKernelNamedByAPrefixOrItsOneFunction() throws IOException {
+        Path ptx = kernelFile("k.ptx");
+        String[][] families = {
+            {"conv2d", "my_conv_forward", "my_conv_backward_data", "my_conv_backward_filter"},
+            {"pool2d", "my_conv_max_forward", "my_conv_avg_forward", "my_conv_max_backward", "my_conv_avg_backward"},
+            {"batchnorm", "my_conv_forward_training", "my_conv_forward_inference", "my_conv_backward"},
+            {"softmax_cross_entropy", "my_conv_forward", "my_conv_backward"},
+            {"lstm", "my_conv_forward", "my_conv_backward"},
+            {"embedding", "my_conv_forward", "my_conv_backward"},
+        };
+        for (String[] f : families) {
+            KernelChoices.Choice c = KernelChoices.parse(f[0] + "=user:" + ptx + ":my_conv:block=128").choice(f[0], KernelChoices.Target.CUDA);
+            assertEquals("user", c.variant());
+            assertEquals("my_conv", c.user().function());
+            assertEquals(128, c.user().intOption("block", 0));
+            assertFalse(c.forwardOnly(), f[0] + ": the prefix names its backward functions");
+            assertEquals(java.util.List.of(f).subList(1, f.length), KernelChoices.compiledFunctions(f[0], c.user()), f[0]);
+            assertTrue(KernelChoices.abi(f[0]).contains("user (CUDA): user:FILE:PREFIX[:forward-only], "), KernelChoices.abi(f[0]));
+
+            KernelChoices.Choice fo = KernelChoices.parse(f[0] + "=user:" + ptx + ":my_conv:forward-only").choice(f[0], KernelChoices.Target.CUDA);
+            assertTrue(fo.forwardOnly());
+            var forward = KernelChoices.compiledFunctions(f[0], fo.user());
+            assertTrue(!forward.isEmpty() && forward.stream().allMatch(n -> n.contains("forward")), f[0] + ": " + forward);
+
+            var bwd = assertThrows(IllegalArgumentException.class,
+                    () -> KernelChoices.parse(f[0] + "=user:" + ptx + ":my_conv:backward=b"));
+            assertTrue(bwd.getMessage().contains("names its functions by a prefix (PREFIX_") && bwd.getMessage().contains("no backward=FUNCTION"),
+                    bwd.getMessage());
+            var cpu = assertThrows(IllegalArgumentException.class,
+                    () -> KernelChoices.parse(f[0] + "=user:" + ptx + ":my_conv").requireRunnableOn(KernelChoices.Target.CPU));
+            assertTrue(cpu.getMessage().contains("java:[JAR_OR_DIR:]CLASS"), cpu.getMessage());
+        }
+        // the CPU's choices name the CUDA syntax too
+        var unknown = assertThrows(IllegalArgumentException.class, () -> KernelChoices.parse("pool2d=tiled"));
+        assertTrue(unknown.getMessage().contains("user:FILE:PREFIX[:forward-only] (cuda)"), unknown.getMessage());
+
+        // binary.*: one function, the ABI of elementwise.cu's binary_f32; no backward options (its backward is the same op)
+        KernelChoices.Choice add = KernelChoices.parse("binary.add=user:" + ptx + ":my_add").choice("binary.add", KernelChoices.Target.CUDA);
+        assertEquals(java.util.List.of("my_add"), KernelChoices.compiledFunctions("binary.add", add.user()));
+        assertTrue(KernelChoices.abi("binary.mul").contains("(int op, int n, float* out, const float* a, const float* b, Strided3 st)"),
+                KernelChoices.abi("binary.mul"));
+        var fo = assertThrows(IllegalArgumentException.class, () -> KernelChoices.parse("binary.add=user:" + ptx + ":my_add:forward-only"));
+        assertTrue(fo.getMessage().contains("takes no backward options"), fo.getMessage());
+        // unary keeps its own syntax: a function and its backward
+        var unary = assertThrows(IllegalArgumentException.class, () -> KernelChoices.parse("unary.relu=user:" + ptx + ":my_relu"));
+        assertTrue(unary.getMessage().contains(":backward=FUNCTION"), unary.getMessage());
     }
 
     @Test

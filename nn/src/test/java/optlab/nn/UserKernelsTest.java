@@ -38,30 +38,34 @@ class UserKernelsTest {
     }
 
     /** A small CNN with every image-model family: conv2d, batchnorm, relu, add (biases), pool2d, gemm, the loss. */
-    private static Module cnn() {
+    static Module cnn(Device device) {
         Generator g = new Generator(7);
         return new Sequential(new Conv2d(3, 4, 3, 1, 1, true, g), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2, 2, 0),
-                new Conv2d(4, 4, 3, 1, 1, true, g), new ReLU(), new AvgPool2d(2), new Flatten(), new Linear(4 * 2 * 2, 5, true, g));
+                new Conv2d(4, 4, 3, 1, 1, true, g), new ReLU(), new AvgPool2d(2), new Flatten(), new Linear(4 * 2 * 2, 5, true, g))
+                .to(device);
     }
 
-    private static Variable cnnLoss(Module m) {
-        Variable x = new Variable(Tensor.randn(new Generator(8), 3, 3, 8, 8));
-        return Functional.crossEntropy(m.forward(x), Tensor.ofInts(new int[] {0, 4, 2}, 3));
+    /** The CNN's loss on a fixed batch, on the model's device. */
+    static Variable cnnLoss(Module m) {
+        Variable x = new Variable(Tensor.randn(new Generator(8), 3, 3, 8, 8).to(m.device()));
+        return Functional.crossEntropy(m.forward(x), Tensor.ofInts(new int[] {0, 4, 2}, 3).to(m.device()));
     }
 
-    private static Module charLstm() {
-        return new CharLstm(11, 6, 5, 2, 1.0, CharLstm.Layout.PYTORCH, new Generator(9), new Generator(10));
+    /** A char LSTM: embedding, lstm, gemm, the loss. */
+    static Module charLstm(Device device) {
+        return new CharLstm(11, 6, 5, 2, 1.0, CharLstm.Layout.PYTORCH, new Generator(9), new Generator(10)).to(device);
     }
 
-    private static Variable lstmLoss(Module m) {
+    /** The char LSTM's loss on a fixed sequence, on the model's device. */
+    static Variable lstmLoss(Module m) {
         int[] tokens = {1, 3, 3, 10, 0, 3, 7, 7, 2, 5, 3, 1};
         int[] targets = {3, 3, 10, 0, 3, 7, 7, 2, 5, 3, 1, 4};
-        Variable logits = m.forward(new Variable(Tensor.ofInts(tokens, 2, 6)));
-        return Functional.crossEntropy(logits.reshape(12, 11), Tensor.ofInts(targets, 12));
+        Variable logits = m.forward(new Variable(Tensor.ofInts(tokens, 2, 6).to(m.device())));
+        return Functional.crossEntropy(logits.reshape(12, 11), Tensor.ofInts(targets, 12).to(m.device()));
     }
 
     /** The loss and every parameter's gradient after one forward and backward of {@code loss} on a fresh model. */
-    private static Map<String, float[]> step(java.util.function.Supplier<Module> model, Function<Module, Variable> loss) {
+    static Map<String, float[]> step(java.util.function.Supplier<Module> model, Function<Module, Variable> loss) {
         Module m = model.get();
         Map<String, float[]> out = new LinkedHashMap<>();
         try (ParameterArena arena = ParameterArena.pack(m); Scope s = Scope.open()) {
@@ -71,6 +75,20 @@ class UserKernelsTest {
             m.namedParameters().forEach((name, p) -> out.put(name, p.grad().toFloatArray()));
         }
         return out;
+    }
+
+    /** Each of {@code actual}'s loss and gradients within {@link #TOLERANCE} of {@code expected}'s norm. */
+    static void assertClose(String op, Map<String, float[]> expected, Map<String, float[]> actual) {
+        for (String k : expected.keySet()) {
+            float[] e = expected.get(k), a = actual.get(k);
+            double diff = 0, norm = 0;
+            for (int i = 0; i < e.length; i++) {
+                diff += (a[i] - (double) e[i]) * (a[i] - (double) e[i]);
+                norm += (double) e[i] * e[i];
+            }
+            assertTrue(Math.sqrt(diff) <= TOLERANCE * Math.max(Math.sqrt(norm), 1e-3),
+                    op + ": " + k + " differs by " + Math.sqrt(diff) + " (norm " + Math.sqrt(norm) + ")");
+        }
     }
 
     @ParameterizedTest(name = "{0}")
@@ -86,7 +104,7 @@ class UserKernelsTest {
         "embedding, Embedding, lstm",
     })
     void aJavaKernelRunsInATrainingStepAndMatchesTheBuiltInOne(String op, String kernel, String model) {
-        java.util.function.Supplier<Module> make = model.equals("cnn") ? UserKernelsTest::cnn : UserKernelsTest::charLstm;
+        java.util.function.Supplier<Module> make = model.equals("cnn") ? () -> cnn(Device.CPU) : () -> charLstm(Device.CPU);
         Function<Module, Variable> loss = model.equals("cnn") ? UserKernelsTest::cnnLoss : UserKernelsTest::lstmLoss;
 
         Backend builtIn = Backends.open(Device.CPU, KernelChoices.defaults());
@@ -106,23 +124,13 @@ class UserKernelsTest {
         long expectedCalls = op.startsWith("unary.") ? 2 * builtInCalls : builtInCalls;
         assertEquals(expectedCalls, calls.getOrDefault(userVariant, 0L), op + ": the user kernel serves every call the built-in one did: " + calls);
         assertTrue(!calls.containsKey(builtInVariant), op + ": the built-in kernel served no call: " + calls);
-
-        for (String k : expected.keySet()) {
-            float[] e = expected.get(k), a = actual.get(k);
-            double diff = 0, norm = 0;
-            for (int i = 0; i < e.length; i++) {
-                diff += (a[i] - (double) e[i]) * (a[i] - (double) e[i]);
-                norm += (double) e[i] * e[i];
-            }
-            assertTrue(Math.sqrt(diff) <= TOLERANCE * Math.max(Math.sqrt(norm), 1e-3),
-                    op + ": " + k + " differs by " + Math.sqrt(diff) + " (norm " + Math.sqrt(norm) + ")");
-        }
+        assertClose(op, expected, actual);
     }
 
     @Test
     void aForwardOnlyKernelIsRefusedInAGraphThatNeedsItsGradient() {
         Backends.open(Device.CPU, KernelChoices.parse("conv2d=java:" + ReferenceKernels.Conv2d.class.getName() + ":forward-only"));
-        Module m = cnn();
+        Module m = cnn(Device.CPU);
         try (Scope s = Scope.open()) {
             var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> cnnLoss(m));
             assertTrue(e.getMessage().startsWith("op conv2d on cpu runs user kernel java:") && e.getMessage().contains("forward-only"),

@@ -42,10 +42,12 @@ import optlab.kernels.reference.RefLoss;
  * primitives (convolution, pooling, batch norm, losses, embedding, LSTM) refuse it, naming the primitive:
  * the double-precision gradient checks run on the CPU backend's reference. INT32 holds labels and indices.
  *
- * <p>Kernel choices (gemm, conv2d, pool2d, batchnorm, lstm, unary user kernels, fused-kernel overrides) come from a
+ * <p>Kernel choices (every op family's variant, compiled user kernels, fused-kernel overrides) come from a
  * {@link KernelChoices} value this backend was opened with (NOTE [kernel-choices]), and every call is counted for
  * the variant that served it ({@link #kernelCalls()}); the vendor variants (cuBLAS, cuDNN) load on first use
- * and fail loudly with what was tried ({@link VendorLibraries}). The engine's own kernels never depend
+ * and fail loudly with what was tried ({@link VendorLibraries}). A compiled user kernel gets the arguments
+ * {@link KernelChoices#abi} gives for its family, after the same argument checks as the own kernels; its file is
+ * loaded on first use, and one that the driver refuses throws naming the file and the driver's error. The engine's own kernels never depend
  * on them.
  *
  * <p>Host transfers are synchronous; everything else is queued on the stream and a failure surfaces at
@@ -203,21 +205,42 @@ public final class CudaBackend implements Backend {
 
     /** Blocks for a 1-D grid-stride launch over {@code work} items. */
     int blocks(long work) {
-        long b = (work + launch.block() - 1) / launch.block();
-        return (int) Math.max(1, Math.min(b, launch.maxBlocks()));
+        return blocksFor(work, launch.block());
+    }
+
+    /** A kernel to launch: one of the engine's own (module, function, the backend's block size) or a user's. */
+    private record Kernel(String module, String function, int block) {}
+
+    /**
+     * The kernel that serves {@code choice}: for a compiled user kernel its function {@code PREFIX_suffix} (its one
+     * function when {@code suffix} is null) with its block option (KernelChoices' ABIs), else the own
+     * {@code module.function}.
+     */
+    private Kernel kernel(KernelChoices.Choice choice, String module, String function, String suffix) {
+        KernelChoices.UserKernel u = choice.user();
+        if (u == null) return new Kernel(module, function, launch.block());
+        return new Kernel(u.module(), suffix == null ? u.function() : u.function(suffix), u.intOption("block", launch.block()));
     }
 
     /** A 1-D grid-stride launch over {@code work} items (nothing when work is 0). */
     void launch1d(String module, String function, long work, KernelArgs args) {
+        launch1d(new Kernel(module, function, launch.block()), work, args);
+    }
+
+    private void launch1d(Kernel k, long work, KernelArgs args) {
         if (work <= 0) return;
-        dev.launch(module, function, blocks(work), 1, 1, launch.block(), 0, args);
+        dev.launch(k.module(), k.function(), blocksFor(work, k.block()), 1, 1, k.block(), 0, args);
     }
 
     /** A block-per-item launch (grid-stride over items) with {@code bytesPerThread} of dynamic shared memory. */
     private void launchPerBlock(String module, String function, long items, int bytesPerThread, KernelArgs args) {
+        launchPerBlock(new Kernel(module, function, launch.block()), items, bytesPerThread, args);
+    }
+
+    private void launchPerBlock(Kernel k, long items, int bytesPerThread, KernelArgs args) {
         if (items <= 0) return;
         int grid = (int) Math.max(1, Math.min(items, launch.maxBlocks()));
-        dev.launch(module, function, grid, 1, 1, launch.block(), launch.block() * bytesPerThread, args);
+        dev.launch(k.module(), k.function(), grid, 1, 1, k.block(), k.block() * bytesPerThread, args);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -498,11 +521,12 @@ public final class CudaBackend implements Backend {
         String what = "binary " + op;
         Checks.binary(op, shape, out, os, a, as, b, bs);
         DType t = Checks.floating(what, out, a, b);
-        counted(KernelChoices.binaryOp(op));
+        KernelChoices.Choice choice = counted(KernelChoices.binaryOp(op));
+        if (choice.user() != null) float32(what + " (user kernel " + choice.user().function() + ")", out, a, b);
         int[][] c = Strides.coalesce(shape, os, as, bs);
         int n = Strides.numel(c[0]);
         if (n == 0) return;
-        launch1d("elementwise", "binary_" + suffix(t), n,
+        launch1d(kernel(choice, "elementwise", "binary_" + suffix(t), null), n,
                 new KernelArgs().i(binaryCode(op)).i(n).p(addr(out)).p(addr(a)).p(addr(b)).struct(strided(what, c)));
     }
 
@@ -650,24 +674,40 @@ public final class CudaBackend implements Backend {
         float32(op, x, w, y);
     }
 
+    /**
+     * Runs the user's conv2d function PREFIX_{@code suffix} with (geometry, in0, in1, out) over {@code work} outputs if
+     * {@code c} is a compiled kernel (KernelChoices' ABI); false when it is a built-in variant.
+     */
+    private boolean userConv(KernelChoices.Choice c, Conv2dGeometry g, String suffix, long work, long in0, long in1, long out) {
+        if (c.user() == null) return false;
+        launch1d(kernel(c, null, null, suffix), work, new KernelArgs().struct(CudaConv.geometry(g)).p(in0).p(in1).p(out));
+        return true;
+    }
+
     @Override
     public void conv2dForward(Conv2dGeometry g, Ptr x, Ptr w, Ptr y) {
         convSizes(g, x, w, y, "conv2dForward");
-        if (counted("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convForward(this, g, addr(x), addr(w), addr(y));
+        KernelChoices.Choice c = counted("conv2d");
+        if (userConv(c, g, "forward", g.outputSize(), addr(x), addr(w), addr(y))) return;
+        if (isCudnn(c)) VendorLibraries.cudnn("conv2d").convForward(this, g, addr(x), addr(w), addr(y));
         else conv.forward(g, addr(x), addr(w), addr(y));
     }
 
     @Override
     public void conv2dBackwardData(Conv2dGeometry g, Ptr dy, Ptr w, Ptr dx) {
         convSizes(g, dx, w, dy, "conv2dBackwardData");
-        if (counted("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convBackwardData(this, g, addr(dy), addr(w), addr(dx));
+        KernelChoices.Choice c = counted("conv2d");
+        if (userConv(c, g, "backward_data", g.inputSize(), addr(dy), addr(w), addr(dx))) return;
+        if (isCudnn(c)) VendorLibraries.cudnn("conv2d").convBackwardData(this, g, addr(dy), addr(w), addr(dx));
         else conv.backwardData(g, addr(dy), addr(w), addr(dx));
     }
 
     @Override
     public void conv2dBackwardFilter(Conv2dGeometry g, Ptr x, Ptr dy, Ptr dw) {
         convSizes(g, x, dw, dy, "conv2dBackwardFilter");
-        if (counted("conv2d").variant().equals("cudnn")) VendorLibraries.cudnn("conv2d").convBackwardFilter(this, g, addr(x), addr(dy), addr(dw));
+        KernelChoices.Choice c = counted("conv2d");
+        if (userConv(c, g, "backward_filter", g.filterSize(), addr(x), addr(dy), addr(dw))) return;
+        if (isCudnn(c)) VendorLibraries.cudnn("conv2d").convBackwardFilter(this, g, addr(x), addr(dy), addr(dw));
         else conv.backwardFilter(g, addr(x), addr(dy), addr(dw));
     }
 
@@ -681,35 +721,31 @@ public final class CudaBackend implements Backend {
         return new int[] {g.n(), g.c(), g.h(), g.w(), g.kh(), g.kw(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.p(), g.q()};
     }
 
-    /** Whether cuDNN was chosen for {@code op} (pool2d, batchnorm, lstm; conv2d tests it inline). */
-    private boolean cudnn(String op) {
-        return choice(op).variant().equals("cudnn");
-    }
-
-    /** {@link #cudnn}, counting one call of {@code op}. */
-    private boolean cudnnCounted(String op) {
-        return counted(op).variant().equals("cudnn");
+    private static boolean isCudnn(KernelChoices.Choice choice) {
+        return choice.variant().equals("cudnn");
     }
 
     @Override
     public void maxPool2dForward(Pool2dGeometry g, Ptr x, Ptr y) {
         poolSizes(g, x, y, "maxPool2dForward");
-        if (cudnnCounted("pool2d")) {
+        KernelChoices.Choice choice = counted("pool2d");
+        if (isCudnn(choice)) {
             VendorLibraries.cudnn("pool2d").poolForward(this, g, CudnnArgs.PoolKind.MAX, addr(x), addr(y));
             return;
         }
-        launch1d("pool", "maxpool_fwd_f32", g.outputSize(), new KernelArgs().struct(poolGeometry(g)).p(addr(x)).p(addr(y)));
+        launch1d(kernel(choice, "pool", "maxpool_fwd_f32", "max_forward"), g.outputSize(), new KernelArgs().struct(poolGeometry(g)).p(addr(x)).p(addr(y)));
     }
 
     @Override
     public void maxPool2dBackward(Pool2dGeometry g, Ptr x, Ptr y, Ptr dy, Ptr dx) {
         poolSizes(g, x, y, "maxPool2dBackward");
         poolSizes(g, dx, dy, "maxPool2dBackward");
-        if (cudnnCounted("pool2d")) {
+        KernelChoices.Choice choice = counted("pool2d");
+        if (isCudnn(choice)) {
             VendorLibraries.cudnn("pool2d").poolBackward(this, g, CudnnArgs.PoolKind.MAX, addr(x), addr(y), addr(dy), addr(dx));
             return;
         }
-        launch1d("pool", "maxpool_bwd_f32", g.inputSize(),
+        launch1d(kernel(choice, "pool", "maxpool_bwd_f32", "max_backward"), g.inputSize(),
                 new KernelArgs().struct(poolGeometry(g)).p(addr(x)).p(addr(y)).p(addr(dy)).p(addr(dx)));
     }
 
@@ -720,22 +756,24 @@ public final class CudaBackend implements Backend {
     @Override
     public void avgPool2dForward(Pool2dGeometry g, boolean countIncludePad, Ptr x, Ptr y) {
         poolSizes(g, x, y, "avgPool2dForward");
-        if (cudnnCounted("pool2d")) {
+        KernelChoices.Choice choice = counted("pool2d");
+        if (isCudnn(choice)) {
             VendorLibraries.cudnn("pool2d").poolForward(this, g, average(countIncludePad), addr(x), addr(y));
             return;
         }
-        launch1d("pool", "avgpool_fwd_f32", g.outputSize(),
+        launch1d(kernel(choice, "pool", "avgpool_fwd_f32", "avg_forward"), g.outputSize(),
                 new KernelArgs().struct(poolGeometry(g)).i(countIncludePad ? 1 : 0).p(addr(x)).p(addr(y)));
     }
 
     @Override
     public void avgPool2dBackward(Pool2dGeometry g, boolean countIncludePad, Ptr dy, Ptr dx) {
         poolSizes(g, dx, dy, "avgPool2dBackward");
-        if (cudnnCounted("pool2d")) {
+        KernelChoices.Choice choice = counted("pool2d");
+        if (isCudnn(choice)) {
             VendorLibraries.cudnn("pool2d").poolBackward(this, g, average(countIncludePad), 0, 0, addr(dy), addr(dx));
             return;
         }
-        launch1d("pool", "avgpool_bwd_f32", g.inputSize(),
+        launch1d(kernel(choice, "pool", "avgpool_bwd_f32", "avg_backward"), g.inputSize(),
                 new KernelArgs().struct(poolGeometry(g)).i(countIncludePad ? 1 : 0).p(addr(dy)).p(addr(dx)));
     }
 
@@ -750,12 +788,13 @@ public final class CudaBackend implements Backend {
         Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si);
         float32(op, x, gamma, beta, rm, rv, y, sm, si);
         RefBatchNorm.checkCount(n, hw);
-        if (cudnnCounted("batchnorm")) {
+        KernelChoices.Choice choice = counted("batchnorm");
+        if (isCudnn(choice)) {
             VendorLibraries.cudnn("batchnorm").bnForwardTraining(this, n, c, hw, addr(x), addr(gamma), addr(beta), eps, momentum, addr(rm),
                     addr(rv), addr(y), addr(sm), addr(si));
             return;
         }
-        launchPerBlock("batchnorm", "bn_fwd_train_f32", c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma)).p(addr(beta))
+        launchPerBlock(kernel(choice, "batchnorm", "bn_fwd_train_f32", "forward_training"), c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma)).p(addr(beta))
                 .d(eps).d(momentum).p(addr(rm)).p(addr(rv)).p(addr(y)).p(addr(sm)).p(addr(si)));
     }
 
@@ -764,12 +803,13 @@ public final class CudaBackend implements Backend {
         String op = "batchNormForwardInference";
         Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y);
         float32(op, x, gamma, beta, rm, rv, y);
-        if (cudnnCounted("batchnorm")) {
+        KernelChoices.Choice choice = counted("batchnorm");
+        if (isCudnn(choice)) {
             VendorLibraries.cudnn("batchnorm").bnForwardInference(this, n, c, hw, addr(x), addr(gamma), addr(beta), addr(rm), addr(rv), eps,
                     addr(y));
             return;
         }
-        launch1d("batchnorm", "bn_fwd_infer_f32", (long) n * c * hw, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma))
+        launch1d(kernel(choice, "batchnorm", "bn_fwd_infer_f32", "forward_inference"), (long) n * c * hw, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma))
                 .p(addr(beta)).p(addr(rm)).p(addr(rv)).d(eps).p(addr(y)));
     }
 
@@ -778,12 +818,13 @@ public final class CudaBackend implements Backend {
         String op = "batchNormBackward";
         Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
         float32(op, x, dy, gamma, sm, si, dx, dgamma, dbeta);
-        if (cudnnCounted("batchnorm")) {
+        KernelChoices.Choice choice = counted("batchnorm");
+        if (isCudnn(choice)) {
             VendorLibraries.cudnn("batchnorm").bnBackward(this, n, c, hw, addr(x), addr(dy), addr(gamma), addr(sm), addr(si), addr(dx),
                     addr(dgamma), addr(dbeta));
             return;
         }
-        launchPerBlock("batchnorm", "bn_bwd_f32", c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(dy)).p(addr(gamma))
+        launchPerBlock(kernel(choice, "batchnorm", "bn_bwd_f32", "backward"), c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(dy)).p(addr(gamma))
                 .p(addr(sm)).p(addr(si)).p(addr(dx)).p(addr(dgamma)).p(addr(dbeta)));
     }
 
@@ -807,9 +848,9 @@ public final class CudaBackend implements Backend {
         String op = "softmaxCrossEntropyForward";
         Checks.softmaxCrossEntropyForward(n, classes, logits, labels, smoothing, loss, probs);
         float32(op, logits, loss, probs);
-        counted("softmax_cross_entropy");
+        KernelChoices.Choice choice = counted("softmax_cross_entropy");
         long flag = dev.resetFlag();
-        launchPerBlock("loss", "sce_fwd_f32", n, 8, new KernelArgs().i(n).i(classes).p(addr(logits)).p(addr(labels)).d(smoothing)
+        launchPerBlock(kernel(choice, "loss", "sce_fwd_f32", "forward"), n, 8, new KernelArgs().i(n).i(classes).p(addr(logits)).p(addr(labels)).d(smoothing)
                 .p(addr(loss)).p(addr(probs)).p(flag));
         throwIfBadIndex(op, labels, classes, true);
     }
@@ -819,9 +860,9 @@ public final class CudaBackend implements Backend {
         String op = "softmaxCrossEntropyBackward";
         Checks.softmaxCrossEntropyBackward(n, classes, probs, labels, smoothing, dLoss, dLogits);
         float32(op, probs, dLoss, dLogits);
-        counted("softmax_cross_entropy");
+        KernelChoices.Choice choice = counted("softmax_cross_entropy");
         long flag = dev.resetFlag();
-        launch1d("loss", "sce_bwd_f32", (long) n * classes, new KernelArgs().i(n).i(classes).p(addr(probs)).p(addr(labels))
+        launch1d(kernel(choice, "loss", "sce_bwd_f32", "backward"), (long) n * classes, new KernelArgs().i(n).i(classes).p(addr(probs)).p(addr(labels))
                 .d(smoothing).p(addr(dLoss)).p(addr(dLogits)).p(flag));
         throwIfBadIndex(op, labels, classes, true);
     }
@@ -843,9 +884,9 @@ public final class CudaBackend implements Backend {
         String op = "embeddingForward";
         Checks.embeddingForward(n, dim, vocab, indices, table, out);
         float32(op, table, out);
-        counted("embedding");
+        KernelChoices.Choice choice = counted("embedding");
         long flag = dev.resetFlag();
-        launch1d("embedding", "embedding_fwd_f32", (long) n * dim,
+        launch1d(kernel(choice, "embedding", "embedding_fwd_f32", "forward"), (long) n * dim,
                 new KernelArgs().i(n).i(dim).i(vocab).p(addr(indices)).p(addr(table)).p(addr(out)).p(flag));
         throwIfBadIndex(op, indices, vocab, false);
     }
@@ -860,7 +901,7 @@ public final class CudaBackend implements Backend {
         String op = "embeddingBackward";
         Checks.embeddingBackward(n, dim, vocab, indices, dOut, dTable);
         float32(op, dOut, dTable);
-        counted("embedding");
+        KernelChoices.Choice choice = counted("embedding");
         if (n == 0) return;
         int[] idx = new int[n]; // checked even when dim is 0, as the reference does
         read(indices, idx, 0, n);
@@ -869,7 +910,7 @@ public final class CudaBackend implements Backend {
         try (Buffer b = allocate(DType.INT32, packed.length)) {
             write(b.ptr(), packed, 0, packed.length);
             long base = addr(b.ptr());
-            launch1d("embedding", "embedding_bwd_grouped_f32", (long) groups * dim, new KernelArgs().i(groups).i(dim)
+            launch1d(kernel(choice, "embedding", "embedding_bwd_grouped_f32", "backward"), (long) groups * dim, new KernelArgs().i(groups).i(dim)
                     .p(base).p(base + 4L * n).p(base + 4L * (n + groups)).p(addr(dOut)).p(addr(dTable)));
         }
     }
@@ -924,17 +965,34 @@ public final class CudaBackend implements Backend {
     /** NOTE [lstm-reserve]: the step reserve for own_steps, cuDNN's reserve space (in floats, rounded up) for cudnn. */
     @Override
     public int lstmReserveSize(LstmGeometry g) {
-        return cudnn("lstm") ? VendorLibraries.cudnn("lstm").lstmReserveSize(this, g) : g.stepReserveSize();
+        return isCudnn(choice("lstm")) ? VendorLibraries.cudnn("lstm").lstmReserveSize(this, g) : g.stepReserveSize();
+    }
+
+    /** LstmGeometry as the struct LstmGeom of a user LSTM kernel (KernelChoices' ABI). */
+    private static int[] lstmGeometry(LstmGeometry g) {
+        return new int[] {g.t(), g.n(), g.input(), g.hidden()};
+    }
+
+    /** A user LSTM kernel's function PREFIX_{@code suffix}, launched as one block (KernelChoices' ABI). */
+    private void userLstm(KernelChoices.Choice choice, String suffix, KernelArgs args) {
+        Kernel k = kernel(choice, null, null, suffix);
+        dev.launch(k.module(), k.function(), 1, 1, 1, k.block(), 0, args);
     }
 
     @Override
     public void lstmSequenceForward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr bIh, Ptr bHh,
                                     Ptr y, Ptr hT, Ptr cT, Ptr reserve) {
         String op = "lstmSequenceForward";
-        boolean dnn = cudnnCounted("lstm");
+        KernelChoices.Choice choice = counted("lstm");
         LstmSteps.checkForward(op, g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve, reserve == null ? 0 : lstmReserveSize(g));
         float32(op, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
-        if (dnn) {
+        if (choice.user() != null) {
+            try (Buffer scratch = reserve == null ? allocate(DType.FLOAT32, g.stepReserveSize()) : null) { // the ABI's reserve is never null
+                userLstm(choice, "forward", new KernelArgs().struct(lstmGeometry(g)).p(addr(x)).p(addr(h0)).p(addr(c0)).p(addr(wIh))
+                        .p(addr(wHh)).p(addr(bIh)).p(addr(bHh)).p(addr(y)).p(addr(hT)).p(addr(cT))
+                        .p(reserve != null ? addr(reserve) : addr(scratch.ptr())));
+            }
+        } else if (isCudnn(choice)) {
             VendorLibraries.cudnn("lstm").lstmForward(this, g, addr(x), addr(h0), addr(c0), addr(wIh), addr(wHh), addr(bIh), addr(bHh),
                     addr(y), addr(hT), addr(cT), addr(reserve));
         } else {
@@ -946,10 +1004,14 @@ public final class CudaBackend implements Backend {
     public void lstmSequenceBackward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
                                      Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh, Ptr db) {
         String op = "lstmSequenceBackward";
-        boolean dnn = cudnnCounted("lstm");
+        KernelChoices.Choice choice = counted("lstm");
         LstmSteps.checkBackward(op, g, x, h0, c0, wIh, wHh, y, reserve, lstmReserveSize(g), dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
         float32(op, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
-        if (dnn) {
+        if (choice.user() != null) {
+            userLstm(choice, "backward", new KernelArgs().struct(lstmGeometry(g)).p(addr(x)).p(addr(h0)).p(addr(c0)).p(addr(wIh))
+                    .p(addr(wHh)).p(addr(y)).p(addr(reserve)).p(addr(dy)).p(addr(dhT)).p(addr(dcT)).p(addr(dx)).p(addr(dh0))
+                    .p(addr(dc0)).p(addr(dwIh)).p(addr(dwHh)).p(addr(db)));
+        } else if (isCudnn(choice)) {
             VendorLibraries.cudnn("lstm").lstmBackward(this, g, addr(x), addr(h0), addr(c0), addr(wIh), addr(wHh), addr(y), addr(reserve),
                     addr(dy), addr(dhT), addr(dcT), addr(dx), addr(dh0), addr(dc0), addr(dwIh), addr(dwHh), addr(db));
         } else {

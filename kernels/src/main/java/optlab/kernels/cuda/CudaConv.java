@@ -26,7 +26,7 @@ final class CudaConv {
     }
 
     /** Conv2dGeometry as the struct ConvGeom of conv.cu. */
-    private static int[] geometry(Conv2dGeometry g) {
+    static int[] geometry(Conv2dGeometry g) {
         return new int[] {g.n(), g.c(), g.h(), g.w(), g.k(), g.r(), g.s(), g.strideH(), g.strideW(), g.padH(), g.padW(), g.p(), g.q()};
     }
 

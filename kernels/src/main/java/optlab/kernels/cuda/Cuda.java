@@ -45,7 +45,8 @@ public final class Cuda {
 
     /** The kernel files of this module ({@code src/main/cuda/<name>.cu}), each a fatbin resource. */
     public static final List<String> MODULES = List.of(
-            "elementwise", "reduce", "gemm", "conv", "pool", "batchnorm", "loss", "random", "embedding", "lstm", "histogram");
+            "elementwise", "reduce", "gemm", "conv", "pool", "batchnorm", "loss", "random", "embedding", "lstm", "histogram",
+            "user_examples");
 
     /** The outcome of {@link #probe()}: usable or not, and one line per step tried. */
     public record Status(boolean usable, List<String> steps, List<DeviceInfo> devices, int driverVersion) {

@@ -46,8 +46,8 @@ import org.junit.jupiter.api.Test;
  * <p>GPU-tagged ({@code optlab.kernels.GpuTest} lives in kernels' test sources, out of reach here): skipped with
  * the probe's reasons where no GPU is usable. {@code -Doptlab.test.gpuSmall=true} shrinks the tests so that they
  * finish on the CPU emulator of the driver (docs/GPU.md), whose time CI pays: the Fashion-MNIST run to 64 training
- * images in batches of 32 and 100 test images instead of 12,800 in batches of 128 and 10,000 (it took 337 s at 256 and
- * 500), the ResNet-20 step to 16x16
+ * images in batches of 32 and 50 test images instead of 12,800 in batches of 128 and 10,000 (it took 337 s at 256 and
+ * 500, 76 s at 64 and 100), the ResNet-20 step to 16x16
  * images instead of 32x32 (120 s; every layer, shortcut and kernel is still used). The defaults are the real
  * check; bin/gpu-run runs them. Fashion-MNIST is read from
  * {@code -Doptlab.fmnist.dir} (bin/gpu-run points it at the bundle's copy), else Debian's directory.
@@ -301,7 +301,7 @@ class CudaTrainingTest {
         Path dir = Path.of(System.getProperty("optlab.fmnist.dir", FashionMnist.DEFAULT_DIR));
         assumeTrue(Files.exists(dir.resolve("train-images-idx3-ubyte.gz")), "Fashion-MNIST is not in " + dir
                 + " (install dataset-fashion-mnist, or pass -Doptlab.fmnist.dir=DIR)");
-        ImageDataset train = FashionMnist.trainHead(dir, SMALL ? 64 : 12_800), test = FashionMnist.test(dir).head(SMALL ? 100 : 10_000);
+        ImageDataset train = FashionMnist.trainHead(dir, SMALL ? 64 : 12_800), test = FashionMnist.test(dir).head(SMALL ? 50 : 10_000);
         Run cpu = fashionMnist(Device.CPU, train, test), gpu = fashionMnist(GPU, train, test);
         System.out.printf(Locale.ROOT, "Fashion-MNIST, %,d training images: mean training loss cpu %.4f gpu %.4f; test accuracy (%,d images) "
                 + "cpu %.2f%% gpu %.2f%%%n", train.size(), cpu.meanTrainLoss(), gpu.meanTrainLoss(), test.size(), 100 * cpu.accuracy(),

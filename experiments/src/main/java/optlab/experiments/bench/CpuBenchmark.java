@@ -1,6 +1,11 @@
 package optlab.experiments.bench;
 
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import optlab.autograd.Functional;
 import optlab.autograd.Variable;
@@ -10,6 +15,7 @@ import optlab.kernels.Backends;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.RandomDistribution;
+import optlab.kernels.cpu.Parallel;
 import optlab.nn.ParameterArena;
 import optlab.nn.models.SimpleCnn;
 import optlab.optim.Adam;
@@ -18,15 +24,23 @@ import optlab.tensor.Scope;
 import optlab.tensor.Shape;
 import optlab.tensor.Tensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * The CPU benchmarks of issue 2 (docs/BENCHMARKS.md): SGEMM GFLOP/s through the backend contract at
  * square sizes, and the simple CNN's training throughput (forward, loss, backward, Adam step) on
  * synthetic images, with the FLOPs of a training step counted from the layer shapes. Run with
  * {@code bin/bench}. Timings are medians of repeated runs after a warm-up (JIT compilation).
+ *
+ * <p>{@code --vs-pytorch [--rounds N] [--threads T] [--workloads a,b,...]} runs {@link TorchComparison} instead:
+ * the issue-15 workloads' training steps in OptLab and in PyTorch (CPU), rounds alternated, both throughputs and
+ * their ratio.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "CPU benchmarks: GEMM and simple-CNN training throughput.")
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "CPU benchmarks: GEMM and simple-CNN training throughput; with --vs-pytorch, "
+        + "OptLab against PyTorch on the same training steps.")
 public final class CpuBenchmark implements Callable<Integer> {
     @Option(names = "--gemm-sizes", split = ",", defaultValue = "256,512,1024,2048", description = "square GEMM sizes (default: ${DEFAULT-VALUE})")
     int[] gemmSizes;
@@ -34,23 +48,86 @@ public final class CpuBenchmark implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "256", description = "CNN batch size (default: ${DEFAULT-VALUE})")
     int batch;
 
-    @Option(names = "--steps", defaultValue = "10", description = "timed CNN training steps (default: ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "-1", description = "timed CNN training steps (default: 10; with --vs-pytorch: per round, 5)")
     int steps;
 
     @Option(names = "--only", description = "gemm or cnn")
     String only;
+
+    @Option(names = "--vs-pytorch", description = "OptLab against PyTorch (CPU) on the same training steps, rounds alternated; "
+            + "needs a python3 with torch: OPTLAB_TORCH_PYTHON, else the usual places are searched")
+    boolean vsPytorch;
+
+    @Option(names = "--rounds", defaultValue = "3", description = "--vs-pytorch: rounds per workload and engine (default: ${DEFAULT-VALUE})")
+    int rounds;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "--vs-pytorch: untimed steps before each round, "
+            + TorchComparison.FIRST_ROUND_EXTRA_WARMUP_TEXT + " (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--threads", defaultValue = "0", description = "--vs-pytorch: threads of both engines (default: OptLab's, "
+            + "-Doptlab.threads or all processors)")
+    int threads;
+
+    @Option(names = "--workloads", split = ",", defaultValue = "fmnist_2c2d,resnet20,charlstm,resnet56,resnet20_nobn,densenet_bc40,charlstm_32x64",
+            description = "--vs-pytorch: which (default: ${DEFAULT-VALUE})")
+    List<String> workloads;
+
+    @Spec
+    CommandSpec spec;
+
+    /** The environment {@code --vs-pytorch} looks for PyTorch in (a test substitutes its own). */
+    Map<String, String> env = System.getenv();
 
     public static void main(String[] args) {
         System.exit(Cli.run(new CpuBenchmark(), args));
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException, InterruptedException {
+        if (vsPytorch) return vsPytorch();
+        if (steps < 0) steps = 10;
         Backend be = Backends.of(Device.CPU);
         System.out.println("backend: " + be.name() + "; java " + System.getProperty("java.version") + "; "
                 + Runtime.getRuntime().availableProcessors() + " processors");
         if (only == null || only.equals("gemm")) gemm();
         if (only == null || only.equals("cnn")) cnn();
+        return 0;
+    }
+
+    /** {@code --vs-pytorch}: checks the options, finds PyTorch (exit 2 with how to get it if none), runs the rounds. */
+    private int vsPytorch() throws IOException, InterruptedException {
+        if (only != null) throw new ParameterException(spec.commandLine(), "--only does not go with --vs-pytorch (use --workloads)");
+        if (rounds < 1) throw new ParameterException(spec.commandLine(), "--rounds must be at least 1, got " + rounds);
+        if (steps < 0) steps = 5;
+        if (steps < 1) throw new ParameterException(spec.commandLine(), "--steps must be at least 1, got " + steps);
+        if (warmup < 0) throw new ParameterException(spec.commandLine(), "--warmup must not be negative, got " + warmup);
+        if (threads < 0) throw new ParameterException(spec.commandLine(), "--threads must be positive, got " + threads);
+        List<TorchComparison.Workload> chosen;
+        try {
+            chosen = TorchComparison.select(workloads);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        // OptLab's thread count is fixed when its CPU kernels' pool starts (-Doptlab.threads): set it before that
+        if (threads > 0) System.setProperty("optlab.threads", Integer.toString(threads));
+        Path root = TorchComparison.root();
+        String python;
+        try {
+            python = TorchComparison.findPython(env, root);
+        } catch (TorchComparison.NoTorchException e) {
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("error: " + e.getMessage());
+            err.println(TorchComparison.HOW_TO_GET_TORCH);
+            err.flush();
+            return 2;
+        }
+        int t = Parallel.threads();
+        if (threads > 0 && t != threads) {
+            throw new ParameterException(spec.commandLine(), "--threads " + threads + ": OptLab's CPU pool already runs " + t
+                    + " threads in this JVM; pass -Doptlab.threads=" + threads + " (OPTLAB_JAVA_OPTS) instead");
+        }
+        new TorchComparison(chosen, rounds, warmup, steps, t, System.out).run(python, root);
         return 0;
     }
 

@@ -296,7 +296,7 @@ public final class ModelStepBenchmark implements Callable<Integer> {
     }
 
     /** Device memory goes back now, not at GC. */
-    private static void free(Module model) {
+    static void free(Module model) {
         for (var b : model.namedBuffers().values()) b.close();
         for (var p : model.parameters()) {
             p.data().close();

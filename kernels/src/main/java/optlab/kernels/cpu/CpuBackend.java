@@ -74,25 +74,21 @@ public final class CpuBackend implements Backend {
     private final Map<String, Slot<FusedKernel>> fused = new ConcurrentHashMap<>();
 
     /**
-     * One op's dispatch: the user's Java kernel or null for the built-in one, and the call counter of each.
+     * One op's dispatch: the user's Java kernel or null for the built-in one, and the call counter of the choice that
+     * serves it.
      */
-    private record Slot<T>(T user, LongAdder userCalls, LongAdder builtinCalls) {
-        /** The user kernel to call, or null for the built-in one; counts the call for whichever serves it. */
+    private record Slot<T>(T user, LongAdder calls) {
+        /** The user kernel to call, or null for the built-in one; counts the call. */
         T take() {
-            if (user != null) {
-                userCalls.increment();
-                return user;
-            }
-            builtinCalls.increment();
-            return null;
+            calls.increment();
+            return user;
         }
     }
 
     private <T> Slot<T> slot(String op, Class<T> family) {
         KernelChoices.Choice c = choices.choice(op, KernelChoices.Target.CPU);
         T user = c.java() == null ? null : family.cast(c.java().instance());
-        LongAdder counter = calls.counter(c);
-        return new Slot<>(user, counter, counter);
+        return new Slot<>(user, calls.counter(c));
     }
 
     @SuppressWarnings("unchecked")
@@ -764,8 +760,7 @@ public final class CpuBackend implements Backend {
             for (KernelChoices.Choice c : choices.overrides()) {
                 if (c.op().equals(KernelChoices.fusedOp(k)) && c.java() != null) return slot(c.op(), FusedKernel.class);
             }
-            LongAdder counter = calls.counter(KernelChoices.fusedOp(k) + "=host");
-            return new Slot<>(null, counter, counter);
+            return new Slot<>(null, calls.counter(KernelChoices.fusedOp(k) + "=host"));
         });
     }
 

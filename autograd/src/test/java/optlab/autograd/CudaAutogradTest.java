@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * are refused naming both (NOTE [device-placement]). The user kernels are elementwise.cu's worked examples
  * ({@code leaky_relu_user_f32} and its backward), bound from a copy of the engine's own fatbin.
  *
- * <p>GPU-tagged ({@code optlab.kernels.GpuTest} lives in kernels' test sources, out of reach here): skipped
+ * <p>GPU-tagged ({@code optlab.kernels.testkit.GpuTest} lives in kernels' test sources, out of reach here): skipped
  * with the probe's reasons where no GPU is usable.
  */
 @Tag("gpu")

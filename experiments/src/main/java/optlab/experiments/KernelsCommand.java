@@ -3,7 +3,7 @@ package optlab.experiments;
 import java.util.concurrent.Callable;
 import optlab.kernels.Device;
 import optlab.kernels.KernelChoices;
-import optlab.kernels.family.Conformance;
+import optlab.kernels.testkit.Conformance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

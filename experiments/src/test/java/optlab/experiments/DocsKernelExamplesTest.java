@@ -18,7 +18,7 @@ import javax.tools.ToolProvider;
 import optlab.kernels.Backends;
 import optlab.kernels.Device;
 import optlab.kernels.KernelChoices;
-import optlab.kernels.family.Conformance;
+import optlab.kernels.testkit.Conformance;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,7 +61,7 @@ class DocsKernelExamplesTest {
                 import optlab.kernels.Conv2dGeometry;
                 import optlab.kernels.Ptr;
                 import optlab.kernels.family.Conv2dKernel;
-                import optlab.kernels.family.ReferenceKernels;
+                import optlab.kernels.reference.ReferenceKernels;
 
                 public final class MyConv implements Conv2dKernel {
                     private final ReferenceKernels.Conv2d ref = new ReferenceKernels.Conv2d();

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.Ptr;
-import optlab.kernels.cpu.HostArrays;
+import optlab.kernels.family.HostArrays;
 import optlab.kernels.family.Conv2dKernel;
-import optlab.kernels.family.ReferenceKernels;
+import optlab.kernels.reference.ReferenceKernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

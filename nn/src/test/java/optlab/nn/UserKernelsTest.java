@@ -12,7 +12,7 @@ import optlab.kernels.Backend;
 import optlab.kernels.Backends;
 import optlab.kernels.Device;
 import optlab.kernels.KernelChoices;
-import optlab.kernels.family.ReferenceKernels;
+import optlab.kernels.reference.ReferenceKernels;
 import optlab.nn.models.CharLstm;
 import optlab.tensor.Generator;
 import optlab.tensor.Scope;

@@ -39,7 +39,7 @@ import optlab.tensor.Tensor;
  * <p>NOTE [optimizer-math]: each rule's per-element math is a plain static {@code step} method in
  * float32 and one in float64, commented with its formula: a function of x and g that updates the state
  * and returns the new x. The fused host kernel calls it over a range (NOTE [rule-kernels] in
- * {@link UpdateKernels}); the CUDA kernel in {@code optim/src/main/cuda/optim_<rule>.cu} does the same
+ * {@link UpdateKernels}); the CUDA kernel in {@code kernels/cuda/src/main/cuda/optim_<rule>.cu} does the same
  * operations in the same order with round-to-nearest intrinsics (no FMA contraction), and the tests hold
  * the fused pass to a per-parameter loop over the reference, bit for bit. The float64 math serves both
  * float64 kernels: the float32-parameter kernel with float64 state rounds its result to float when it

@@ -35,7 +35,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every fused optimizer kernel of {@code optim/src/main/cuda} against its Java reference (the host
+ * Every fused optimizer kernel of {@code kernels/cuda/src/main/cuda} against its Java reference (the host
  * {@link FusedKernel#runHost}, which calls the rule's {@code step}), launched directly with
  * JCuda as {@code CudaAddKernelTest} does: every rule and numerics variant, float32 and float64
  * state, odd sizes (1, 7, 1023, 4099, 100003), ranges that start off the 16-byte boundary (the head
@@ -49,7 +49,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * poisoned with NaN on both sides (so an element left unwritten, or written outside the range, shows); and
  * {@link Optimizer#computeUpdate} end to end on a GPU arena against the same optimizer on the CPU.
  *
- * <p>GPU-tagged ({@code optlab.kernels.GpuTest} lives in kernels' test sources, out of reach here):
+ * <p>GPU-tagged ({@code optlab.kernels.testkit.GpuTest} lives in kernels' test sources, out of reach here):
  * skipped with the probe's reasons where no GPU is usable; run alone with {@code -Dgroups=gpu}.
  */
 @Tag("gpu")

@@ -21,14 +21,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The registry against the CUDA sources (NOTE [rule-kernels] in {@link UpdateKernels}, NOTE [kernel-args] in
- * {@link RuleKernel}): every {@code extern "C"} kernel of {@code optim/src/main/cuda/optim_*.cu} is a registered
+ * {@link RuleKernel}): every {@code extern "C"} kernel of {@code kernels/cuda/src/main/cuda/optim_*.cu} is a registered
  * kernel of that module, and every registered kernel with a CUDA version is one, with the signature
  * {@code (int n, pointers..., double scalars...)}: one pointer per operand, of its element type, {@code const}
  * exactly when the kernel does not write it, named as the operand; then one double per scalar of the rule's
  * {@code Args} record, named as its components, in their order. Runs without nvcc or a GPU: it reads the sources.
  */
 class KernelSignatureTest {
-    private static final Path CUDA = Path.of("src/main/cuda");
+    private static final Path CUDA = Path.of("../kernels/cuda/src/main/cuda");
     /** {@code extern "C" __global__ void [MACROS] name(params)}; launch-bound macros such as OPTLAB_ANY_BLOCK are skipped. */
     private static final Pattern KERNEL = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:[A-Z_]+\\s+)*(\\w+)\\s*\\(([^)]*)\\)");
     private static final Pattern POINTER = Pattern.compile("(const )?(float|double)\\* (\\w+)");

@@ -15,7 +15,7 @@ import optlab.kernels.Device;
 import optlab.kernels.KernelChoices;
 import optlab.kernels.Ptr;
 import optlab.kernels.UnaryOp;
-import optlab.kernels.cpu.HostArrays;
+import optlab.kernels.family.HostArrays;
 import optlab.kernels.family.UnaryKernel;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;

@@ -43,7 +43,7 @@ import org.junit.jupiter.api.Test;
  * GPU to the same accuracy as on the CPU"). Both sides start from the same initialization (same generator, then
  * {@link Module#to}) and see the same data; only the kernels differ.
  *
- * <p>GPU-tagged ({@code optlab.kernels.GpuTest} lives in kernels' test sources, out of reach here): skipped with
+ * <p>GPU-tagged ({@code optlab.kernels.testkit.GpuTest} lives in kernels' test sources, out of reach here): skipped with
  * the probe's reasons where no GPU is usable. {@code -Doptlab.test.gpuSmall=true} shrinks the tests so that they
  * finish on the CPU emulator of the driver (docs/GPU.md), whose time CI pays: the Fashion-MNIST run to 64 training
  * images in batches of 32 and 50 test images instead of 12,800 in batches of 128 and 10,000 (it took 337 s at 256 and

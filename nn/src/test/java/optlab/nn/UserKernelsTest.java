@@ -140,4 +140,28 @@ class UserKernelsTest {
             }
         }
     }
+
+    /**
+     * The reference as a device in its own right (issue 14 point 6): the same CNN and char-LSTM training steps, placed on
+     * {@link Device#REFERENCE} with {@code Module.to}, give the CPU's loss and gradients within float32 rounding, and every
+     * primitive call is counted under the reference variant; the reference device refuses kernel choices.
+     */
+    @Test
+    void theReferenceDeviceRunsATrainingStepAndMatchesTheCpu() {
+        Backend ref = Backends.of(Device.REFERENCE);
+        assertEquals(Device.REFERENCE, ref.device());
+        assertEquals(Device.REFERENCE, Device.parse("reference"));
+        ref.kernelCalls().reset();
+        assertClose("reference cnn", step(() -> cnn(Device.CPU), UserKernelsTest::cnnLoss),
+                step(() -> cnn(Device.REFERENCE), UserKernelsTest::cnnLoss));
+        assertClose("reference lstm", step(() -> charLstm(Device.CPU), UserKernelsTest::lstmLoss),
+                step(() -> charLstm(Device.REFERENCE), UserKernelsTest::lstmLoss));
+        Map<String, Long> calls = ref.kernelCalls().snapshot();
+        for (String op : new String[] {"gemm", "conv2d", "pool2d", "batchnorm", "softmax_cross_entropy", "lstm", "embedding"}) {
+            assertTrue(calls.getOrDefault(op + "=reference", 0L) > 0, op + " ran on the reference: " + calls);
+        }
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Backends.open(Device.REFERENCE, KernelChoices.parse("conv2d=java:" + ReferenceKernels.Conv2d.class.getName())));
+        assertTrue(e.getMessage().startsWith("the reference device runs the reference only"), e.getMessage());
+    }
 }

@@ -79,8 +79,9 @@ public final class KernelChoices {
     public enum Target {
         CPU, CUDA;
 
+        /** The reference device runs Java like the CPU; its backend refuses any choice but the defaults. */
         public static Target of(Device device) {
-            return device.kind() == Device.Kind.CPU ? CPU : CUDA;
+            return device.kind() == Device.Kind.CUDA ? CUDA : CPU;
         }
 
         String lower() {

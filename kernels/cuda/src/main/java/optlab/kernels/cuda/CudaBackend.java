@@ -30,6 +30,8 @@ import optlab.kernels.random.Philox;
 import optlab.kernels.reference.RefBatchNorm;
 import optlab.kernels.reference.RefEmbedding;
 import optlab.kernels.reference.RefLoss;
+import optlab.kernels.vendor.PoolKind;
+import optlab.kernels.vendor.VendorContext;
 
 /**
  * The CUDA backend: every primitive of the {@link Backend} contract as the engine's own kernels
@@ -55,7 +57,7 @@ import optlab.kernels.reference.RefLoss;
  * Index and label checks (softmax cross-entropy, embedding forward) read one int back after their kernel, and the
  * embedding backward reads its indices before its kernel (to group them), so those primitives synchronize.
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, VendorContext {
     private static final Map<Integer, CudaBackend> INSTANCES = new HashMap<>();
     /** The largest coalesced rank of a strided copy or binary op (Strided2/Strided3 in common.cuh). */
     static final int MAX_RANK = 8;
@@ -175,6 +177,40 @@ public final class CudaBackend implements Backend {
     }
 
     /** The device address of {@code p} (NOTE [raw-pointers]); 0 for null. */
+    // ------------------------------------------------------------------------------------------------
+    // For the vendor bindings (VendorContext)
+    // ------------------------------------------------------------------------------------------------
+
+    @Override
+    public int deviceIndex() {
+        return dev.index;
+    }
+
+    @Override
+    public void enterDevice() {
+        dev.enter();
+    }
+
+    @Override
+    public jcuda.driver.CUstream stream() {
+        return dev.stream;
+    }
+
+    @Override
+    public long streamAddress() {
+        return dev.stream.address();
+    }
+
+    @Override
+    public long address(Ptr p) {
+        return addr(p);
+    }
+
+    @Override
+    public void copyDeviceToDevice(long dst, long src, long bytes) {
+        dev.copyDeviceToDevice(dst, src, bytes);
+    }
+
     long addr(Ptr p) {
         if (p == null) return 0L;
         CudaBuffer b = own(p);
@@ -730,7 +766,7 @@ public final class CudaBackend implements Backend {
         poolSizes(g, x, y, "maxPool2dForward");
         KernelChoices.Choice choice = counted("pool2d");
         if (isCudnn(choice)) {
-            VendorLibraries.cudnn("pool2d").poolForward(this, g, CudnnArgs.PoolKind.MAX, addr(x), addr(y));
+            VendorLibraries.cudnn("pool2d").poolForward(this, g, PoolKind.MAX, addr(x), addr(y));
             return;
         }
         launch1d(kernel(choice, "pool", "maxpool_fwd_f32", "max_forward"), g.outputSize(), new KernelArgs().struct(poolGeometry(g)).p(addr(x)).p(addr(y)));
@@ -742,15 +778,15 @@ public final class CudaBackend implements Backend {
         poolSizes(g, dx, dy, "maxPool2dBackward");
         KernelChoices.Choice choice = counted("pool2d");
         if (isCudnn(choice)) {
-            VendorLibraries.cudnn("pool2d").poolBackward(this, g, CudnnArgs.PoolKind.MAX, addr(x), addr(y), addr(dy), addr(dx));
+            VendorLibraries.cudnn("pool2d").poolBackward(this, g, PoolKind.MAX, addr(x), addr(y), addr(dy), addr(dx));
             return;
         }
         launch1d(kernel(choice, "pool", "maxpool_bwd_f32", "max_backward"), g.inputSize(),
                 new KernelArgs().struct(poolGeometry(g)).p(addr(x)).p(addr(y)).p(addr(dy)).p(addr(dx)));
     }
 
-    private static CudnnArgs.PoolKind average(boolean countIncludePad) {
-        return countIncludePad ? CudnnArgs.PoolKind.AVG_INCLUDE_PAD : CudnnArgs.PoolKind.AVG_EXCLUDE_PAD;
+    private static PoolKind average(boolean countIncludePad) {
+        return countIncludePad ? PoolKind.AVG_INCLUDE_PAD : PoolKind.AVG_EXCLUDE_PAD;
     }
 
     @Override

@@ -3,8 +3,9 @@ package optlab.kernels.cuda;
 import static optlab.kernels.testkit.BackendConformanceTest.GEMM;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import optlab.kernels.testkit.GpuTest;
 import optlab.kernels.Tolerance;
+import optlab.kernels.testkit.GpuTest;
+import optlab.kernels.vendor.Cublas;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 

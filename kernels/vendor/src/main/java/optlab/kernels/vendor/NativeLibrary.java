@@ -1,4 +1,4 @@
-package optlab.kernels.cuda;
+package optlab.kernels.vendor;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -20,7 +20,7 @@ import java.util.Set;
  * the vendor libraries whose JCuda bindings cannot load on the GPU machines (NOTE [vendor-ffm] in
  * {@link VendorLibraries}). Needs {@code --enable-native-access=ALL-UNNAMED} (in optlab.jvmArgs).
  */
-final class NativeLibrary {
+public final class NativeLibrary {
     final String name;
     final Path path; // null when found by the dynamic linker's own search
     private final SymbolLookup lookup;
@@ -144,5 +144,18 @@ final class NativeLibrary {
 
     String where() {
         return path != null ? path.toString() : name + " (found by the dynamic linker)";
+    }
+
+    /** One line on why a library did not load: the exception and the loader's own reasons, without its stack. */
+    public static String summarize(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        List<String> why = new ArrayList<>();
+        for (String line : m.split("\n")) {
+            String t = line.strip();
+            if ((t.contains("cannot open shared object file") || t.contains("No resource found") || t.contains("version `")
+                    || t.contains("undefined symbol") || t.contains("wrong ELF")) && !why.contains(t)) why.add(t);
+        }
+        String first = m.lines().findFirst().orElse("").strip();
+        return e.getClass().getSimpleName() + ": " + (why.isEmpty() ? first : first + ": " + String.join("; ", why));
     }
 }

@@ -1,14 +1,14 @@
-package optlab.kernels.cuda;
+package optlab.kernels.vendor;
 
-import static optlab.kernels.cuda.CudnnArgs.CUDNN_BATCHNORM_SPATIAL;
-import static optlab.kernels.cuda.CudnnArgs.CUDNN_CROSS_CORRELATION;
-import static optlab.kernels.cuda.CudnnArgs.CUDNN_DATA_FLOAT;
-import static optlab.kernels.cuda.CudnnArgs.CUDNN_FMA_MATH;
-import static optlab.kernels.cuda.CudnnArgs.CUDNN_FWD_MODE_INFERENCE;
-import static optlab.kernels.cuda.CudnnArgs.CUDNN_FWD_MODE_TRAINING;
-import static optlab.kernels.cuda.CudnnArgs.CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED;
-import static optlab.kernels.cuda.CudnnArgs.CUDNN_TENSOR_NCHW;
-import static optlab.kernels.cuda.CudnnArgs.CUDNN_WGRAD_MODE_ADD;
+import static optlab.kernels.vendor.CudnnArgs.CUDNN_BATCHNORM_SPATIAL;
+import static optlab.kernels.vendor.CudnnArgs.CUDNN_CROSS_CORRELATION;
+import static optlab.kernels.vendor.CudnnArgs.CUDNN_DATA_FLOAT;
+import static optlab.kernels.vendor.CudnnArgs.CUDNN_FMA_MATH;
+import static optlab.kernels.vendor.CudnnArgs.CUDNN_FWD_MODE_INFERENCE;
+import static optlab.kernels.vendor.CudnnArgs.CUDNN_FWD_MODE_TRAINING;
+import static optlab.kernels.vendor.CudnnArgs.CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED;
+import static optlab.kernels.vendor.CudnnArgs.CUDNN_TENSOR_NCHW;
+import static optlab.kernels.vendor.CudnnArgs.CUDNN_WGRAD_MODE_ADD;
 
 import java.lang.foreign.AddressLayout;
 import java.lang.foreign.Arena;
@@ -24,12 +24,11 @@ import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
-import optlab.kernels.cuda.CudnnArgs.PoolDescriptor;
-import optlab.kernels.cuda.CudnnArgs.PoolKind;
-import optlab.kernels.cuda.CudnnArgs.WeightBlock;
+import optlab.kernels.vendor.CudnnArgs.PoolDescriptor;
+import optlab.kernels.vendor.CudnnArgs.WeightBlock;
 
 /**
- * cuDNN 9 through Java's foreign-function API (NOTE [vendor-ffm] in {@link VendorLibraries}): the legacy
+ * cuDNN 9 through Java's foreign-function API (NOTE [vendor-ffm] in package optlab.kernels.vendor): the legacy
  * descriptor API for convolutions, pooling and batch normalization, and the v8 RNN API for the LSTM. Every
  * call's cudnnStatus_t is checked; a failure names the function, the status (CudnnArgs#statusName) and cuDNN's
  * last error message. Argument values come from {@link CudnnArgs} (NOTE [cudnn-enums]); each family of functions
@@ -43,7 +42,7 @@ import optlab.kernels.cuda.CudnnArgs.WeightBlock;
  * version, the status names, a failed call's report, and every descriptor the engine builds read back with
  * cuDNN's Get functions, with cuDNN's own output sizes of convolutions and pooling).
  */
-final class Cudnn9 implements VendorLibraries.Dnn {
+public final class Cudnn9 implements Dnn {
     private static final ValueLayout.OfInt I = ValueLayout.JAVA_INT;
     private static final ValueLayout.OfLong J = ValueLayout.JAVA_LONG;
     private static final ValueLayout.OfDouble D = ValueLayout.JAVA_DOUBLE;
@@ -219,7 +218,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     private static final Map<String, java.util.concurrent.atomic.LongAdder> CALLS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** How many calls of {@code function} this process has made and checked (tests use it to see that cuDNN ran). */
-    static long calls(String function) {
+    public static long calls(String function) {
         java.util.concurrent.atomic.LongAdder a = CALLS.get(function);
         return a == null ? 0 : a.sum();
     }
@@ -249,18 +248,18 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         throw new IllegalStateException("cuDNN: " + message);
     }
 
-    private MemorySegment handle(CudaBackend be) throws Throwable {
-        be.dev.enter();
+    private MemorySegment handle(VendorContext be) throws Throwable {
+        be.enterDevice();
         synchronized (handles) {
-            MemorySegment h = handles.get(be.dev.index);
+            MemorySegment h = handles.get(be.deviceIndex());
             if (h == null) {
                 try (Arena arena = Arena.ofConfined()) {
                     MemorySegment out = arena.allocate(P);
                     check("cudnnCreate", (int) create.invokeExact(out));
                     h = out.get(P, 0);
                 }
-                check("cudnnSetStream", (int) setStream.invokeExact(h, at(be.dev.stream.address())));
-                handles.put(be.dev.index, h);
+                check("cudnnSetStream", (int) setStream.invokeExact(h, at(be.streamAddress())));
+                handles.put(be.deviceIndex(), h);
             }
             return h;
         }
@@ -281,7 +280,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         return t;
     }
 
-    private static Buffer scratch(CudaBackend be, long bytes) {
+    private static Buffer scratch(VendorContext be, long bytes) {
         if ((bytes + 3) / 4 > Integer.MAX_VALUE) throw new IllegalStateException("cuDNN asked for " + bytes + " bytes of scratch, more than a buffer holds");
         return be.allocate(DType.FLOAT32, (int) Math.max(1, (bytes + 3) / 4));
     }
@@ -395,7 +394,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         return new ConvDescriptors(x, w, y, conv);
     }
 
-    private ConvPlan convPlan(CudaBackend be, Conv2dGeometry g) throws Throwable {
+    private ConvPlan convPlan(VendorContext be, Conv2dGeometry g) throws Throwable {
         ConvFns f = conv();
         synchronized (f) {
             ConvPlan p = f.plans.get(g);
@@ -418,33 +417,33 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         int run(MemorySegment h, ConvPlan p, MemorySegment alpha, MemorySegment beta, MemorySegment ws, long wsBytes) throws Throwable;
     }
 
-    private void convRun(CudaBackend be, Conv2dGeometry g, String what, java.util.function.ToLongFunction<ConvPlan> wsBytes, ConvCall c) {
+    private void convRun(VendorContext be, Conv2dGeometry g, String what, java.util.function.ToLongFunction<ConvPlan> wsBytes, ConvCall c) {
         call(what, arena -> {
             ConvPlan p = convPlan(be, g);
             MemorySegment h = handle(be);
             long bytes = wsBytes.applyAsLong(p);
             try (Buffer ws = scratch(be, bytes)) {
-                check(what, c.run(h, p, one(arena), zero(arena), at(be.addr(ws.ptr())), bytes));
+                check(what, c.run(h, p, one(arena), zero(arena), at(be.address(ws.ptr())), bytes));
             }
         });
     }
 
     @Override
-    public void convForward(CudaBackend be, Conv2dGeometry g, long x, long w, long y) {
+    public void convForward(VendorContext be, Conv2dGeometry g, long x, long w, long y) {
         ConvFns f = conv();
         convRun(be, g, "cudnnConvolutionForward", ConvPlan::fwdWs, (h, p, al, bt, ws, n) ->
                 (int) f.fwd.invokeExact(h, al, p.x(), at(x), p.w(), at(w), p.conv(), p.fwdAlgo(), ws, n, bt, p.y(), at(y)));
     }
 
     @Override
-    public void convBackwardData(CudaBackend be, Conv2dGeometry g, long dy, long w, long dx) {
+    public void convBackwardData(VendorContext be, Conv2dGeometry g, long dy, long w, long dx) {
         ConvFns f = conv();
         convRun(be, g, "cudnnConvolutionBackwardData", ConvPlan::bwdDataWs, (h, p, al, bt, ws, n) ->
                 (int) f.bwdData.invokeExact(h, al, p.w(), at(w), p.y(), at(dy), p.conv(), p.bwdDataAlgo(), ws, n, bt, p.x(), at(dx)));
     }
 
     @Override
-    public void convBackwardFilter(CudaBackend be, Conv2dGeometry g, long x, long dy, long dw) {
+    public void convBackwardFilter(VendorContext be, Conv2dGeometry g, long x, long dy, long dw) {
         ConvFns f = conv();
         convRun(be, g, "cudnnConvolutionBackwardFilter", ConvPlan::bwdFilterWs, (h, p, al, bt, ws, n) ->
                 (int) f.bwdFilter.invokeExact(h, al, p.x(), at(x), p.y(), at(dy), p.conv(), p.bwdFilterAlgo(), ws, n, bt, p.w(), at(dw)));
@@ -496,7 +495,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     }
 
     @Override
-    public void poolForward(CudaBackend be, Pool2dGeometry g, PoolKind kind, long x, long y) {
+    public void poolForward(VendorContext be, Pool2dGeometry g, PoolKind kind, long x, long y) {
         PoolFns f = pool();
         call("cudnnPoolingForward", arena -> {
             PoolPlan p = poolPlan(f, g, kind);
@@ -510,7 +509,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
      * reads neither (its max modes do, and get the real ones).
      */
     @Override
-    public void poolBackward(CudaBackend be, Pool2dGeometry g, PoolKind kind, long x, long y, long dy, long dx) {
+    public void poolBackward(VendorContext be, Pool2dGeometry g, PoolKind kind, long x, long y, long dy, long dx) {
         PoolFns f = pool();
         long xs = kind == PoolKind.MAX ? x : dx, ys = kind == PoolKind.MAX ? y : dy;
         call("cudnnPoolingBackward", arena -> {
@@ -566,7 +565,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
 
     /** NOTE [bn-running-stats] in CudnnArgs: the factor is the engine's momentum; a null running pair is NULL, NULL. */
     @Override
-    public void bnForwardTraining(CudaBackend be, int n, int c, int hw, long x, long gamma, long beta, double eps, double momentum,
+    public void bnForwardTraining(VendorContext be, int n, int c, int hw, long x, long gamma, long beta, double eps, double momentum,
                                   long runningMean, long runningVar, long y, long saveMean, long saveInvStd) {
         String op = "batchNormForwardTraining";
         double epsilon = CudnnArgs.bnEpsilon(op, eps), factor = CudnnArgs.bnExponentialAverageFactor(op, momentum);
@@ -580,7 +579,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     }
 
     @Override
-    public void bnForwardInference(CudaBackend be, int n, int c, int hw, long x, long gamma, long beta, long runningMean,
+    public void bnForwardInference(VendorContext be, int n, int c, int hw, long x, long gamma, long beta, long runningMean,
                                    long runningVar, double eps, long y) {
         double epsilon = CudnnArgs.bnEpsilon("batchNormForwardInference", eps);
         BnFns f = bn();
@@ -599,7 +598,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
      * The GPU conformance test runs the forward with epsilon 1e-5 and would see a difference if cuDNN used it here.
      */
     @Override
-    public void bnBackward(CudaBackend be, int n, int c, int hw, long x, long dy, long gamma, long saveMean, long saveInvStd,
+    public void bnBackward(VendorContext be, int n, int c, int hw, long x, long dy, long gamma, long saveMean, long saveInvStd,
                            long dx, long dgamma, long dbeta) {
         BnFns f = bn();
         call("cudnnBatchNormalizationBackward", arena -> {
@@ -714,7 +713,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         return new long[] {ws.get(J, 0), rs.get(J, 0)};
     }
 
-    private RnnPlan rnnPlan(CudaBackend be, LstmGeometry g) throws Throwable {
+    private RnnPlan rnnPlan(VendorContext be, LstmGeometry g) throws Throwable {
         RnnFns f = rnn();
         synchronized (f) {
             RnnPlan plan = f.plans.get(g);
@@ -743,7 +742,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
      * Asks cudnnGetRNNWeightParams where each block of CudnnArgs#lstmWeightBlocks lies, against a scratch weight
      * space, and checks each block's dimensions (NOTE [lstm-weights]).
      */
-    private long[] weightOffsets(CudaBackend be, RnnFns f, MemorySegment h, MemorySegment rnn, LstmGeometry g, long weightBytes,
+    private long[] weightOffsets(VendorContext be, RnnFns f, MemorySegment h, MemorySegment rnn, LstmGeometry g, long weightBytes,
                                  Arena arena) throws Throwable {
         List<WeightBlock> blocks = CudnnArgs.lstmWeightBlocks(g);
         long[] offsets = new long[blocks.size()];
@@ -752,7 +751,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
         MemorySegment mAddr = arena.allocate(P), bAddr = arena.allocate(P);
         MemorySegment type = arena.allocate(I), nb = arena.allocate(I), dims = arena.allocate(I, 8), strides = arena.allocate(I, 8);
         try (Buffer space = scratch(be, weightBytes)) {
-            long base = be.addr(space.ptr());
+            long base = be.address(space.ptr());
             for (int i = 0; i < blocks.size(); i++) {
                 WeightBlock b = blocks.get(i);
                 check("cudnnGetRNNWeightParams(linLayerID " + b.linLayerId() + ")", (int) f.weightParams.invokeExact(h, rnn, 0, weightBytes,
@@ -770,10 +769,10 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     }
 
     /** A cuDNN weight space holding the engine's weights (absent biases as zeros). The caller closes it. */
-    private Buffer packWeights(CudaBackend be, LstmGeometry g, RnnPlan p, long wIh, long wHh, long bIh, long bHh) {
+    private Buffer packWeights(VendorContext be, LstmGeometry g, RnnPlan p, long wIh, long wHh, long bIh, long bHh) {
         Buffer space = scratch(be, p.weightBytes());
         be.fill(space.ptr(), space.length(), 0.0);
-        long base = be.addr(space.ptr());
+        long base = be.address(space.ptr());
         CudnnArgs.forEachBlock(g, p.offsets(), bIh != 0, bHh != 0, (param, engineOffset, spaceOffset, count) -> {
             long src = switch (param) {
                 case W_IH -> wIh;
@@ -781,13 +780,13 @@ final class Cudnn9 implements VendorLibraries.Dnn {
                 case B_IH -> bIh;
                 case B_HH -> bHh;
             };
-            be.dev.copyDeviceToDevice(base + 4 * spaceOffset, src + 4L * engineOffset, 4L * count);
+            be.copyDeviceToDevice(base + 4 * spaceOffset, src + 4L * engineOffset, 4L * count);
         });
         return space;
     }
 
     @Override
-    public int lstmReserveSize(CudaBackend be, LstmGeometry g) {
+    public int lstmReserveSize(VendorContext be, LstmGeometry g) {
         long[] bytes = new long[1];
         call("cudnnGetRNNTempSpaceSizes", arena -> bytes[0] = rnnPlan(be, g).reserveBytes());
         long elements = Math.max(1, (bytes[0] + 3) / 4);
@@ -796,14 +795,14 @@ final class Cudnn9 implements VendorLibraries.Dnn {
     }
 
     /** A device array of n sequence lengths, all t (devSeqLengths). The caller closes it. */
-    private static Buffer deviceLengths(CudaBackend be, LstmGeometry g) {
+    private static Buffer deviceLengths(VendorContext be, LstmGeometry g) {
         Buffer lengths = be.allocate(DType.INT32, g.n());
         be.fill(lengths.ptr(), g.n(), g.t());
         return lengths;
     }
 
     @Override
-    public void lstmForward(CudaBackend be, LstmGeometry g, long x, long h0, long c0, long wIh, long wHh, long bIh, long bHh,
+    public void lstmForward(VendorContext be, LstmGeometry g, long x, long h0, long c0, long wIh, long wHh, long bIh, long bHh,
                             long y, long hT, long cT, long reserve) {
         call("cudnnRNNForward", arena -> {
             RnnFns f = rnn();
@@ -813,8 +812,8 @@ final class Cudnn9 implements VendorLibraries.Dnn {
             try (Buffer space = packWeights(be, g, p, wIh, wHh, bIh, bHh); Buffer lengths = deviceLengths(be, g);
                  Buffer work = scratch(be, workBytes)) {
                 check("cudnnRNNForward", (int) f.forward.invokeExact(handle(be), p.rnn(), training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE,
-                        at(be.addr(lengths.ptr())), p.xData(), at(x), p.yData(), at(y), p.state(), at(h0), at(hT), p.state(), at(c0), at(cT),
-                        p.weightBytes(), at(be.addr(space.ptr())), workBytes, at(be.addr(work.ptr())),
+                        at(be.address(lengths.ptr())), p.xData(), at(x), p.yData(), at(y), p.state(), at(h0), at(hT), p.state(), at(c0), at(cT),
+                        p.weightBytes(), at(be.address(space.ptr())), workBytes, at(be.address(work.ptr())),
                         training ? p.reserveBytes() : 0L, at(reserve)));
             }
         });
@@ -827,7 +826,7 @@ final class Cudnn9 implements VendorLibraries.Dnn {
      * and db (the input bias's gradient; the recurrent bias's is the same sum) are copied out.
      */
     @Override
-    public void lstmBackward(CudaBackend be, LstmGeometry g, long x, long h0, long c0, long wIh, long wHh, long y, long reserve,
+    public void lstmBackward(VendorContext be, LstmGeometry g, long x, long h0, long c0, long wIh, long wHh, long y, long reserve,
                              long dy, long dhT, long dcT, long dx, long dh0, long dc0, long dwIh, long dwHh, long db) {
         call("cudnnRNNBackwardData_v8", arena -> {
             RnnFns f = rnn();
@@ -836,13 +835,13 @@ final class Cudnn9 implements VendorLibraries.Dnn {
             try (Buffer space = packWeights(be, g, p, wIh, wHh, 0, 0); Buffer grads = scratch(be, p.weightBytes());
                  Buffer lengths = deviceLengths(be, g); Buffer work = scratch(be, p.trainWorkBytes());
                  Buffer dxScratch = dx == 0 ? be.allocate(DType.FLOAT32, g.inputSize()) : null) {
-                long dxAddr = dx != 0 ? dx : be.addr(dxScratch.ptr());
-                MemorySegment seq = at(be.addr(lengths.ptr())), ws = at(be.addr(space.ptr())), wk = at(be.addr(work.ptr()));
+                long dxAddr = dx != 0 ? dx : be.address(dxScratch.ptr());
+                MemorySegment seq = at(be.address(lengths.ptr())), ws = at(be.address(space.ptr())), wk = at(be.address(work.ptr()));
                 check("cudnnRNNBackwardData_v8", (int) f.backwardData.invokeExact(h, p.rnn(), seq, p.yData(), at(y), at(dy), p.xData(),
                         at(dxAddr), p.state(), at(h0), at(dhT), at(dh0), p.state(), at(c0), at(dcT), at(dc0), p.weightBytes(), ws,
                         p.trainWorkBytes(), wk, p.reserveBytes(), at(reserve)));
                 be.fill(grads.ptr(), grads.length(), 0.0);
-                long gBase = be.addr(grads.ptr());
+                long gBase = be.address(grads.ptr());
                 check("cudnnRNNBackwardWeights_v8", (int) f.backwardWeights.invokeExact(h, p.rnn(), CUDNN_WGRAD_MODE_ADD, seq, p.xData(),
                         at(x), p.state(), at(h0), p.yData(), at(y), p.weightBytes(), at(gBase), p.trainWorkBytes(), wk, p.reserveBytes(),
                         at(reserve)));
@@ -853,9 +852,38 @@ final class Cudnn9 implements VendorLibraries.Dnn {
                         case B_IH -> db;
                         case B_HH -> throw new IllegalStateException("unreachable: the recurrent bias is skipped");
                     };
-                    be.dev.copyDeviceToDevice(dst + 4L * engineOffset, gBase + 4 * spaceOffset, 4L * count);
+                    be.copyDeviceToDevice(dst + 4L * engineOffset, gBase + 4 * spaceOffset, 4L * count);
                 });
             }
         });
+    }
+
+    /**
+     * Loads cuDNN 9 (JCudnn is tried and reported first, NOTE [vendor-ffm]); returns null where it does not load, having
+     * added one line per attempt to {@code tried}. {@code noGpu} is why no GPU is usable, or null where one is.
+     */
+    public static Dnn load(List<String> tried, String noGpu) {
+        try {
+            long v = jcuda.jcudnn.JCudnn.cudnnGetVersion();
+            tried.add("JCudnn 11.7.0 loaded and reports cuDNN " + v + ", but the cudnn variants use the cuDNN 9 FFM binding");
+        } catch (LinkageError | RuntimeException e) {
+            tried.add("JCudnn 11.7.0 (libJCudnn -> libcudnn.so.8, symbols versioned libcudnn.so.8): " + NativeLibrary.summarize(e)
+                    + (String.valueOf(e.getMessage()).contains("JCudnn-12") ? " [JCuda's loader names the natives after the core jcuda "
+                    + "version (12.6.0), but jcudnn-natives 11.7.0 holds libJCudnn-11.7.0; and that library would need libcudnn.so.8]" : ""));
+        }
+        if (noGpu != null) {
+            tried.add(noGpu);
+            return null;
+        }
+        NativeLibrary lib = NativeLibrary.open(List.of("libcudnn.so.9"), NativeLibrary.searchDirectories("cudnn"), tried);
+        if (lib == null) return null;
+        try {
+            Dnn d = new Cudnn9(lib);
+            tried.add("FFM binding of " + lib.where() + ": loaded");
+            return d;
+        } catch (Throwable e) {
+            tried.add("FFM binding of " + lib.where() + ": " + NativeLibrary.summarize(e));
+            return null;
+        }
     }
 }

@@ -1,4 +1,4 @@
-package optlab.kernels.cuda;
+package optlab.kernels.vendor;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.invoke.MethodHandle;

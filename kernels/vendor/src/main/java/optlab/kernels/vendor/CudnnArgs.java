@@ -1,4 +1,4 @@
-package optlab.kernels.cuda;
+package optlab.kernels.vendor;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -139,9 +139,6 @@ final class CudnnArgs {
     // ------------------------------------------------------------------------------------------------
     // Pooling
     // ------------------------------------------------------------------------------------------------
-
-    /** The engine's pooling flavours. */
-    enum PoolKind { MAX, AVG_INCLUDE_PAD, AVG_EXCLUDE_PAD }
 
     /**
      * The arguments of {@code cudnnSetPooling2dDescriptor(desc, mode, maxpoolingNanOpt, windowHeight, windowWidth,

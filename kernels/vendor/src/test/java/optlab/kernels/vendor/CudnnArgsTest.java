@@ -1,4 +1,4 @@
-package optlab.kernels.cuda;
+package optlab.kernels.vendor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,9 +22,8 @@ import java.util.regex.Pattern;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
 import optlab.kernels.Tolerance;
-import optlab.kernels.cuda.CudnnArgs.LstmParam;
-import optlab.kernels.cuda.CudnnArgs.PoolKind;
-import optlab.kernels.cuda.CudnnArgs.WeightBlock;
+import optlab.kernels.vendor.CudnnArgs.LstmParam;
+import optlab.kernels.vendor.CudnnArgs.WeightBlock;
 import optlab.kernels.reference.RefLstm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -96,7 +95,7 @@ class CudnnArgsTest {
     /**
      * Parses {@code s}'s C prototype and checks that its FFM descriptor has the same arguments (int and enums as int;
      * size_t, long long and unsigned long long as long; pointers, arrays, handles and descriptors as addresses) and
-     * return type. Used for Cudnn9.SIGNATURES, VendorLibraries.CUBLAS_SIGNATURES and CudnnLibraryTest's read-back
+     * return type. Used for Cudnn9.SIGNATURES, Cublas.CUBLAS_SIGNATURES and CudnnLibraryTest's read-back
      * functions.
      */
     static void assertDescriptorMatchesPrototype(Cudnn9.Signature s) {
@@ -129,18 +128,18 @@ class CudnnArgsTest {
             assertDescriptorMatchesPrototype(e.getValue());
         }
         assertEquals(List.of("cublasCreate_v2", "cublasSetStream_v2", "cublasSetMathMode", "cublasGetVersion_v2", "cublasSgemmStridedBatched"),
-                List.copyOf(VendorLibraries.CUBLAS_SIGNATURES.keySet()));
-        for (Cudnn9.Signature s : VendorLibraries.CUBLAS_SIGNATURES.values()) assertDescriptorMatchesPrototype(s);
+                List.copyOf(Cublas.CUBLAS_SIGNATURES.keySet()));
+        for (Cudnn9.Signature s : Cublas.CUBLAS_SIGNATURES.values()) assertDescriptorMatchesPrototype(s);
     }
 
     @Test
     void cublasValuesAndStatusNames() {
         // cublas_api.h of cuBLAS 13.1.1 (and 12): cublasOperation_t, cublasMath_t, cublasStatus_t
-        assertArrayEquals(new int[] {0, 1, 0, 3}, new int[] {VendorLibraries.CUBLAS_OP_N, VendorLibraries.CUBLAS_OP_T,
-                VendorLibraries.CUBLAS_DEFAULT_MATH, VendorLibraries.CUBLAS_TF32_TENSOR_OP_MATH});
-        assertEquals(10, VendorLibraries.CUBLAS_STATUS.size());
-        assertEquals("cublasSgemmStridedBatched returned CUBLAS_STATUS_INVALID_VALUE (7)", VendorLibraries.cublasFailure("cublasSgemmStridedBatched", 7));
-        assertEquals("cublasCreate_v2 returned unknown cublasStatus_t 2 (2)", VendorLibraries.cublasFailure("cublasCreate_v2", 2));
+        assertArrayEquals(new int[] {0, 1, 0, 3}, new int[] {Cublas.CUBLAS_OP_N, Cublas.CUBLAS_OP_T,
+                Cublas.CUBLAS_DEFAULT_MATH, Cublas.CUBLAS_TF32_TENSOR_OP_MATH});
+        assertEquals(10, Cublas.CUBLAS_STATUS.size());
+        assertEquals("cublasSgemmStridedBatched returned CUBLAS_STATUS_INVALID_VALUE (7)", Cublas.cublasFailure("cublasSgemmStridedBatched", 7));
+        assertEquals("cublasCreate_v2 returned unknown cublasStatus_t 2 (2)", Cublas.cublasFailure("cublasCreate_v2", 2));
     }
 
     // ------------------------------------------------------------------------------------------------

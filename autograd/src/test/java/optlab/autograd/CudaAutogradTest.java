@@ -13,9 +13,9 @@ import java.nio.file.Path;
 import optlab.kernels.Backends;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
-import optlab.kernels.Backends;
 import optlab.kernels.KernelChoices;
 import optlab.kernels.cuda.Cuda;
+import optlab.kernels.testkit.GpuTest;
 import optlab.tensor.Generator;
 import optlab.tensor.NeuralOps;
 import optlab.tensor.Scope;
@@ -23,7 +23,6 @@ import optlab.tensor.Shape;
 import optlab.tensor.Tensor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,10 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
  * are refused naming both (NOTE [device-placement]). The user kernels are elementwise.cu's worked examples
  * ({@code leaky_relu_user_f32} and its backward), bound from a copy of the engine's own fatbin.
  *
- * <p>GPU-tagged ({@code optlab.kernels.testkit.GpuTest} lives in kernels' test sources, out of reach here): skipped
+ * <p>GPU-tagged ({@link GpuTest}): skipped
  * with the probe's reasons where no GPU is usable.
  */
-@Tag("gpu")
+@GpuTest
 class CudaAutogradTest {
     static final Device GPU = Device.cuda(0);
     @TempDir

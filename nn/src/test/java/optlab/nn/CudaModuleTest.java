@@ -14,14 +14,14 @@ import java.util.Map;
 import optlab.autograd.Variable;
 import optlab.kernels.Device;
 import optlab.kernels.cuda.Cuda;
+import optlab.kernels.testkit.GpuTest;
 import optlab.nn.io.Checkpoint;
-import optlab.nn.models.CifarResNet;
 import optlab.nn.models.CharLstm;
+import optlab.nn.models.CifarResNet;
 import optlab.tensor.Generator;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * packed there, a forward and backward run there, an input left on the CPU is refused naming both devices, and a
  * checkpoint loads into a model on the device. GPU-tagged: skipped with the probe's reasons where no GPU is usable.
  */
-@Tag("gpu")
+@GpuTest
 class CudaModuleTest {
     static final Device GPU = Device.cuda(0);
 

@@ -20,10 +20,10 @@ import optlab.kernels.Backends;
 import optlab.kernels.Device;
 import optlab.kernels.KernelChoices;
 import optlab.kernels.cuda.Cuda;
+import optlab.kernels.testkit.GpuTest;
 import optlab.tensor.Scope;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,7 +37,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * that the user kernel served every call of its op and the built-in one none. The CPU version, with Java kernels, is
  * {@link UserKernelsTest}; the kernels' conformance on CUDA is kernels' CudaUserKernelsTest. GPU-tagged.
  */
-@Tag("gpu")
+@GpuTest
 class CudaUserKernelsTest {
     static final Device GPU = Device.cuda(0);
 

@@ -21,6 +21,7 @@ import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.FusedKernel;
 import optlab.kernels.cuda.Cuda;
+import optlab.kernels.testkit.GpuTest;
 import optlab.nn.ParameterArena;
 import optlab.nn.Sequential;
 import optlab.optim.Numerics.DecayConvention;
@@ -29,7 +30,6 @@ import optlab.optim.Numerics.StatePrecision;
 import optlab.optim.Numerics.WeightDecayMode;
 import optlab.tensor.Shape;
 import optlab.tensor.Tensor;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -49,10 +49,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * poisoned with NaN on both sides (so an element left unwritten, or written outside the range, shows); and
  * {@link Optimizer#computeUpdate} end to end on a GPU arena against the same optimizer on the CPU.
  *
- * <p>GPU-tagged ({@code optlab.kernels.testkit.GpuTest} lives in kernels' test sources, out of reach here):
- * skipped with the probe's reasons where no GPU is usable; run alone with {@code -Dgroups=gpu}.
+ * <p>GPU-tagged ({@link GpuTest}): 
+* skipped with the probe's reasons where no GPU is usable; run alone with {@code -Dgroups=gpu}.
  */
-@Tag("gpu")
+@GpuTest
 class CudaOptimizerKernelTest {
     private static final int MAX_ULPS = 2;
     private static final int STEPS = 8;

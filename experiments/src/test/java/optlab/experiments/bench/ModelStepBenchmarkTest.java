@@ -14,7 +14,7 @@ import optlab.experiments.Cli;
 import optlab.experiments.CliRun;
 import optlab.experiments.Results;
 import optlab.kernels.cuda.Cuda;
-import org.junit.jupiter.api.Tag;
+import optlab.kernels.testkit.GpuTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,7 +70,7 @@ class ModelStepBenchmarkTest {
     }
 
     @Test
-    @Tag("gpu")
+    @GpuTest
     void measuresSmallResnetsOnTheGpu() throws IOException {
         assumeTrue(Cuda.probe().usable(), () -> Cuda.probe().toString());
         JsonNode r = runTiny("cuda:0");

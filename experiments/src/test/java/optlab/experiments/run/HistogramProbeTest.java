@@ -16,6 +16,7 @@ import optlab.experiments.OptLab;
 import optlab.experiments.data.Cifar;
 import optlab.kernels.Device;
 import optlab.kernels.cuda.Cuda;
+import optlab.kernels.testkit.GpuTest;
 import optlab.nn.ParameterArena;
 import optlab.nn.models.CifarResNet;
 import optlab.optim.Optimizer;
@@ -23,7 +24,6 @@ import optlab.optim.Presets;
 import optlab.tensor.Generator;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,7 +96,7 @@ class HistogramProbeTest {
     }
 
     @Test
-    @Tag("gpu")
+    @GpuTest
     void theProbesCountsAreTheHostsOnACudaDevice() {
         assumeTrue(Cuda.probe().usable(), () -> Cuda.probe().toString());
         check(Device.cuda(0));

@@ -17,12 +17,13 @@ import optlab.autograd.Variable;
 import optlab.experiments.data.Batches;
 import optlab.experiments.data.FashionMnist;
 import optlab.experiments.data.ImageDataset;
-import optlab.kernels.Device;
 import optlab.kernels.Backends;
+import optlab.kernels.Device;
 import optlab.kernels.KernelChoices;
 import optlab.kernels.Tolerance;
 import optlab.kernels.cuda.Cuda;
 import optlab.kernels.cuda.VendorLibraries;
+import optlab.kernels.testkit.GpuTest;
 import optlab.nn.Module;
 import optlab.nn.ParameterArena;
 import optlab.nn.models.CharLstm;
@@ -34,7 +35,6 @@ import optlab.tensor.Generator;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -43,7 +43,7 @@ import org.junit.jupiter.api.Test;
  * GPU to the same accuracy as on the CPU"). Both sides start from the same initialization (same generator, then
  * {@link Module#to}) and see the same data; only the kernels differ.
  *
- * <p>GPU-tagged ({@code optlab.kernels.testkit.GpuTest} lives in kernels' test sources, out of reach here): skipped with
+ * <p>GPU-tagged ({@link GpuTest}): skipped with
  * the probe's reasons where no GPU is usable. {@code -Doptlab.test.gpuSmall=true} shrinks the tests so that they
  * finish on the CPU emulator of the driver (docs/GPU.md), whose time CI pays: the Fashion-MNIST run to 64 training
  * images in batches of 32 and 50 test images instead of 12,800 in batches of 128 and 10,000 (it took 337 s at 256 and
@@ -52,7 +52,7 @@ import org.junit.jupiter.api.Test;
  * check; bin/gpu-run runs them. Fashion-MNIST is read from
  * {@code -Doptlab.fmnist.dir} (bin/gpu-run points it at the bundle's copy), else Debian's directory.
  */
-@Tag("gpu")
+@GpuTest
 class CudaTrainingTest {
     static final boolean SMALL = Boolean.getBoolean("optlab.test.gpuSmall");
     static final Device GPU = Device.cuda(0);

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.Ptr;
-import optlab.kernels.family.HostArrays;
 import optlab.kernels.family.Conv2dKernel;
+import optlab.kernels.family.HostArrays;
 import optlab.kernels.reference.ReferenceKernels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,6 +44,61 @@ class KernelsCommandTest {
             ref.backwardFilter(g, x, dy, dw);
             HostArrays.f32(dw)[dw.offset() + 1] += 0.01f;
         }
+    }
+
+    /**
+     * SGD's fused step written out by hand from its formula (Sgd's class comment, WeightDecay's table): scalars (lr, mode,
+     * l2, factor); u = lr (g + l2 x) under L2, lr g otherwise; x - u, x factor - u (decoupled) or (x - u) / factor
+     * (proximal). A second implementation, not a call of the built-in one.
+     */
+    public static final class HandWrittenSgd implements optlab.kernels.FusedKernel {
+        @Override
+        public String name() {
+            return "sgd_f32";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] s, int from, int to) {
+            float[] x = ops.f32(0), g = ops.f32(1);
+            int xo = ops.offset(0), go = ops.offset(1), mode = (int) s[1];
+            float lr = (float) s[0], l2 = (float) s[2], factor = (float) s[3];
+            for (int i = from; i < to; i++) {
+                float xi = x[xo + i], u = lr * (mode == 1 ? g[go + i] + l2 * xi : g[go + i]);
+                x[xo + i] = mode == 2 ? xi * factor - u : mode == 3 ? (xi - u) / factor : xi - u;
+            }
+        }
+    }
+
+    /** Adam's built-in step with the step size halved (scalar 0): a plausible bug. */
+    public static final class HalfStepAdam implements optlab.kernels.FusedKernel {
+        private final optlab.kernels.FusedKernel adam = optlab.kernels.KernelChoices.fusedKernel("adam_f32");
+
+        @Override
+        public String name() {
+            return "adam_f32";
+        }
+
+        @Override
+        public void runHost(HostOperands ops, double[] s, int from, int to) {
+            double[] half = s.clone();
+            half[0] /= 2;
+            adam.runHost(ops, half, from, to);
+        }
+    }
+
+    @Test
+    void aFusedKernelIsCheckedAgainstTheBuiltInOneOnEveryOperand() {
+        Out ok = run("kernels", "check", "fused.sgd_f32=java:" + HandWrittenSgd.class.getName());
+        assertEquals(0, ok.code(), ok.out());
+        assertTrue(ok.out().contains("ok   fused.sgd_f32 x (n 1031") && ok.out().contains("ok   fused.sgd_f32 g (n 7"), ok.out());
+        assertTrue(ok.out().contains("PASS fused.sgd_f32=java:"), ok.out());
+
+        Out bad = run("kernels", "check", "fused.adam_f32=java:" + HalfStepAdam.class.getName());
+        assertEquals(1, bad.code(), bad.out());
+        assertTrue(bad.out().contains("FAIL fused.adam_f32 x (n 1031"), bad.out());
+        assertTrue(bad.out().contains("ok   fused.adam_f32 m (n 7") && bad.out().contains("ok   fused.adam_f32 g (n 7"),
+                "only the parameters differ: " + bad.out());
+        assertTrue(bad.out().matches("(?s).*worst fused\\.adam_f32 x .*\\[\\d+\\] = \\S+, reference \\S+ .*"), bad.out());
     }
 
     @ParameterizedTest(name = "{0}")

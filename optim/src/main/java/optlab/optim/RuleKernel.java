@@ -32,13 +32,16 @@ final class RuleKernel<A extends Record> implements FusedKernel {
     final List<Operand> operands;
     final Class<A> argsType;
     private final Pass<A> body;
+    private final java.util.function.Function<java.util.SplittableRandom, A> sampleArgs;
 
-    RuleKernel(String name, String module, List<Operand> operands, Class<A> argsType, Pass<A> body) {
+    RuleKernel(String name, String module, List<Operand> operands, Class<A> argsType, Pass<A> body,
+               java.util.function.Function<java.util.SplittableRandom, A> sampleArgs) {
         this.name = name;
         this.module = module;
         this.operands = List.copyOf(operands);
         this.argsType = argsType;
         this.body = body;
+        this.sampleArgs = sampleArgs;
     }
 
     @Override
@@ -49,6 +52,31 @@ final class RuleKernel<A extends Record> implements FusedKernel {
     @Override
     public void runHost(HostOperands ops, double[] scalars, int from, int to) {
         body.run(ops, args(argsType, scalars), from, to);
+    }
+
+    /**
+     * A valid call for {@code bin/optlab kernels check fused.NAME=SPEC}: parameters and gradients in [-1, 1), state in
+     * [0, 1) (second moments must not be negative), an update kernel's output NaN (so that an element it forgets fails),
+     * every value exact in the operand's dtype; the scalars of arguments the rule's entry draws (weight decay of every
+     * mode, its variants' flags).
+     */
+    @Override
+    public Sample sample(java.util.SplittableRandom random, int n) {
+        List<String> names = new ArrayList<>();
+        List<DType> dtypes = new ArrayList<>();
+        List<double[]> values = new ArrayList<>();
+        for (Operand o : operands) {
+            double[] v = new double[n];
+            boolean state = !List.of("x", "g", "out", "xOld").contains(o.name());
+            for (int i = 0; i < n; i++) {
+                double d = o.name().equals("out") ? Double.NaN : state ? random.nextDouble() : random.nextDouble() * 2 - 1;
+                v[i] = o.dtype() == DType.FLOAT32 ? (float) d : d;
+            }
+            names.add(o.name());
+            dtypes.add(o.dtype());
+            values.add(v);
+        }
+        return new Sample(names, dtypes, values, scalars(sampleArgs.apply(random)));
     }
 
     /** Null for the host-only float64 kernels (NOTE [float64-parameters] in {@link Optimizer}). */

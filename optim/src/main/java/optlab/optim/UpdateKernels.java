@@ -47,14 +47,34 @@ public final class UpdateKernels {
 
     static final Family<Sgd.Args> SGD = new Family<>("sgd", "optim_sgd", Sgd.Args.class, List.of(),
             (x, g, s0, i0, s1, i1, a) -> Sgd.step(x, g, a), (x, g, s0, i0, s1, i1, a) -> Sgd.step(x, g, a),
-            (x, g, s0, s1, a) -> Sgd.u(x, g, a), (x, g, s0, s1, a) -> Sgd.u(x, g, a), Sgd::pass, null);
+            (x, g, s0, s1, a) -> Sgd.u(x, g, a), (x, g, s0, s1, a) -> Sgd.u(x, g, a), Sgd::pass, null,
+            r -> new Sgd.Args(sampleLr(r), sampleDecay(r)));
     static final Family<Momentum.Args> MOMENTUM = new Family<>("momentum", "optim_sgd", Momentum.Args.class, List.of("v"),
             (x, g, v, vi, s1, i1, a) -> Momentum.step(x, g, v, vi, a), (x, g, v, vi, s1, i1, a) -> Momentum.step(x, g, v, vi, a),
-            (x, g, v, s1, a) -> Momentum.u(x, g, v, a), (x, g, v, s1, a) -> Momentum.u(x, g, v, a), Momentum::pass, Momentum::pass64);
+            (x, g, v, s1, a) -> Momentum.u(x, g, v, a), (x, g, v, s1, a) -> Momentum.u(x, g, v, a), Momentum::pass, Momentum::pass64,
+            r -> new Momentum.Args(sampleLr(r), 0.9, r.nextBoolean(), sampleDecay(r)));
     static final Family<RmsProp.Args> RMSPROP = new Family<>("rmsprop", "optim_rmsprop", RmsProp.Args.class, List.of("v", "m"),
-            RmsProp::step, RmsProp::step, RmsProp::u, RmsProp::u, VectorizedHost::rmsprop, VectorizedHost::rmsprop64);
+            RmsProp::step, RmsProp::step, RmsProp::u, RmsProp::u, VectorizedHost::rmsprop, VectorizedHost::rmsprop64,
+            r -> new RmsProp.Args(sampleLr(r), r.nextBoolean() ? 0.9 : 0, 0.99, 1 - 0.99, 1e-8, r.nextBoolean(), sampleDecay(r)));
     static final Family<Adam.Args> ADAM = new Family<>("adam", "optim_adam", Adam.Args.class, List.of("m", "v"),
-            Adam::step, Adam::step, Adam::u, Adam::u, VectorizedHost::adam, VectorizedHost::adam64);
+            Adam::step, Adam::step, Adam::u, Adam::u, VectorizedHost::adam, VectorizedHost::adam64,
+            r -> new Adam.Args(sampleLr(r) / 0.1, 0.9, 0.1, 0.999, 1e-3, 1e-8, r.nextBoolean() ? 1 : Math.sqrt(1e-3), r.nextBoolean(),
+                    r.nextBoolean(), sampleDecay(r)));
+
+    /** A learning rate for a sample call (FusedKernel#sample): log-uniform in [1e-4, 1e-1]. */
+    private static double sampleLr(java.util.SplittableRandom r) {
+        return Math.pow(10, -4 + 3 * r.nextDouble());
+    }
+
+    /** Weight decay of a random mode for a sample call, lambda 1e-2 at lr 1e-1 where the mode is decoupled or proximal. */
+    private static WeightDecay.Args sampleDecay(java.util.SplittableRandom r) {
+        return switch (r.nextInt(4)) {
+            case 0 -> WeightDecay.Args.NONE;
+            case 1 -> new WeightDecay.Args(WeightDecay.L2, 1e-2, 1);
+            case 2 -> new WeightDecay.Args(WeightDecay.DECOUPLED, 0, 1 - 1e-3);
+            default -> new WeightDecay.Args(WeightDecay.PROXIMAL, 0, 1 + 1e-3);
+        };
+    }
 
     private static final Map<String, RuleKernel<?>> BY_NAME = new LinkedHashMap<>();
 
@@ -149,9 +169,10 @@ public final class UpdateKernels {
          * @param state  the state operands' names in the {@code .cu} signatures, in operand order (0, 1 or 2)
          * @param fast32 the Vector API pass of the f32 step, or null for a loop over {@code step32}
          * @param fast64 the same for the f32_f64state step, else a loop over {@code step64}
+         * @param sampleArgs draws valid arguments for {@code kernels check} ({@link RuleKernel#sample})
          */
         Family(String rule, String module, Class<A> argsType, List<String> state, Step32<A> step32, Step64<A> step64, U32<A> u32,
-               U64<A> u64, Pass<A> fast32, Pass<A> fast64) {
+               U64<A> u64, Pass<A> fast32, Pass<A> fast64, java.util.function.Function<java.util.SplittableRandom, A> sampleArgs) {
             this.rule = rule;
             this.argsType = argsType;
             int k = state.size();
@@ -164,8 +185,8 @@ public final class UpdateKernels {
                 };
                 Pass<A> update = p == Precision.F32 ? updates32(u32, k) : updates64(u64, k, p.params == FLOAT32);
                 String cuda = p.cuda ? module : null;
-                steps.put(p, new RuleKernel<>(rule + "_" + p.suffix(), cuda, operands(p, state, "x", "g"), argsType, step));
-                updates.put(p, new RuleKernel<>(rule + "_update_" + p.suffix(), cuda, operands(p, state, "out", "xOld", "g"), argsType, update));
+                steps.put(p, new RuleKernel<>(rule + "_" + p.suffix(), cuda, operands(p, state, "x", "g"), argsType, step, sampleArgs));
+                updates.put(p, new RuleKernel<>(rule + "_update_" + p.suffix(), cuda, operands(p, state, "out", "xOld", "g"), argsType, update, sampleArgs));
             }
         }
 

@@ -401,4 +401,28 @@ class CudaOptimizerKernelTest {
             assertTrue(u <= MAX_ULPS, () -> what + "[" + fi + "]: reference " + expected[fi] + ", kernel " + actual[fi] + " (" + u + " ulps)");
         }
     }
+
+    /**
+     * {@code bin/optlab kernels check} on a compiled fused kernel: the own {@code adam_f32} and {@code rmsprop_f32},
+     * loaded from their fatbins as user kernels (an odd block size for one), pass against the built-in kernels run by the
+     * CPU, on every operand. (A wrong kernel failing, with the worst element named, is KernelsCommandTest's: the same
+     * comparison code.)
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource({"adam_f32, optim_adam, adam_f32", "rmsprop_f32, optim_rmsprop, rmsprop_f32:block=96",
+        "momentum_f32, optim_sgd, momentum_f32"})
+    void aCompiledFusedKernelIsCheckedAgainstTheBuiltInOne(String kernel, String module, String function) throws Exception {
+        assumeTrue(Cuda.probe().usable(), () -> Cuda.probe().toString());
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("optlab-" + module, ".fatbin");
+        try (var in = Cuda.class.getResourceAsStream(Cuda.resource(module))) {
+            java.nio.file.Files.write(file, in.readAllBytes());
+        }
+        try {
+            var r = optlab.kernels.testkit.Conformance.check("fused." + kernel + "=user:" + file + ":" + function, Device.cuda(0), 5);
+            assertTrue(r.passed(), String.join("\n", r.lines()));
+            assertEquals(3 * 4 * (kernel.startsWith("momentum") ? 3 : 4), r.checks(), "sizes x draws x operands compared");
+        } finally {
+            java.nio.file.Files.delete(file);
+        }
+    }
 }

@@ -40,6 +40,31 @@ public interface FusedKernel {
         java.util.List<FusedKernel> kernels();
     }
 
+    /**
+     * The operands and scalars of one valid call on {@code n} elements, drawn from {@code random}, for
+     * {@code bin/optlab kernels check fused.NAME=SPEC} (the conformance kit runs this kernel and the user's on it and
+     * compares every operand afterwards); null where the kernel describes none, and then it cannot be checked.
+     */
+    default Sample sample(java.util.SplittableRandom random, int n) {
+        return null;
+    }
+
+    /**
+     * One call's operands, in the kernel's operand order: a name, a dtype and {@code n} initial values each; and its
+     * scalars, as {@link Backend#fused} takes them.
+     */
+    record Sample(java.util.List<String> names, java.util.List<DType> dtypes, java.util.List<double[]> values, double[] scalars) {
+        public Sample {
+            if (names.size() != dtypes.size() || names.size() != values.size()) {
+                throw new IllegalArgumentException("a sample needs a name, a dtype and values per operand: " + names.size() + ", "
+                        + dtypes.size() + ", " + values.size());
+            }
+            names = java.util.List.copyOf(names);
+            dtypes = java.util.List.copyOf(dtypes);
+            values = java.util.List.copyOf(values);
+        }
+    }
+
     /** A function in a compiled kernel file: {@code module}.cu, function name {@code function}. */
     record CudaFunction(String module, String function) {}
 

@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import optlab.kernels.family.BatchNormKernel;
 import optlab.kernels.family.BinaryKernel;
 import optlab.kernels.family.Conv2dKernel;
@@ -378,17 +377,30 @@ public final class KernelChoices {
      * {@link ServiceLoader} finds (the optimizers' update kernels, for one): what {@code fused.NAME} may name.
      */
     public static synchronized List<String> fusedKernelNames() {
-        if (fusedNames == null) {
-            TreeSet<String> names = new TreeSet<>();
-            for (FusedKernel.Catalog c : ServiceLoader.load(FusedKernel.Catalog.class, KernelChoices.class.getClassLoader())) {
-                for (FusedKernel k : c.kernels()) names.add(k.name());
-            }
-            fusedNames = List.copyOf(names);
-        }
-        return fusedNames;
+        return List.copyOf(fusedKernels().keySet());
     }
 
-    private static List<String> fusedNames;
+    /** The built-in fused kernel of that name (a catalog's, see {@link #fusedKernelNames()}); refuses any other name. */
+    public static FusedKernel fusedKernel(String name) {
+        FusedKernel k = fusedKernels().get(name);
+        if (k == null) {
+            throw new IllegalArgumentException("unknown fused kernel '" + name + "'; fused kernels: " + String.join(", ", fusedKernelNames()));
+        }
+        return k;
+    }
+
+    private static synchronized Map<String, FusedKernel> fusedKernels() {
+        if (fused == null) {
+            TreeMap<String, FusedKernel> byName = new TreeMap<>();
+            for (FusedKernel.Catalog c : ServiceLoader.load(FusedKernel.Catalog.class, KernelChoices.class.getClassLoader())) {
+                for (FusedKernel k : c.kernels()) byName.putIfAbsent(k.name(), k);
+            }
+            fused = Collections.unmodifiableMap(byName);
+        }
+        return fused;
+    }
+
+    private static Map<String, FusedKernel> fused;
 
     private static OpSpec spec(String op) {
         OpSpec s = OPS.get(op);

@@ -1,9 +1,9 @@
 package optlab.kernels.cpu;
 
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ExecutionException;
 
 /**
  * The CPU backend's parallel loop: {@code forRange(n, grain, body)} splits [0, n) into at most

@@ -6,9 +6,9 @@ import optlab.kernels.Buffer;
 import optlab.kernels.DType;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Ptr;
-import optlab.kernels.testkit.TestBuffers;
 import optlab.kernels.Tolerance;
 import optlab.kernels.reference.RefLstm;
+import optlab.kernels.testkit.TestBuffers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -26,9 +26,9 @@ import optlab.kernels.Pool2dGeometry;
 import optlab.kernels.Ptr;
 import optlab.kernels.RandomDistribution;
 import optlab.kernels.ReduceOp;
-import optlab.kernels.testkit.TestBuffers;
 import optlab.kernels.UnaryOp;
 import optlab.kernels.cpu.CpuBackend;
+import optlab.kernels.testkit.TestBuffers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

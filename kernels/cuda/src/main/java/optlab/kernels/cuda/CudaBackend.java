@@ -80,6 +80,26 @@ public final class CudaBackend implements Backend, VendorContext {
         this.calls = calls == null ? new KernelCalls() : calls;
         this.canonical = canonical == null ? this : canonical;
         this.conv = new CudaConv(this);
+        loadUserKernels();
+    }
+
+    /**
+     * Loads every compiled user kernel of the choices and looks up each function its family needs
+     * ({@link KernelChoices#compiledFunctions}), so that a file the driver refuses, or one that lacks a function, fails
+     * here, when the backend is opened, naming the file, the function and the driver's error; not at the op's first call
+     * in the middle of a run.
+     */
+    private void loadUserKernels() {
+        for (KernelChoices.Choice c : choices.overrides()) {
+            if (c.user() == null) continue;
+            for (String f : KernelChoices.compiledFunctions(c.op(), c.user())) {
+                try {
+                    dev.function(c.user().module(), f);
+                } catch (IllegalStateException e) {
+                    throw new IllegalArgumentException(c.op() + "=" + c.variant() + ": " + e.getMessage(), e);
+                }
+            }
+        }
     }
 
     /** The backend of device 0. */

@@ -14,9 +14,9 @@ import jcuda.Sizeof;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
 import optlab.kernels.BinaryOp;
-import optlab.kernels.testkit.GpuTest;
 import optlab.kernels.Tolerance;
 import optlab.kernels.reference.RefElementwise;
+import optlab.kernels.testkit.GpuTest;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 

@@ -1,9 +1,9 @@
 package optlab.kernels.cuda;
 
-import optlab.kernels.Backend;
-import optlab.kernels.testkit.BackendConformanceTest;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import optlab.kernels.Backend;
+import optlab.kernels.testkit.BackendConformanceTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.TestInfo;
 

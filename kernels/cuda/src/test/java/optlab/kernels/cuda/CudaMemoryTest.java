@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import optlab.kernels.Buffer;
 import optlab.kernels.DType;
-import optlab.kernels.testkit.GpuTest;
 import optlab.kernels.MemoryStats;
+import optlab.kernels.testkit.GpuTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 

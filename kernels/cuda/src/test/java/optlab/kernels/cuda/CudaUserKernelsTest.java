@@ -12,9 +12,9 @@ import java.util.Map;
 import optlab.kernels.Buffer;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
-import optlab.kernels.testkit.GpuTest;
 import optlab.kernels.Pool2dGeometry;
 import optlab.kernels.testkit.Conformance;
+import optlab.kernels.testkit.GpuTest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,27 +66,18 @@ class CudaUserKernelsTest {
     }
 
     @Test
-    void aFileTheDriverRefusesIsNamedWithTheDriversError() throws IOException {
+    void aFileTheDriverRefusesIsNamedWithTheDriversErrorWhenTheBackendOpens() throws IOException {
         Path garbage = Files.writeString(dir.resolve("garbage.ptx"), "this is not PTX\n");
-        CudaBackend be = gpu("pool2d=user:" + garbage + ":my_pool");
-        Pool2dGeometry g = new Pool2dGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0);
-        try (Buffer x = be.allocate(DType.FLOAT32, g.inputSize()); Buffer y = be.allocate(DType.FLOAT32, g.outputSize())) {
-            var e = assertThrows(IllegalStateException.class, () -> be.maxPool2dForward(g, x.ptr(), y.ptr()));
-            assertTrue(e.getMessage().contains("file:" + garbage.toAbsolutePath()) && e.getMessage().contains("CUDA_ERROR_INVALID_"),
-                    e.getMessage());
-        }
-        assertEquals(1L, be.kernelCalls().snapshot().get("pool2d=user:" + garbage + ":my_pool"), "the call is counted for the user kernel");
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu("pool2d=user:" + garbage + ":my_pool"));
+        assertTrue(e.getMessage().startsWith("pool2d=user:") && e.getMessage().contains("file:" + garbage.toAbsolutePath())
+                && e.getMessage().contains("CUDA_ERROR_INVALID_"), e.getMessage());
     }
 
     @Test
-    void aFunctionTheFileLacksIsNamed() {
+    void aFunctionTheFileLacksIsNamedWhenTheBackendOpens() {
         // the own pool.fatbin has maxpool_fwd_f32, not the ABI's PREFIX_max_forward
-        CudaBackend be = gpu("pool2d=user:" + GpuFixtures.fatbinFile("pool") + ":maxpool");
-        Pool2dGeometry g = new Pool2dGeometry(1, 1, 4, 4, 2, 2, 2, 2, 0, 0);
-        try (Buffer x = be.allocate(DType.FLOAT32, g.inputSize()); Buffer y = be.allocate(DType.FLOAT32, g.outputSize())) {
-            var e = assertThrows(IllegalStateException.class, () -> be.maxPool2dForward(g, x.ptr(), y.ptr()));
-            assertTrue(e.getMessage().contains("has no function 'maxpool_max_forward'"), e.getMessage());
-        }
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu("pool2d=user:" + GpuFixtures.fatbinFile("pool") + ":maxpool"));
+        assertTrue(e.getMessage().contains("has no function 'maxpool_max_forward'"), e.getMessage());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package optlab.kernels.testkit;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -11,6 +12,7 @@ import optlab.kernels.Buffer;
 import optlab.kernels.Conv2dGeometry;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
+import optlab.kernels.FusedKernel;
 import optlab.kernels.KernelChoices;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
@@ -95,8 +97,8 @@ public final class Conformance {
         else if (op.equals("embedding")) embedding();
         else if (op.startsWith("unary.")) unary(UnaryOp.valueOf(op.substring(6).toUpperCase(Locale.ROOT)));
         else if (op.startsWith("binary.")) binary(BinaryOp.valueOf(op.substring(7).toUpperCase(Locale.ROOT)));
-        else throw new IllegalArgumentException("kernels check: no conformance cases for " + op + " yet (fused kernels are checked by "
-                + "their optimizer's tests)");
+        else if (op.startsWith("fused.")) fused(op.substring(6));
+        else throw new IllegalArgumentException("kernels check: no conformance cases for " + op);
         if (choice.forwardOnly()) log.add("note: declared forward-only: its backward was not checked");
     }
 
@@ -144,8 +146,7 @@ public final class Conformance {
 
     /** Compares the first {@code expected.length} elements of {@code got} with the reference. */
     private void compare(String what, Buffer got, double[] expected) {
-        float[] a = new float[expected.length];
-        backend.read(got.ptr(), a, 0, a.length);
+        double[] a = readDoubles(backend, got, expected.length);
         checks++;
         double caseWorst = 0;
         for (int i = 0; i < a.length; i++) {
@@ -156,7 +157,8 @@ public final class Conformance {
             caseWorst = Math.max(caseWorst, ratio);
             if (ratio > worstRatio) {
                 worstRatio = ratio;
-                worst = String.format(Locale.ROOT, "%s[%d] = %s, reference %s (%.3g of the tolerance atol %g + rtol %g)", what, i, a[i], e,
+                Object shown = got.dtype() == DType.FLOAT32 ? (Object) (float) a[i] : (Object) a[i];
+                worst = String.format(Locale.ROOT, "%s[%d] = %s, reference %s (%.3g of the tolerance atol %g + rtol %g)", what, i, shown, e,
                         ratio, tol.atol(), tol.rtol());
             }
         }
@@ -167,6 +169,76 @@ public final class Conformance {
     // ------------------------------------------------------------------------------------------------
     // The families
     // ------------------------------------------------------------------------------------------------
+
+    /**
+     * A fused kernel against the built-in one of its name, run by the CPU backend with the default choices (for the
+     * optimizers', their Java reference): on the calls the kernel's {@link FusedKernel#sample} draws, odd sizes included,
+     * every operand compared afterwards (what it writes, and what it must leave alone).
+     */
+    private void fused(String name) {
+        FusedKernel builtIn = KernelChoices.fusedKernel(name);
+        Backend reference = Backends.create(Device.CPU, KernelChoices.defaults());
+        for (int n : new int[] {1, 7, 1031}) {
+            for (int draw = 0; draw < 4; draw++) {
+                FusedKernel.Sample s = builtIn.sample(random, n);
+                if (s == null) {
+                    throw new IllegalArgumentException("kernels check: fused." + name + " describes no sample call (FusedKernel#sample), "
+                            + "so it cannot be checked");
+                }
+                List<double[]> expected = runFused(reference, builtIn, n, s, null);
+                List<Buffer> got = new ArrayList<>();
+                runFused(backend, builtIn, n, s, got);
+                for (int i = 0; i < got.size(); i++) {
+                    compare("fused." + name + " " + s.names().get(i) + " (n " + n + ", scalars " + Arrays.toString(s.scalars()) + ")",
+                            got.get(i), expected.get(i));
+                }
+            }
+        }
+    }
+
+    /** Runs {@code k} on {@code be} over the sample's operands; returns their values after (and keeps the buffers in {@code keep}). */
+    private List<double[]> runFused(Backend be, FusedKernel k, int n, FusedKernel.Sample s, List<Buffer> keep) {
+        List<Buffer> bufs = new ArrayList<>();
+        try {
+            Ptr[] ptrs = new Ptr[s.names().size()];
+            for (int i = 0; i < ptrs.length; i++) {
+                Buffer b = be.allocate(s.dtypes().get(i), n);
+                bufs.add(b);
+                double[] v = s.values().get(i);
+                if (s.dtypes().get(i) == DType.FLOAT32) {
+                    float[] f = new float[n];
+                    for (int j = 0; j < n; j++) f[j] = (float) v[j];
+                    be.write(b.ptr(), f, 0, n);
+                } else {
+                    be.write(b.ptr(), v, 0, n);
+                }
+                ptrs[i] = b.ptr();
+            }
+            be.fused(k, n, ptrs, s.scalars());
+            List<double[]> out = new ArrayList<>();
+            for (Buffer b : bufs) out.add(readDoubles(be, b, n));
+            return out;
+        } finally {
+            if (keep != null) {
+                keep.addAll(bufs);
+                buffers.addAll(bufs);
+            } else {
+                bufs.forEach(Buffer::close);
+            }
+        }
+    }
+
+    private static double[] readDoubles(Backend be, Buffer b, int n) {
+        double[] d = new double[n];
+        if (b.dtype() == DType.FLOAT64) {
+            be.read(b.ptr(), d, 0, n);
+        } else {
+            float[] f = new float[n];
+            be.read(b.ptr(), f, 0, n);
+            for (int i = 0; i < n; i++) d[i] = f[i];
+        }
+        return d;
+    }
 
     private void gemm() {
         int[][] sizes = {{1, 1, 1}, {7, 5, 3}, {33, 17, 9}};

@@ -22,9 +22,9 @@ import java.util.regex.Pattern;
 import optlab.kernels.LstmGeometry;
 import optlab.kernels.Pool2dGeometry;
 import optlab.kernels.Tolerance;
+import optlab.kernels.reference.RefLstm;
 import optlab.kernels.vendor.CudnnArgs.LstmParam;
 import optlab.kernels.vendor.CudnnArgs.WeightBlock;
-import optlab.kernels.reference.RefLstm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

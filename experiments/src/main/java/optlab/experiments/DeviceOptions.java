@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
  * (NOTE [kernel-choices]).
  */
 public final class DeviceOptions {
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda, cuda:N or reference (default: ${DEFAULT-VALUE})")
     String deviceName;
 
     @Option(names = "--kernels", description = "kernel choices, e.g. gemm=own_tf32,conv2d=cudnn or conv2d=java:JAR:CLASS (docs/KERNELS.md)")

@@ -17,7 +17,6 @@ import optlab.experiments.run.Trainer;
 import optlab.experiments.train.Progress;
 import optlab.kernels.Backends;
 import optlab.kernels.Backend;
-import optlab.kernels.KernelChoices;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -91,7 +90,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (run.workload().notes() != null) out.println("note: " + run.workload().notes());
         out.println("config: " + run.config().toJson().replaceAll("\\s*\\n\\s*", " "));
         out.println("run directory: " + rd.path());
-        out.println(backend.kernels().summary(KernelChoices.Target.of(run.device())));
+        out.println(backend.kernelSummary());
         List<String> cmd = new ArrayList<>(List.of("bin/optlab", "train"));
         cmd.addAll(spec.commandLine().getParseResult().originalArgs());
         Trainer.Outcome o = Trainer.run(run, rd, new Trainer.Invocation(cmd, Version.record()), out, Progress.Factory.bars());

@@ -161,7 +161,7 @@ public final class ModelStepBenchmark implements Callable<Integer> {
 
         System.out.printf(Locale.ROOT, "model training steps on %s; synthetic batches (each row says its shape); optimizer %s lr %g; "
                 + "%d warm-up + %d timed steps%n", backend.name(), config.preset(), lr, warmup, steps);
-        System.out.println(backend.kernels().summary(KernelChoices.Target.of(device)));
+        System.out.println(backend.kernelSummary());
         List<Figure> figures = new ArrayList<>();
         for (String m : models) {
             Figure f = isCharLstm(m) ? measureCharLstm(backend, config) : measure(depth(m), backend, config);
@@ -183,7 +183,7 @@ public final class ModelStepBenchmark implements Callable<Integer> {
             r.put("benchmark", "model training step");
             r.put("device", device.toString());
             r.put("backend", backend.name());
-            r.put("kernels", backend.kernels().record(KernelChoices.Target.of(device)));
+            r.put("kernels", backend.kernelRecord());
             r.put("kernel_calls", backend.kernelCalls().snapshot());
             r.put("optimizer", Results.json().readTree(config.toJson()));
             r.put("batchSize", batchSize);

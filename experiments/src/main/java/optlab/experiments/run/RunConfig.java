@@ -115,7 +115,7 @@ public record RunConfig(
         @Help("seed of the dropout masks") Long dropoutSeed,
 
         // ---- where and how it runs
-        @Help("cpu, cuda or cuda:N") String device,
+        @Help("cpu, cuda, cuda:N, or reference (the double reference of every primitive: slow, for comparisons)") String device,
         @Help("kernel choices, e.g. gemm=own_tf32,conv2d=cudnn or conv2d=java:JAR:CLASS (docs/KERNELS.md)") String kernels,
         @Help("model dtype: float32, or float64 end to end on the CPU (weights, gradients, optimizer)") String dtype,
         @Help("start from this initialization (bin/optlab init, or a PyTorch safetensors state_dict)") String init,

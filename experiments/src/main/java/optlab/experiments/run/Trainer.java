@@ -17,7 +17,6 @@ import optlab.experiments.train.TrainingCheckpoint;
 import optlab.kernels.DType;
 import optlab.kernels.Backend;
 import optlab.kernels.Backends;
-import optlab.kernels.KernelChoices;
 import optlab.nn.Module;
 import optlab.nn.ParameterArena;
 import optlab.nn.io.Checkpoint;
@@ -145,7 +144,7 @@ public final class Trainer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        derived.set("kernels", RunDirectory.JSON.valueToTree(backend.kernels().record(KernelChoices.Target.of(spec.device()))));
+        derived.set("kernels", RunDirectory.JSON.valueToTree(backend.kernelRecord()));
         ObjectNode meta = root.putObject("meta");
         inv.version().forEach(meta::put);
         meta.set("command_line", RunDirectory.JSON.valueToTree(inv.commandLine()));

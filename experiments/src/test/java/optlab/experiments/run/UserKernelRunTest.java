@@ -105,6 +105,52 @@ class UserKernelRunTest {
         assertEquals(ranBuiltIn.path("gemm=cpu_sgemm").asLong(), ranUser.path("gemm=cpu_sgemm").asLong(), "the other ops are unchanged");
     }
 
+    /**
+     * {@code --device reference} (issue 14 point 6): the run records the reference as the kernel of every op, every call
+     * in kernel_calls went to it (fused kernels: their host code), and its parameters after three steps stay within float32
+     * rounding of the CPU run's.
+     */
+    @Test
+    void aRunOnTheReferenceDeviceRecordsTheReferenceAndMatchesTheCpu() throws IOException {
+        Path data = TinyData.cifar(tmp, Cifar.Variant.CIFAR10, 32, 8, 9);
+        Path cpu = tmp.resolve("cpu"), ref = tmp.resolve("reference");
+        CliRun a = CliRun.of(new OptLab(), args(data, cpu).toArray(String[]::new));
+        assertEquals(0, a.code(), a.err());
+        CliRun b = CliRun.of(new OptLab(), args(data, ref, "--device", "reference").toArray(String[]::new));
+        assertEquals(0, b.code(), b.err());
+        assertTrue(b.out().contains("kernels (reference): gemm=reference, conv2d=reference"), b.out());
+
+        ObjectMapper json = new ObjectMapper();
+        JsonNode chosen = json.readTree(ref.resolve("config.json").toFile()).at("/derived/kernels");
+        chosen.fields().forEachRemaining(e -> assertEquals("reference", e.getValue().asText(), chosen.toString()));
+        JsonNode ran = json.readTree(ref.resolve("result.json").toFile()).get("kernel_calls");
+        assertTrue(ran.path("conv2d=reference").asLong() > 0, ran.toString());
+        ran.fieldNames().forEachRemaining(k -> assertTrue(k.endsWith("=reference") || (k.startsWith("fused.") && k.endsWith("=host")), ran.toString()));
+
+        float[] x = parameters(cpu.resolve("final.safetensors")), y = parameters(ref.resolve("final.safetensors"));
+        assertEquals(x.length, y.length);
+        double diff = 0, norm = 0;
+        for (int i = 0; i < x.length; i++) {
+            diff += (x[i] - (double) y[i]) * (x[i] - (double) y[i]);
+            norm += (double) x[i] * x[i];
+        }
+        assertTrue(Math.sqrt(diff) <= 1e-4 * Math.sqrt(norm), "parameters differ by " + Math.sqrt(diff) + " (norm " + Math.sqrt(norm) + ")");
+    }
+
+    /** Every FLOAT32 tensor of a safetensors file, in its order, as one array. */
+    private static float[] parameters(Path file) throws IOException {
+        try (var r = optlab.nn.io.SafeTensors.open(file)) {
+            float[] all = new float[0];
+            for (var e : r.tensors().entrySet()) {
+                if (e.getValue().dtype() != optlab.nn.io.SafeTensors.Dtype.F32) continue;
+                float[] f = r.floats(e.getKey()), c = java.util.Arrays.copyOf(all, all.length + f.length);
+                System.arraycopy(f, 0, c, all.length, f.length);
+                all = c;
+            }
+            return all;
+        }
+    }
+
     @Test
     void aChoiceTheDeviceCannotRunOrAnUnknownKernelIsRefusedBeforeAnythingRuns() throws IOException {
         Path data = TinyData.cifar(tmp, Cifar.Variant.CIFAR10, 32, 8, 9);

@@ -36,6 +36,22 @@ public interface Backend {
     /** The calls each kernel variant served on this backend so far (what ran, to record beside {@link #kernels()}). */
     KernelCalls kernelCalls();
 
+    /**
+     * What a run records as this backend's kernels (config.json's {@code derived.kernels}): op to variant, as
+     * {@link KernelChoices#record} gives them for this device's target; a backend that runs something else says so.
+     */
+    default java.util.Map<String, String> kernelRecord() {
+        return kernels().record(KernelChoices.Target.of(device()));
+    }
+
+    /** {@link #kernelRecord()} as one line for mains to print at start: {@code kernels (cpu): gemm=cpu_sgemm, ...}. */
+    default String kernelSummary() {
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        kernelRecord().forEach((op, variant) -> parts.add(op + "=" + variant));
+        String where = device().kind() == Device.Kind.CUDA ? "cuda" : device().toString();
+        return "kernels (" + where + "): " + String.join(", ", parts);
+    }
+
     // ------------------------------------------------------------------------------------------------
     // Memory and host transfers
     // ------------------------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ import optlab.kernels.random.Philox;
 /**
  * The reference as a backend in its own right: every answer of the {@link Backend} contract is the double-precision
  * reference of this package, for every dtype. Use it to compare a fast backend, or a whole training step, against
- * the spec: run the same code once on a fast backend and once here ({@code Backends} will expose it as the
- * {@code reference} device). It is single-threaded and slow by design; it is the readable statement of the contract,
+ * the spec: run the same code once on a fast backend and once here, the {@code reference} device
+ * ({@link Device#REFERENCE}; {@code Module.to(Device.REFERENCE)}, {@code --device reference}). It is single-threaded and slow by design; it is the readable statement of the contract,
  * not a kernel.
  *
  * <p>NOTE [float32-as-double]: every FLOAT32 and FLOAT64 buffer is a {@code double[]} (INT32: an {@code int[]}). Each
@@ -44,8 +44,7 @@ import optlab.kernels.random.Philox;
  * is the double reference rounded once. A fused kernel's FLOAT64 code runs in double on the storage; its FLOAT32 code
  * is float arithmetic by its own definition and runs as on the CPU ({@link #fused}).
  *
- * <p>Arguments are checked as by every other backend, with the same helpers ({@link Checks}, {@link LstmSteps}'s
- * checks, the references' {@code check*}), so a bad call fails with the same exception and message. Data-dependent
+ * <p>Arguments are checked as by every other backend, with the same helpers ({@link Checks}), so a bad call fails with the same exception and message. Data-dependent
  * checks (labels, embedding indices) run over all the data before anything is written, so a refused call changes
  * nothing.
  *
@@ -97,6 +96,14 @@ public final class ReferenceBackend implements Backend {
     @Override
     public Device device() {
         return Device.REFERENCE;
+    }
+
+    /** Every op {@code reference}; fused kernels (none unless overridden elsewhere) run their host code. */
+    @Override
+    public java.util.Map<String, String> kernelRecord() {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String op : KernelChoices.defaults().record(KernelChoices.Target.CPU).keySet()) out.put(op, VARIANT);
+        return out;
     }
 
     @Override

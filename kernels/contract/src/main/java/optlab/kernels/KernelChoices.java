@@ -322,7 +322,7 @@ public final class KernelChoices {
                 cpu("cpu_reference", "reference/RefLoss, widened to double"),
                 cuda("own", "loss.cu: one block per row"));
         op("lstm", "cpu_steps", "own_steps", Gradient.OWN_BACKWARD, LstmKernel.class, LSTM_ABI,
-                cpu("cpu_steps", "LstmSteps: one GEMM for the input projection, then per step a GEMM and the fused cell"),
+                cpu("cpu_steps", "CpuLstm (float32; LstmSteps in float64): the input projection as one GEMM, then per chunk of batch rows a GEMM and the fused cell per step"),
                 cuda("own_steps", "LstmSteps on the own kernels: gemm + lstm.cu's fused cell per step"),
                 cuda("cudnn", "cuDNN 9 v8 RNN API (cudnnRNNForward, cudnnRNNBackwardData_v8/BackwardWeights_v8), FMA math"));
         op("embedding", "cpu_reference", "own", Gradient.OWN_BACKWARD, EmbeddingKernel.class, EMBEDDING_ABI,

@@ -4,9 +4,10 @@ package optlab.kernels;
  * One LSTM layer over a sequence built from a backend's own primitives, step by step: the input projection
  * of all steps as one {@link Backend#gemm}, then per step one small GEMM and one fused
  * {@link Backend#lstmCellForward}; the backward runs {@link Backend#lstmCellBackward} per step and the
- * weight gradients as three GEMMs over all steps. This is how the CPU backend and the CUDA backend's
- * {@code own_steps} variant implement {@link Backend#lstmSequenceForward} and
- * {@link Backend#lstmSequenceBackward}; its spec is {@link optlab.kernels.reference.RefLstm#sequenceForward}.
+ * weight gradients as three GEMMs over all steps. This is how the CUDA backend's {@code own_steps} variant and the
+ * CPU backend in FLOAT64 implement {@link Backend#lstmSequenceForward} and {@link Backend#lstmSequenceBackward} (the
+ * CPU's FLOAT32 runs {@code optlab.kernels.cpu.CpuLstm}, which splits the batch rows between threads instead of each
+ * step's GEMM); its spec is {@link optlab.kernels.reference.RefLstm#sequenceForward}.
  *
  * <p>Reserve layout (NOTE [lstm-reserve]): the activated gates of every step, (t, n, 4h), then the cell state
  * of every step, (t, n, h): {@link LstmGeometry#stepReserveSize()} elements of the operands' dtype.

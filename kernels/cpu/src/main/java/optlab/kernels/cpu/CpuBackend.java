@@ -48,8 +48,8 @@ import optlab.kernels.reference.RefRandom;
  * <p>FLOAT32, the training type, runs the fast kernels of this package (vectorized GEMM, im2col
  * convolution, parallel loops). FLOAT64 runs the plain reference of {@code optlab.kernels.reference},
  * which is what the gradient checks exercise; the tests hold the two together on random inputs. A few
- * small per-step primitives (softmax cross-entropy, embedding, LSTM cell) run the reference for FLOAT32
- * too, widening to double and back: their cost is negligible next to the GEMMs around them.
+ * small primitives (softmax cross-entropy, embedding) run the reference for FLOAT32 too, widening to
+ * double and back: their cost is negligible next to the GEMMs around them.
  *
  * <p>Kernel choices (NOTE [kernel-choices]): every op family can run a user's Java kernel instead
  * ({@code conv2d=java:my.Conv}), called after this backend has checked the arguments; each call is counted
@@ -558,8 +558,11 @@ public final class CpuBackend implements Backend {
     }
 
     // ------------------------------------------------------------------------------------------------
-    // Small per-step primitives: FLOAT32 widens to the reference (see class comment)
+    // Small primitives: FLOAT32 widens to the reference (see class comment); the LSTM's are CpuLstm's
     // ------------------------------------------------------------------------------------------------
+
+    /** Elements of an LSTM cell call (rows times hidden) per thread, at least. */
+    private static final int CELL_GRAIN = 4096;
 
     /** The operand as doubles: the FLOAT64 array itself, or a widened copy of a FLOAT32 range. */
     private double[] wide(Ptr p, int n) {
@@ -624,9 +627,7 @@ public final class CpuBackend implements Backend {
             float[] xa = f(x), ya = f(y);
             int xo = x.offset(), yo = y.offset();
             float scale = (float) (1.0 / (1.0 - p));
-            Parallel.forRange(n, 4096, (from, to) -> {
-                for (int i = from; i < to; i++) ya[yo + i] = Philox.keep(seed, counter + i, threshold) ? xa[xo + i] * scale : 0f;
-            });
+            Parallel.forRange(n, 4096, (from, to) -> CpuDropout.apply(seed, counter, threshold, scale, xa, xo, ya, yo, from, to));
         } else {
             RefRandom.dropout(n, p, seed, counter, d(x), x.offset(), d(y), y.offset());
         }
@@ -667,7 +668,13 @@ public final class CpuBackend implements Backend {
         String op = "lstmCellForward";
         Checks.lstmCellForward(n, hidden, gates, cPrev, act, h, c);
         int nh = n * hidden;
-        Checks.floating(op, gates, cPrev, act, h, c);
+        if (Checks.floating(op, gates, cPrev, act, h, c) == DType.FLOAT32) {
+            float[] ga = f(gates), ca = f(cPrev), aa = f(act), ha = f(h), cc = f(c);
+            int go = gates.offset(), cpo = cPrev.offset(), ao = act.offset(), ho = h.offset(), co = c.offset();
+            Parallel.forRange(n, Math.max(1, CELL_GRAIN / hidden), (b0, b1) -> CpuLstm.cellForward(b1 - b0, hidden, ga,
+                    go + b0 * 4 * hidden, null, aa, ao + b0 * 4 * hidden, ca, cpo + b0 * hidden, ha, ho + b0 * hidden, cc, co + b0 * hidden));
+            return;
+        }
         double[] gw = wide(gates, 4 * nh), cp = wide(cPrev, nh), aw = wide(act, 4 * nh), hw = wide(h, nh), cw = wide(c, nh);
         RefLstm.forward(n, hidden, gw, wideOffset(gates), cp, wideOffset(cPrev), aw, wideOffset(act), hw, wideOffset(h), cw, wideOffset(c));
         narrow(aw, act, 4 * nh);
@@ -680,7 +687,15 @@ public final class CpuBackend implements Backend {
         String op = "lstmCellBackward";
         Checks.lstmCellBackward(n, hidden, act, cPrev, c, dh, dc, dGates, dcPrev);
         int nh = n * hidden;
-        Checks.floating(op, act, cPrev, c, dh, dGates, dcPrev);
+        if (Checks.floating(op, act, cPrev, c, dh, dGates, dcPrev) == DType.FLOAT32) {
+            float[] aa = f(act), ca = f(cPrev), cc = f(c), dha = f(dh), dca = dc == null ? null : f(dc), dga = f(dGates), dcpa = f(dcPrev);
+            int ao = act.offset(), cpo = cPrev.offset(), co = c.offset(), dho = dh.offset(), dco = dc == null ? 0 : dc.offset();
+            int dgo = dGates.offset(), dcpo = dcPrev.offset();
+            Parallel.forRange(n, Math.max(1, CELL_GRAIN / hidden), (b0, b1) -> CpuLstm.cellBackward(b1 - b0, hidden, aa,
+                    ao + b0 * 4 * hidden, ca, cpo + b0 * hidden, cc, co + b0 * hidden, dha, dho + b0 * hidden, null, 0, dca,
+                    dco + b0 * hidden, dga, dgo + b0 * 4 * hidden, dcpa, dcpo + b0 * hidden));
+            return;
+        }
         double[] aw = wide(act, 4 * nh), cp = wide(cPrev, nh), cw = wide(c, nh), dhw = wide(dh, nh);
         double[] dcw = dc == null ? null : wide(dc, nh), dg = wide(dGates, 4 * nh), dcp = wide(dcPrev, nh);
         RefLstm.backward(n, hidden, aw, wideOffset(act), cp, wideOffset(cPrev), cw, wideOffset(c), dhw, wideOffset(dh),
@@ -694,24 +709,70 @@ public final class CpuBackend implements Backend {
         return lstm.user() != null ? lstm.user().reserveSize(g) : g.stepReserveSize();
     }
 
-    /** {@link LstmSteps}: the input projection as one GEMM, then a GEMM and the fused cell per step. */
+    /**
+     * FLOAT32: {@link CpuLstm} (the input projection as one GEMM, then each chunk of batch rows through all steps on
+     * its own thread, the recurrent GEMM and the cell fused per step); FLOAT64: {@link LstmSteps} over the reference.
+     */
     @Override
     public void lstmSequenceForward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr bIh, Ptr bHh,
                                     Ptr y, Ptr hT, Ptr cT, Ptr reserve) {
-        Checks.lstmSequenceForward("lstmSequenceForward", g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve, lstmReserveSize(g));
+        DType t = Checks.lstmSequenceForward("lstmSequenceForward", g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve, lstmReserveSize(g));
         LstmKernel u = lstm.take();
         if (u != null) u.sequenceForward(g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
+        else if (t == DType.FLOAT32) lstmSequenceForward32(g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
         else LstmSteps.forward(this, g, x, h0, c0, wIh, wHh, bIh, bHh, y, hT, cT, reserve);
+    }
+
+    private void lstmSequenceForward32(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr bIh, Ptr bHh,
+                                       Ptr y, Ptr hT, Ptr cT, Ptr reserve) {
+        int g4 = 4 * g.hidden(), nh = g.stateSize(), last = (g.t() - 1) * nh, cells = g.t() * g.n() * g4;
+        float[] bias = null;
+        if (bIh != null || bHh != null) {
+            bias = new float[g4];
+            for (int r = 0; r < g4; r++) bias[r] = (bIh == null ? 0f : f(bIh)[bIh.offset() + r]) + (bHh == null ? 0f : f(bHh)[bHh.offset() + r]);
+        }
+        try (Buffer wT = allocate(DType.FLOAT32, g.weightHhSize());
+             Buffer scratch = reserve == null ? allocate(DType.FLOAT32, g.stepReserveSize()) : null) {
+            Ptr res = reserve != null ? reserve : scratch.ptr();
+            float[] ra = f(res);
+            CpuLstm.forward(g, f(x), x.offset(), h0 == null ? null : f(h0), h0 == null ? 0 : h0.offset(), c0 == null ? null : f(c0),
+                    c0 == null ? 0 : c0.offset(), f(wIh), wIh.offset(), f(wHh), wHh.offset(), bias, f(y), y.offset(), ra, res.offset(),
+                    f(wT.ptr()), CpuLstm.PARALLEL);
+            System.arraycopy(f(y), y.offset() + last, f(hT), hT.offset(), nh);
+            System.arraycopy(ra, res.offset() + cells + last, f(cT), cT.offset(), nh);
+        }
     }
 
     @Override
     public void lstmSequenceBackward(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
                                      Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh, Ptr db) {
-        Checks.lstmSequenceBackward("lstmSequenceBackward", g, x, h0, c0, wIh, wHh, y, reserve, lstmReserveSize(g), dy, dhT, dcT,
+        DType t = Checks.lstmSequenceBackward("lstmSequenceBackward", g, x, h0, c0, wIh, wHh, y, reserve, lstmReserveSize(g), dy, dhT, dcT,
                 dx, dh0, dc0, dwIh, dwHh, db);
         LstmKernel u = lstm.take();
         if (u != null) u.sequenceBackward(g, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
+        else if (t == DType.FLOAT32) lstmSequenceBackward32(g, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
         else LstmSteps.backward(this, g, x, h0, c0, wIh, wHh, y, reserve, dy, dhT, dcT, dx, dh0, dc0, dwIh, dwHh, db);
+    }
+
+    private void lstmSequenceBackward32(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
+                                        Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh, Ptr db) {
+        try (Buffer dGates = allocate(DType.FLOAT32, g.t() * g.n() * 4 * g.hidden());
+             Buffer dhRec = allocate(DType.FLOAT32, g.stateSize()); Buffer dc = allocate(DType.FLOAT32, g.stateSize())) {
+            CpuLstm.backward(g, f(x), x.offset(), orNull(h0), offset(h0), orNull(c0), offset(c0), f(wIh), wIh.offset(),
+                    f(wHh), wHh.offset(), f(y), y.offset(), f(reserve), reserve.offset(), f(dy), dy.offset(),
+                    orNull(dhT), offset(dhT), orNull(dcT), offset(dcT), orNull(dx), offset(dx), orNull(dh0), offset(dh0),
+                    orNull(dc0), offset(dc0), f(dwIh), dwIh.offset(), f(dwHh), dwHh.offset(), f(db), db.offset(),
+                    f(dGates.ptr()), f(dhRec.ptr()), f(dc.ptr()), CpuLstm.PARALLEL);
+        }
+    }
+
+    /** The FLOAT32 array of an optional operand, or null. */
+    private float[] orNull(Ptr p) {
+        return p == null ? null : f(p);
+    }
+
+    private static int offset(Ptr p) {
+        return p == null ? 0 : p.offset();
     }
 
     // ------------------------------------------------------------------------------------------------

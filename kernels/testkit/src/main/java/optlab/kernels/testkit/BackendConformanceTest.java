@@ -734,7 +734,7 @@ public abstract class BackendConformanceTest {
 
     @Test
     void lstmCellMatchesReference() {
-        for (int[] c : new int[][] {{1, 1}, {3, 7}, {50, 128}}) {
+        for (int[] c : new int[][] {{1, 1}, {3, 7}, {29, 37}, {50, 128}}) {
             int n = c[0], h = c[1], nh = n * h;
             float[] gates = randn(1, 4 * nh), cPrev = randn(2, nh), dh = randn(3, nh), dc = randn(4, nh);
             Buffer gb = upload(gates), cpb = upload(cPrev), act = empty(4 * nh), hb = empty(nh), cb = empty(nh);
@@ -754,8 +754,11 @@ public abstract class BackendConformanceTest {
         }
     }
 
-    /** (t, n, input, hidden): single values, odd sizes, and a batch past one warp with a 64-wide state. */
-    static final int[][] LSTMS = {{1, 1, 1, 1}, {3, 2, 5, 4}, {7, 3, 1, 7}, {4, 33, 20, 64}};
+    /**
+     * (t, n, input, hidden): single values, odd sizes, a batch past one warp with a 64-wide state, and an odd batch
+     * and state (rows split between threads, a partial vector per row).
+     */
+    static final int[][] LSTMS = {{1, 1, 1, 1}, {3, 2, 5, 4}, {7, 3, 1, 7}, {4, 33, 20, 64}, {5, 29, 13, 37}};
 
     private static Ptr ptr(Buffer b) {
         return b == null ? null : b.ptr();

@@ -70,6 +70,6 @@ class FashionMnistRunTest {
         assertTrue(r.err().startsWith("error: --device cuda:0 cannot be used: "), r.err());
         r = CliRun.of(new OptLab(), "train", "--workload", "fmnist_2c2d", "--device", "gpu0");
         assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("error: not a device: 'gpu0' (expected cpu, cuda or cuda:N)"), r.err());
+        assertTrue(r.err().startsWith("error: not a device: 'gpu0' (expected cpu, cuda, cuda:N or reference)"), r.err());
     }
 }

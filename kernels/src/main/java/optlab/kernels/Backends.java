@@ -46,6 +46,17 @@ public final class Backends {
         return b;
     }
 
+    /**
+     * Makes {@code backend} the current backend of its device and returns the one it replaced (put that back with
+     * another call): for a decorator of the device's backend, such as {@code bin/bench --profile}'s timing one.
+     * Tensors keep the backend they were allocated with.
+     */
+    public static synchronized Backend install(Backend backend) {
+        Backend previous = of(backend.device());
+        CURRENT.put(backend.device(), backend);
+        return previous;
+    }
+
     private static Backend make(Device device, KernelChoices choices) {
         return switch (device.kind()) {
             case CPU -> CpuBackend.open(choices);

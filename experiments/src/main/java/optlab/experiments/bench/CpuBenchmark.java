@@ -37,7 +37,9 @@ import picocli.CommandLine.Spec;
  *
  * <p>{@code --vs-pytorch [--rounds N] [--threads T] [--workloads a,b,...]} runs {@link TorchComparison} instead:
  * the issue-15 workloads' training steps in OptLab and in PyTorch (CPU), rounds alternated, both throughputs and
- * their ratio.
+ * their ratio. {@code --profile [--workloads a,b,...] [--steps N] [--warmup W] [--threads T]} runs {@link StepProfiler}:
+ * one OptLab training step of each of those workloads by op family and phase, with allocation and the time
+ * between kernels.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "CPU benchmarks: GEMM and simple-CNN training throughput; with --vs-pytorch, "
         + "OptLab against PyTorch on the same training steps.")
@@ -48,7 +50,8 @@ public final class CpuBenchmark implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "256", description = "CNN batch size (default: ${DEFAULT-VALUE})")
     int batch;
 
-    @Option(names = "--steps", defaultValue = "-1", description = "timed CNN training steps (default: 10; with --vs-pytorch: per round, 5)")
+    @Option(names = "--steps", defaultValue = "-1", description = "timed CNN training steps (default: 10; with --vs-pytorch: per round, 5; "
+            + "with --profile: 5)")
     int steps;
 
     @Option(names = "--only", description = "gemm or cnn")
@@ -58,19 +61,23 @@ public final class CpuBenchmark implements Callable<Integer> {
             + "needs a python3 with torch: OPTLAB_TORCH_PYTHON, else the usual places are searched")
     boolean vsPytorch;
 
+    @Option(names = "--profile", description = "one OptLab training step of each --workloads by op family (forward, backward, "
+            + "update), allocation and the time between kernels (docs/BENCHMARKS.md)")
+    boolean profile;
+
     @Option(names = "--rounds", defaultValue = "3", description = "--vs-pytorch: rounds per workload and engine (default: ${DEFAULT-VALUE})")
     int rounds;
 
     @Option(names = "--warmup", defaultValue = "1", description = "--vs-pytorch: untimed steps before each round, "
-            + TorchComparison.FIRST_ROUND_EXTRA_WARMUP_TEXT + " (default: ${DEFAULT-VALUE})")
+            + TorchComparison.FIRST_ROUND_EXTRA_WARMUP_TEXT + "; --profile: before the timed steps, plus 2 (default: ${DEFAULT-VALUE})")
     int warmup;
 
-    @Option(names = "--threads", defaultValue = "0", description = "--vs-pytorch: threads of both engines (default: OptLab's, "
+    @Option(names = "--threads", defaultValue = "0", description = "--vs-pytorch, --profile: threads of both engines (default: OptLab's, "
             + "-Doptlab.threads or all processors)")
     int threads;
 
     @Option(names = "--workloads", split = ",", defaultValue = "fmnist_2c2d,resnet20,charlstm,resnet56,resnet20_nobn,densenet_bc40,charlstm_32x64",
-            description = "--vs-pytorch: which (default: ${DEFAULT-VALUE})")
+            description = "--vs-pytorch, --profile: which (default: ${DEFAULT-VALUE})")
     List<String> workloads;
 
     @Spec
@@ -85,7 +92,9 @@ public final class CpuBenchmark implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
+        if (vsPytorch && profile) throw new ParameterException(spec.commandLine(), "--profile and --vs-pytorch are two runs: give one");
         if (vsPytorch) return vsPytorch();
+        if (profile) return profile();
         if (steps < 0) steps = 10;
         Backend be = Backends.of(Device.CPU);
         System.out.println("backend: " + be.name() + "; java " + System.getProperty("java.version") + "; "
@@ -128,6 +137,32 @@ public final class CpuBenchmark implements Callable<Integer> {
                     + " threads in this JVM; pass -Doptlab.threads=" + threads + " (OPTLAB_JAVA_OPTS) instead");
         }
         new TorchComparison(chosen, rounds, warmup, steps, t, System.out).run(python, root);
+        return 0;
+    }
+
+    /** {@code --profile}: checks the options, then profiles each workload's training step ({@link StepProfiler}). */
+    private int profile() {
+        if (only != null) throw new ParameterException(spec.commandLine(), "--only does not go with --profile (use --workloads)");
+        if (steps < 0) steps = 5;
+        if (steps < 1) throw new ParameterException(spec.commandLine(), "--steps must be at least 1, got " + steps);
+        if (warmup < 0) throw new ParameterException(spec.commandLine(), "--warmup must not be negative, got " + warmup);
+        if (threads < 0) throw new ParameterException(spec.commandLine(), "--threads must be positive, got " + threads);
+        List<TorchComparison.Workload> chosen;
+        try {
+            chosen = TorchComparison.select(workloads);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (threads > 0) System.setProperty("optlab.threads", Integer.toString(threads));
+        if (threads > 0 && Parallel.threads() != threads) {
+            throw new ParameterException(spec.commandLine(), "--threads " + threads + ": OptLab's CPU pool already runs " + Parallel.threads()
+                    + " threads in this JVM; pass -Doptlab.threads=" + threads + " (OPTLAB_JAVA_OPTS) instead");
+        }
+        System.out.println("java " + System.getProperty("java.version") + "; " + Runtime.getRuntime().availableProcessors() + " processors");
+        for (TorchComparison.Workload w : chosen) {
+            System.out.println();
+            System.out.print(StepProfiler.profile(w, warmup + TorchComparison.FIRST_ROUND_EXTRA_WARMUP, steps).table());
+        }
         return 0;
     }
 

@@ -306,14 +306,26 @@ public final class ModelStepBenchmark implements Callable<Integer> {
 
     /** One training step, as ClassifierTraining runs it: returns the loss before the update. */
     static double step(Optimizer opt, Supplier<Variable> forward) {
+        return step(opt, forward, null);
+    }
+
+    /**
+     * {@link #step(Optimizer, Supplier)}, telling {@code phases} (when not null) as the backward (with the zeroing of
+     * the gradients), the update and the closing of the step's scope start ({@link StepProfiler}).
+     */
+    static double step(Optimizer opt, Supplier<Variable> forward, ProfilingBackend phases) {
+        double value;
         try (Scope s = Scope.open()) {
             Variable loss = forward.get();
-            double value = loss.item();
+            value = loss.item();
             if (!Double.isFinite(value)) throw new IllegalStateException("the loss is " + value + " at optimizer step " + (opt.stepCount() + 1));
+            if (phases != null) phases.phase(ProfilingBackend.Phase.BACKWARD);
             opt.zeroGrad();
             loss.backward();
+            if (phases != null) phases.phase(ProfilingBackend.Phase.UPDATE);
             opt.step();
-            return value;
+            if (phases != null) phases.phase(ProfilingBackend.Phase.CLEANUP);
         }
+        return value;
     }
 }

@@ -351,6 +351,11 @@ final class TorchComparison {
             return t;
         }
 
+        /** One training step, telling {@code phases} (may be null) as each part starts; returns the loss. */
+        double step(ProfilingBackend phases) {
+            return ModelStepBenchmark.step(opt, forward, phases);
+        }
+
         Round round(int number, int warmupSteps, int timedSteps) {
             for (int i = 0; i < warmupSteps; i++) ModelStepBenchmark.step(opt, forward);
             double[] ms = new double[timedSteps];

@@ -58,6 +58,17 @@ public final class Backends {
         return make(device, choices);
     }
 
+    /**
+     * Makes {@code backend} the current backend of its device and returns the one it replaced (put that back with
+     * another call): for a decorator of the device's backend, such as {@code bin/bench --profile}'s timing one.
+     * Tensors keep the backend they were allocated with.
+     */
+    public static synchronized Backend install(Backend backend) {
+        Backend previous = of(backend.device());
+        CURRENT.put(backend.device(), backend);
+        return previous;
+    }
+
     private static Backend make(Device device, KernelChoices choices) {
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader())) {
             if (p.kind() == device.kind()) return p.open(device.index(), choices);

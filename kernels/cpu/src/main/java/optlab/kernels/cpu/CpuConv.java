@@ -1,7 +1,5 @@
 package optlab.kernels.cpu;
 
-import java.util.Iterator;
-import java.util.TreeMap;
 import optlab.kernels.Conv2dGeometry;
 
 /**
@@ -17,9 +15,16 @@ import optlab.kernels.Conv2dGeometry;
  *   backward filter  dw   += dy[i] . col^T                (GEMM k x crs x pq)
  * </pre>
  * A 1x1, stride-1, unpadded convolution uses x[i] itself as col. Images are split across threads when
- * there are at least as many images as threads (each thread owns a col scratch, and for the filter
- * gradient a partial dw; the partials are summed in image order, so results are deterministic for a
- * given thread count); otherwise the GEMMs themselves run in parallel.
+ * there are at least as many images (or image groups) as threads, each thread owning a col scratch;
+ * otherwise the GEMMs themselves run in parallel. Either way each output element gets the same bits.
+ *
+ * <p>NOTE [thread-independent-bits]: every float32 CPU kernel gives the same bits at any thread count
+ * ({@code -Doptlab.threads}). Elementwise, pooling, batch-norm (per channel) and reduction kernels give each
+ * output element to one thread, which sums in a fixed order; {@link Sgemm} splits C, never k. The one sum
+ * across threads is the filter gradient's sum over images: it is split into {@link #FILTER_GROUPS} groups
+ * of consecutive images fixed by n alone, each group's GEMMs accumulate into its own partial (the first
+ * group's into dw), and the partials are added to dw in group order. {@code ThreadCountBitsTest} runs the
+ * kernels and a ResNet training step at 1, 2 and 3 threads and compares the bits.
  */
 final class CpuConv {
     private CpuConv() {}
@@ -79,36 +84,56 @@ final class CpuConv {
         });
     }
 
+    /**
+     * At most this many image groups share a filter gradient (see NOTE [thread-independent-bits]): the most
+     * threads that backwardFilter keeps busy over images; the partials cost (groups - 1) * k*c*r*s floats of
+     * scratch and one pass to add them.
+     */
+    static final int FILTER_GROUPS = 16;
+
+    private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
+
     static void backwardFilter(Conv2dGeometry g, float[] x, int xo, float[] dy, int dyo, float[] dw, int dwo) {
         int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w(), kcrs = g.k() * crs;
         boolean pointwise = isPointwise(g);
-        // Each chunk of images sums into its own partial, keyed by its first image; the partials are then
-        // added in image order, so the result does not depend on which thread finished first.
-        TreeMap<Integer, float[]> partials = new TreeMap<>();
-        forEachImage(g, (i0, i1) -> {
+        // NOTE [thread-independent-bits]: group j holds images [n*j/groups, n*(j+1)/groups), a split fixed by n;
+        // its GEMMs accumulate in image order into dw (j = 0) or its own partial, whichever thread runs it.
+        int n = g.n(), groups = Math.min(n, FILTER_GROUPS);
+        float[] partials = PARTIALS.get();
+        if (partials.length < (groups - 1) * kcrs) {
+            partials = new float[(groups - 1) * kcrs];
+            PARTIALS.set(partials);
+        }
+        float[] part = partials;
+        Parallel.Range body = (j0, j1) -> {
             float[] col = pointwise ? null : scratch(crs * pq);
-            float[] partial = new float[kcrs];
-            for (int i = i0; i < i1; i++) {
-                float[] src = x;
-                int srcOff = xo + i * chw;
-                if (!pointwise) {
-                    im2col(g, x, srcOff, col);
-                    src = col;
-                    srcOff = 0;
+            for (int j = j0; j < j1; j++) {
+                float[] out = j == 0 ? dw : part;
+                int outOff = j == 0 ? dwo : (j - 1) * kcrs;
+                int i0 = (int) ((long) n * j / groups), i1 = (int) ((long) n * (j + 1) / groups);
+                for (int i = i0; i < i1; i++) {
+                    float[] src = x;
+                    int srcOff = xo + i * chw;
+                    if (!pointwise) {
+                        im2col(g, x, srcOff, col);
+                        src = col;
+                        srcOff = 0;
+                    }
+                    Sgemm.sgemm(false, true, g.k(), crs, pq, 1f, dy, dyo + i * g.k() * pq, pq, src, srcOff, pq,
+                            i == i0 ? 0f : 1f, out, outOff, crs);
                 }
-                Sgemm.sgemm(false, true, g.k(), crs, pq, 1f, dy, dyo + i * g.k() * pq, pq, src, srcOff, pq,
-                        i == i0 ? 0f : 1f, partial, 0, crs);
             }
-            synchronized (partials) {
-                partials.put(i0, partial);
+        };
+        if (groups >= Parallel.threads()) Parallel.forRange(groups, 1, body);
+        else body.run(0, groups);
+        if (groups == 1) return;
+        // dw += partial_1 + ... + partial_{groups-1}, left to right for every element (split over elements only)
+        Parallel.forRange(kcrs, Math.max(1, CpuElementwise.GRAIN / groups), (e0, e1) -> {
+            for (int j = 1; j < groups; j++) {
+                int po = (j - 1) * kcrs;
+                for (int e = e0; e < e1; e++) dw[dwo + e] += part[po + e];
             }
         });
-        Iterator<float[]> it = partials.values().iterator();
-        System.arraycopy(it.next(), 0, dw, dwo, kcrs);
-        while (it.hasNext()) {
-            float[] p = it.next();
-            for (int j = 0; j < kcrs; j++) dw[dwo + j] += p[j];
-        }
     }
 
     /** col (c*r*s, p*q) from one image x[xo..] (c, h, w); zero where the window leaves the image. */

@@ -1,5 +1,8 @@
 package optlab.kernels.cpu;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import optlab.kernels.BinaryOp;
 import optlab.kernels.ReduceOp;
 import optlab.kernels.Strides;
@@ -8,13 +11,16 @@ import optlab.kernels.UnaryOp;
 /**
  * Float32 elementwise kernels and reductions of the CPU backend. References:
  * {@link optlab.kernels.reference.RefElementwise}. The hot operations get their own loops (which the
- * JIT vectorizes); the rest go through the op's reference definition element by element.
+ * JIT vectorizes; ReLU and its backward, whose selects it does not, are written with the Vector API); the rest
+ * go through the op's reference definition element by element.
  */
 final class CpuElementwise {
     private CpuElementwise() {}
 
     /** Elements per parallel chunk for memory-bound loops: below this, threading costs more than it saves. */
     static final int GRAIN = 1 << 15;
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     static void fill(float[] x, int xo, int n, float v) {
         Parallel.forRange(n, GRAIN, (a, b) -> java.util.Arrays.fill(x, xo + a, xo + b, v));
@@ -117,12 +123,7 @@ final class CpuElementwise {
         Parallel.forRange(n, GRAIN, (from, to) -> {
             int len = to - from, xs = xo + from, ys = yo + from;
             switch (op) {
-                case RELU -> {
-                    for (int i = 0; i < len; i++) {
-                        float v = x[xs + i];
-                        y[ys + i] = v > 0 || v != v ? v : 0f;
-                    }
-                }
+                case RELU -> relu(x, xs, y, ys, len);
                 case NEG -> { for (int i = 0; i < len; i++) y[ys + i] = -x[xs + i]; }
                 case MUL_SCALAR -> { for (int i = 0; i < len; i++) y[ys + i] = x[xs + i] * a; }
                 case ADD_SCALAR -> { for (int i = 0; i < len; i++) y[ys + i] = x[xs + i] + a; }
@@ -164,9 +165,32 @@ final class CpuElementwise {
             case SUB -> { for (int i = 0; i < len; i++) out[oo + i] = a[ao + i] - b[bo + i]; }
             case MUL -> { for (int i = 0; i < len; i++) out[oo + i] = a[ao + i] * b[bo + i]; }
             case DIV -> { for (int i = 0; i < len; i++) out[oo + i] = a[ao + i] / b[bo + i]; }
-            case RELU_BACKWARD -> { for (int i = 0; i < len; i++) out[oo + i] = b[bo + i] > 0 ? a[ao + i] : 0f; }
+            case RELU_BACKWARD -> reluBackward(out, oo, a, ao, b, bo, len);
             default -> { for (int i = 0; i < len; i++) out[oo + i] = apply(op, a[ao + i], b[bo + i]); }
         }
+    }
+
+    /**
+     * y = relu(x) as the reference defines it ({@code x > 0 || x is NaN ? x : +0}), which is Math.max(x, +0)
+     * (NaN stays NaN, -0 becomes +0): the Vector API's MAX has Math.max's semantics.
+     */
+    private static void relu(float[] x, int xs, float[] y, int ys, int len) {
+        int i = 0;
+        for (int bound = S.loopBound(len); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, xs + i).lanewise(VectorOperators.MAX, 0f).intoArray(y, ys + i);
+        }
+        for (; i < len; i++) y[ys + i] = Math.max(x[xs + i], 0f);
+    }
+
+    /** out = b > 0 ? a : +0 (a is the incoming gradient, b the ReLU's input; a NaN b gives 0). */
+    private static void reluBackward(float[] out, int oo, float[] a, int ao, float[] b, int bo, int len) {
+        FloatVector zero = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(len); i < bound; i += S.length()) {
+            FloatVector g = FloatVector.fromArray(S, a, ao + i);
+            zero.blend(g, FloatVector.fromArray(S, b, bo + i).compare(VectorOperators.GT, 0f)).intoArray(out, oo + i);
+        }
+        for (; i < len; i++) out[oo + i] = b[bo + i] > 0 ? a[ao + i] : 0f;
     }
 
     private static void scalarRow(BinaryOp op, float[] out, int oo, float[] a, int ao, float bv, int len) {

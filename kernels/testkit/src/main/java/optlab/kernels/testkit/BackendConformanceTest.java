@@ -543,6 +543,9 @@ public abstract class BackendConformanceTest {
             {3, 1, 5, 5, 3, 2, 1, 1, 1, 0},
             {2, 5, 1, 7, 1, 3, 1, 2, 0, 1},
             {4, 16, 28, 28, 2, 2, 2, 2, 0, 0},
+            {3, 2, 7, 9, 2, 2, 2, 2, 0, 0},   // unpadded, odd sizes: the last input row and column are never read
+            {2, 3, 9, 11, 3, 3, 2, 2, 0, 0},  // unpadded, overlapping windows
+            {1, 2, 10, 11, 2, 3, 3, 4, 0, 0}, // unpadded, stride past the window
     };
 
     static Pool2dGeometry pool(int[] c) {
@@ -570,6 +573,30 @@ public abstract class BackendConformanceTest {
                 RefPool.avgBackward(g, include, wide(dy), 0, edx, 0);
                 tol().assertClose("avg pool backward include=" + include + " " + g, download(dx), edx);
             }
+        }
+    }
+
+    /**
+     * Ties and NaNs: the forward keeps the reference's running rule and the backward sends dy to the first window
+     * element (row-major) equal to the maximum, so on inputs drawn from {-1, 0, 1, NaN} (a tie in most windows) the
+     * gradient lands where the reference puts it.
+     */
+    @Test
+    void maxPoolingTiesAndNaNsFollowTheReference() {
+        float[] values = {-1f, 0f, 1f, Float.NaN};
+        for (int[] c : POOLS) {
+            Pool2dGeometry g = pool(c);
+            float[] x = randn(9, g.inputSize());
+            for (int i = 0; i < x.length; i++) x[i] = values[(int) Math.floor(Math.abs(x[i]) * 7) % (i % 11 == 0 ? 4 : 3)];
+            float[] dy = randn(10, g.outputSize());
+            Buffer xb = upload(x), dyb = upload(dy), y = empty(g.outputSize()), dx = empty(g.inputSize());
+            backend().maxPool2dForward(g, xb.ptr(), y.ptr());
+            double[] ey = new double[g.outputSize()], edx = new double[g.inputSize()];
+            RefPool.maxForward(g, wide(x), 0, ey, 0);
+            tol().times(0).assertClose("max pool of ties and NaNs " + g, download(y), ey);
+            backend().maxPool2dBackward(g, xb.ptr(), y.ptr(), dyb.ptr(), dx.ptr());
+            RefPool.maxBackward(g, wide(x), 0, ey, 0, wide(dy), 0, edx, 0);
+            tol().assertClose("max pool backward of ties and NaNs " + g, download(dx), edx);
         }
     }
 

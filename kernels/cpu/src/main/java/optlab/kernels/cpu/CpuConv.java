@@ -62,8 +62,6 @@ final class CpuConv {
     private static final ThreadLocal<float[]> PADDED = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> COLT = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> COL = ThreadLocal.withInitial(() -> new float[0]);
-    /** Per-thread list of runs of output positions ({@link Image#runs}): at most one per position of a block. */
-    private static final ThreadLocal<int[]> RUNS = ThreadLocal.withInitial(() -> new int[2 * Math.max(Sgemm.NR, Sgemm.KC)]);
 
     private static float[] scratch(ThreadLocal<float[]> tl, int size) {
         float[] s = tl.get();
@@ -224,46 +222,37 @@ final class CpuConv {
         }
 
         /**
-         * Splits output positions [pos0, pos0 + len) into runs along output rows: run u starts at position
-         * runs[2u] and has runs[2u + 1] positions. Returns the number of runs.
+         * dst[i * ld + j] = col[row0 + i][pos0 + j] for i < rows, j < len: run by run along output rows (for a
+         * run, each row of col is a contiguous piece of the padded image when the stride is 1), all rows per run
+         * so that the run's length and tail mask stay fixed in the inner loop.
          */
-        private int runs(int pos0, int len, int[] runs) {
-            int u = 0;
-            for (int pos = pos0, end = pos0 + len; pos < end; u++) {
-                int run = Math.min(q - pos % q, end - pos);
-                runs[2 * u] = pos;
-                runs[2 * u + 1] = run;
-                pos += run;
-            }
-            return u;
-        }
-
-        /** dst[d..] = col[row][the positions of the runs], run after run. */
-        private void gather(int row, int[] runs, int nRuns, float[] dst, int d) {
-            int base = off + rowOff[row];
-            for (int u = 0; u < nRuns; u++) {
-                int src = base + posOff[runs[2 * u]], run = runs[2 * u + 1];
+        private void gather(int row0, int rows, int pos0, int len, float[] dst, int ld) {
+            for (int pos = pos0, end = pos0 + len; pos < end; ) {
+                int run = Math.min(q - pos % q, end - pos), so = off + posOff[pos], d = pos - pos0;
                 if (sw == 1) {
-                    int t = 0;
-                    for (; t + L <= run; t += L) FloatVector.fromArray(S, buf, src + t).intoArray(dst, d + t);
-                    if (t < run) {
-                        VectorMask<Float> m = S.indexInRange(t, run);
-                        FloatVector.fromArray(S, buf, src + t, m).intoArray(dst, d + t, m);
+                    int full = run & -L;
+                    VectorMask<Float> tail = S.indexInRange(full, run);
+                    for (int i = 0; i < rows; i++, d += ld) {
+                        int src = so + rowOff[row0 + i];
+                        for (int t = 0; t < full; t += L) FloatVector.fromArray(S, buf, src + t).intoArray(dst, d + t);
+                        if (full < run) FloatVector.fromArray(S, buf, src + full, tail).intoArray(dst, d + full, tail);
                     }
                 } else {
-                    for (int t = 0; t < run; t++) dst[d + t] = buf[src + t * sw];
+                    for (int i = 0; i < rows; i++, d += ld) {
+                        int src = so + rowOff[row0 + i];
+                        for (int t = 0; t < run; t++) dst[d + t] = buf[src + t * sw];
+                    }
                 }
-                d += run;
+                pos += run;
             }
         }
 
-        /** {@link Sgemm.PanelPacker} of B = col (rows c*r*s, columns output positions): one row at a time. */
+        /** {@link Sgemm.PanelPacker} of B = col (rows c*r*s, columns output positions). */
         void packCol(int pc, int kc, int jc, int nc, float[] dst) {
-            int[] runs = RUNS.get();
-            int nRuns = runs(jc, nc, runs), width = nc > L ? Sgemm.NR : L;
-            for (int row = pc, d = 0; row < pc + kc; row++, d += width) {
-                gather(row, runs, nRuns, dst, d);
-                for (int j = nc; j < width; j++) dst[d + j] = 0f;
+            int width = nc > L ? Sgemm.NR : L;
+            gather(pc, kc, jc, nc, dst, width);
+            if (nc < width) {
+                for (int d = 0; d < kc * width; d += width) java.util.Arrays.fill(dst, d + nc, d + width, 0f);
             }
         }
 
@@ -273,9 +262,7 @@ final class CpuConv {
          */
         void packColT(int pc, int kc, int jc, int nc, float[] dst) {
             float[] t = scratch(COLT, nc * kc);
-            int[] runs = RUNS.get();
-            int nRuns = runs(pc, kc, runs);
-            for (int j = 0; j < nc; j++) gather(jc + j, runs, nRuns, t, j * kc);
+            gather(jc, nc, pc, kc, t, kc);
             Sgemm.packB(true, t, 0, kc, 0, kc, 0, nc, dst);
         }
     }

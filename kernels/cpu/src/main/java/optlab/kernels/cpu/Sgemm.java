@@ -61,6 +61,14 @@ import jdk.incubator.vector.VectorSpecies;
  * sums its k products in the same order (fma, ascending p, one partial sum per KC block added to C in
  * block order) whatever the thread count, so results are identical bit for bit, threaded or not.
  * C must not overlap A or B.
+ *
+ * <h2>Packed A, implicit B (for the convolutions)</h2>
+ * {@link #packWholeA} packs all of op(A) once, every depth block, and {@link #gemmPackedA} multiplies it by a
+ * B that need not exist in memory: a {@link PanelPacker} callback fills one NR-wide, KC-deep B~ panel at a
+ * time (an im2col matrix gathered straight from the image, in {@link CpuConv}). The loop is
+ * {@code for jc step NR: for pc step KC: pack B~ panel; for ir step MR: kernel}, so the panel is read from L1
+ * by every A~ panel and the m x NR strip of C stays in L1 across the depth blocks; it suits the small m (16 to
+ * 64 filters) of the convolutions, where the classic loop would pack A again for every image.
  */
 public final class Sgemm {
     private Sgemm() {}

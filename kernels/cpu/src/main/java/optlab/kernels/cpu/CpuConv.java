@@ -1,9 +1,12 @@
 package optlab.kernels.cpu;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
 import optlab.kernels.Conv2dGeometry;
 
 /**
- * Float32 convolution of the CPU backend by im2col + GEMM, one image at a time.
+ * Float32 convolution of the CPU backend: implicit GEMM, im2col never materialized.
  * Reference: {@link optlab.kernels.reference.RefConv}.
  *
  * <p>For image i, {@code col} is the (c*r*s, p*q) matrix whose row (ch, fr, fs) holds, for every output
@@ -11,12 +14,31 @@ import optlab.kernels.Conv2dGeometry;
  * Then, with w viewed as (k, c*r*s) and y[i], dy[i] as (k, p*q):
  * <pre>
  *   forward          y[i]  = w . col                      (GEMM k x pq x crs)
- *   backward data    col   = w^T . dy[i];  dx[i] = col2im(col)   (GEMM crs x pq x k)
+ *   backward data    dx[i] = col2im(w^T . dy[i])          (stride 1: a forward convolution, below)
  *   backward filter  dw   += dy[i] . col^T                (GEMM k x crs x pq)
  * </pre>
- * A 1x1, stride-1, unpadded convolution uses x[i] itself as col. Images are split across threads when
- * there are at least as many images (or image groups) as threads, each thread owning a col scratch;
- * otherwise the GEMMs themselves run in parallel. Either way each output element gets the same bits.
+ * The GEMMs run {@link Sgemm}'s blocking and micro-kernel ({@link Sgemm#gemmPackedA}) with two changes that
+ * suit a convolution's shapes (k of 16 to 64, col 9 or 25 times the size of the image):
+ * <ul>
+ *   <li>the small left operand (w, or dy[i] for the filter) is packed once per call (per image for dy[i]), not
+ *   once per image and block;
+ *   <li>col is never written out: the GEMM asks for one B~ panel (NR output positions by up to KC rows of col,
+ *   or its transpose) at a time, and {@link Image} gathers it straight from the image into L1, where the
+ *   micro-kernel reads it for all k rows. The image is first copied once into a zero-padded buffer, so the
+ *   gather needs no bounds tests: with stride 1, a row of col restricted to one output row is a contiguous run
+ *   of the padded image (vector copies); strided runs are copied element by element.
+ * </ul>
+ * The col matrix of a 32x32x16 image is 590 KB: writing it, then reading it back to pack it, cost more than
+ * the multiply-adds it fed.
+ *
+ * <p>Backward data with stride 1 is itself a convolution: {@code dx = conv(dy, w')} with
+ * {@code w'[ch][kk][fr][fs] = w[kk][ch][r-1-fr][s-1-fs]} and padding r-1-padH, s-1-padW (so no col2im and its
+ * scattered adds). Strided backward data (and padding of r or more, where r-1-pad would be negative) keeps
+ * GEMM + col2im, one image at a time, with a col scratch per thread.
+ *
+ * <p>Images are split across threads when there are at least as many images (or image groups) as threads;
+ * otherwise each image's output columns (or filter columns) are. Either way each output element gets the
+ * same bits.
  *
  * <p>NOTE [thread-independent-bits]: every float32 CPU kernel gives the same bits at any thread count
  * ({@code -Doptlab.threads}). Elementwise, pooling, batch-norm (per channel) and reduction kernels give each
@@ -29,19 +51,25 @@ import optlab.kernels.Conv2dGeometry;
 final class CpuConv {
     private CpuConv() {}
 
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /** Least work (flops) worth a thread of its own when one image is split between threads. */
+    private static final double MIN_FLOPS_PER_THREAD = 4e6;
 
-    private static float[] scratch(int size) {
-        float[] s = SCRATCH.get();
+    /** Per-thread scratch: packed weights (or dy[i]), flipped weights, the padded image, a col^T block, col. */
+    private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> FLIPPED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> PADDED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> COLT = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> COL = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] scratch(ThreadLocal<float[]> tl, int size) {
+        float[] s = tl.get();
         if (s.length < size) {
             s = new float[size];
-            SCRATCH.set(s);
+            tl.set(s);
         }
         return s;
-    }
-
-    private static boolean isPointwise(Conv2dGeometry g) {
-        return g.r() == 1 && g.s() == 1 && g.strideH() == 1 && g.strideW() == 1 && g.padH() == 0 && g.padW() == 0;
     }
 
     /** Runs body for each image, in parallel over images when that keeps every thread busy. */
@@ -50,36 +78,53 @@ final class CpuConv {
         else body.run(0, g.n());
     }
 
+    /** Runs body over the NR-wide column panels of an m x n x depth GEMM, in parallel where worth a thread. */
+    private static void forEachPanel(int m, int n, int depth, Parallel.Range body) {
+        int panels = (n + Sgemm.NR - 1) / Sgemm.NR;
+        int grain = (int) Math.max(1, Math.ceil(MIN_FLOPS_PER_THREAD / (2.0 * m * depth * Sgemm.NR)));
+        Parallel.forRange(panels, grain, (p0, p1) -> body.run(p0 * Sgemm.NR, Math.min(n, p1 * Sgemm.NR)));
+    }
+
     static void forward(Conv2dGeometry g, float[] x, int xo, float[] w, int wo, float[] y, int yo) {
+        int crs = g.c() * g.r() * g.s();
+        float[] aw = scratch(PACKED, Sgemm.packedASize(g.k(), crs));
+        Sgemm.packWholeA(false, w, wo, crs, g.k(), crs, aw);
+        convolve(g, x, xo, aw, y, yo);
+    }
+
+    /** y = w . col(x) for every image, w packed by {@link Sgemm#packWholeA} into aw. */
+    private static void convolve(Conv2dGeometry g, float[] x, int xo, float[] aw, float[] y, int yo) {
         int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w();
-        boolean pointwise = isPointwise(g);
         forEachImage(g, (i0, i1) -> {
-            float[] col = pointwise ? null : scratch(crs * pq);
+            Image im = new Image(g);
             for (int i = i0; i < i1; i++) {
-                float[] src = x;
-                int srcOff = xo + i * chw;
-                if (!pointwise) {
-                    im2col(g, x, srcOff, col);
-                    src = col;
-                    srcOff = 0;
-                }
-                Sgemm.sgemm(false, false, g.k(), pq, crs, 1f, w, wo, crs, src, srcOff, pq, 0f, y, yo + i * g.k() * pq, pq);
+                im.load(x, xo + i * chw);
+                int yi = yo + i * g.k() * pq;
+                forEachPanel(g.k(), pq, crs, (j0, j1) -> Sgemm.gemmPackedA(aw, g.k(), crs, j0, j1, im::packCol, 0f, y, yi, pq));
             }
         });
     }
 
     static void backwardData(Conv2dGeometry g, float[] dy, int dyo, float[] w, int wo, float[] dx, int dxo) {
-        int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w();
-        boolean pointwise = isPointwise(g);
+        int c = g.c(), k = g.k(), r = g.r(), s = g.s(), rs = r * s, crs = c * rs, krs = k * rs;
+        if (g.strideH() == 1 && g.strideW() == 1 && g.padH() < r && g.padW() < s) {
+            // dx = conv(dy, w') with w'[ch][kk][fr][fs] = w[kk][ch][r-1-fr][s-1-fs]: see the class comment
+            Conv2dGeometry t = new Conv2dGeometry(g.n(), k, g.p(), g.q(), c, r, s, 1, 1, r - 1 - g.padH(), s - 1 - g.padW());
+            float[] wf = scratch(FLIPPED, c * krs);
+            for (int kk = 0; kk < k; kk++)
+                for (int ch = 0; ch < c; ch++)
+                    for (int e = 0; e < rs; e++) wf[ch * krs + kk * rs + e] = w[wo + kk * crs + ch * rs + rs - 1 - e];
+            float[] aw = scratch(PACKED, Sgemm.packedASize(c, krs));
+            Sgemm.packWholeA(false, wf, 0, krs, c, krs, aw);
+            convolve(t, dy, dyo, aw, dx, dxo);
+            return;
+        }
+        int pq = g.p() * g.q(), chw = c * g.h() * g.w();
         forEachImage(g, (i0, i1) -> {
-            float[] col = pointwise ? null : scratch(crs * pq);
+            float[] col = scratch(COL, crs * pq);
             for (int i = i0; i < i1; i++) {
-                if (pointwise) {
-                    Sgemm.sgemm(true, false, crs, pq, g.k(), 1f, w, wo, crs, dy, dyo + i * g.k() * pq, pq, 0f, dx, dxo + i * chw, pq);
-                } else {
-                    Sgemm.sgemm(true, false, crs, pq, g.k(), 1f, w, wo, crs, dy, dyo + i * g.k() * pq, pq, 0f, col, 0, pq);
-                    col2im(g, col, dx, dxo + i * chw);
-                }
+                Sgemm.sgemm(true, false, crs, pq, k, 1f, w, wo, crs, dy, dyo + i * k * pq, pq, 0f, col, 0, pq);
+                col2im(g, col, dx, dxo + i * chw);
             }
         });
     }
@@ -95,7 +140,6 @@ final class CpuConv {
 
     static void backwardFilter(Conv2dGeometry g, float[] x, int xo, float[] dy, int dyo, float[] dw, int dwo) {
         int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w(), kcrs = g.k() * crs;
-        boolean pointwise = isPointwise(g);
         // NOTE [thread-independent-bits]: group j holds images [n*j/groups, n*(j+1)/groups), a split fixed by n;
         // its GEMMs accumulate in image order into dw (j = 0) or its own partial, whichever thread runs it.
         int n = g.n(), groups = Math.min(n, FILTER_GROUPS);
@@ -106,21 +150,17 @@ final class CpuConv {
         }
         float[] part = partials;
         Parallel.Range body = (j0, j1) -> {
-            float[] col = pointwise ? null : scratch(crs * pq);
+            Image im = new Image(g);
+            float[] ad = scratch(PACKED, Sgemm.packedASize(g.k(), pq));
             for (int j = j0; j < j1; j++) {
                 float[] out = j == 0 ? dw : part;
                 int outOff = j == 0 ? dwo : (j - 1) * kcrs;
                 int i0 = (int) ((long) n * j / groups), i1 = (int) ((long) n * (j + 1) / groups);
                 for (int i = i0; i < i1; i++) {
-                    float[] src = x;
-                    int srcOff = xo + i * chw;
-                    if (!pointwise) {
-                        im2col(g, x, srcOff, col);
-                        src = col;
-                        srcOff = 0;
-                    }
-                    Sgemm.sgemm(false, true, g.k(), crs, pq, 1f, dy, dyo + i * g.k() * pq, pq, src, srcOff, pq,
-                            i == i0 ? 0f : 1f, out, outOff, crs);
+                    im.load(x, xo + i * chw);
+                    Sgemm.packWholeA(false, dy, dyo + i * g.k() * pq, pq, g.k(), pq, ad);
+                    float beta = i == i0 ? 0f : 1f;
+                    forEachPanel(g.k(), crs, pq, (c0, c1) -> Sgemm.gemmPackedA(ad, g.k(), pq, c0, c1, im::packColT, beta, out, outOff, crs));
                 }
             }
         };
@@ -136,34 +176,95 @@ final class CpuConv {
         });
     }
 
-    /** col (c*r*s, p*q) from one image x[xo..] (c, h, w); zero where the window leaves the image. */
-    static void im2col(Conv2dGeometry g, float[] x, int xo, float[] col) {
-        int P = g.p(), Q = g.q(), H = g.h(), W = g.w(), sh = g.strideH(), sw = g.strideW();
-        int row = 0;
-        for (int c = 0; c < g.c(); c++)
-            for (int r = 0; r < g.r(); r++)
-                for (int s = 0; s < g.s(); s++, row++) {
-                    int colBase = row * P * Q;
-                    // output columns q whose input column q*sw - padW + s lies inside [0, W)
-                    int qLo = ceilDiv(g.padW() - s, sw), qHi = ceilDiv(W + g.padW() - s, sw);
-                    qLo = Math.max(qLo, 0);
-                    qHi = Math.min(qHi, Q);
-                    for (int p = 0; p < P; p++) {
-                        int ih = p * sh - g.padH() + r, cb = colBase + p * Q;
-                        if (ih < 0 || ih >= H || qLo >= qHi) {
-                            java.util.Arrays.fill(col, cb, cb + Q, 0f);
-                            continue;
-                        }
-                        for (int q = 0; q < qLo; q++) col[cb + q] = 0f;
-                        int xb = xo + (c * H + ih) * W - g.padW() + s;
-                        if (sw == 1) {
-                            System.arraycopy(x, xb + qLo, col, cb + qLo, qHi - qLo);
-                        } else {
-                            for (int q = qLo; q < qHi; q++) col[cb + q] = x[xb + q * sw];
-                        }
-                        for (int q = qHi; q < Q; q++) col[cb + q] = 0f;
+    /**
+     * One image (c, h, w) of a convolution's input, zero-padded, and the col matrix (see the class comment) read
+     * from it in place. One object per thread; after {@link #load} its packers may run on several threads.
+     */
+    private static final class Image {
+        private final int c, h, w, q, sw, hp, wp, padH, padW;
+        /** Where row (ch, fr, fs) of col starts in the padded image, and output position (op, oq) within it. */
+        private final int[] rowOff, posOff;
+        /** The padded image: (c, hp, wp) from {@code buf[off]}; the input itself when there is no padding. */
+        private float[] buf;
+        private int off;
+
+        Image(Conv2dGeometry g) {
+            c = g.c();
+            h = g.h();
+            w = g.w();
+            q = g.q();
+            sw = g.strideW();
+            padH = g.padH();
+            padW = g.padW();
+            hp = h + 2 * padH;
+            wp = w + 2 * padW;
+            rowOff = new int[c * g.r() * g.s()];
+            for (int ch = 0, row = 0; ch < c; ch++)
+                for (int fr = 0; fr < g.r(); fr++)
+                    for (int fs = 0; fs < g.s(); fs++) rowOff[row++] = (ch * hp + fr) * wp + fs;
+            posOff = new int[g.p() * q];
+            for (int op = 0, pos = 0; op < g.p(); op++)
+                for (int oq = 0; oq < q; oq++) posOff[pos++] = op * g.strideH() * wp + oq * sw;
+        }
+
+        /** Takes the image at x[xo..], copying it into this thread's padded buffer when there is padding. */
+        void load(float[] x, int xo) {
+            if (padH == 0 && padW == 0) {
+                buf = x;
+                off = xo;
+                return;
+            }
+            buf = scratch(PADDED, c * hp * wp);
+            off = 0;
+            java.util.Arrays.fill(buf, 0, c * hp * wp, 0f);
+            for (int ch = 0; ch < c; ch++)
+                for (int ih = 0; ih < h; ih++) System.arraycopy(x, xo + (ch * h + ih) * w, buf, (ch * hp + ih + padH) * wp + padW, w);
+        }
+
+        /**
+         * dst[i * ld + j] = col[row0 + i][pos0 + j] for i < rows, j < len: run by run along output rows (for a
+         * run, each row of col is a contiguous piece of the padded image when the stride is 1), all rows per run
+         * so that the run's length and tail mask stay fixed in the inner loop.
+         */
+        private void gather(int row0, int rows, int pos0, int len, float[] dst, int ld) {
+            for (int pos = pos0, end = pos0 + len; pos < end; ) {
+                int run = Math.min(q - pos % q, end - pos), so = off + posOff[pos], d = pos - pos0;
+                if (sw == 1) {
+                    int full = run & -L;
+                    VectorMask<Float> tail = S.indexInRange(full, run);
+                    for (int i = 0; i < rows; i++, d += ld) {
+                        int src = so + rowOff[row0 + i];
+                        for (int t = 0; t < full; t += L) FloatVector.fromArray(S, buf, src + t).intoArray(dst, d + t);
+                        if (full < run) FloatVector.fromArray(S, buf, src + full, tail).intoArray(dst, d + full, tail);
+                    }
+                } else {
+                    for (int i = 0; i < rows; i++, d += ld) {
+                        int src = so + rowOff[row0 + i];
+                        for (int t = 0; t < run; t++) dst[d + t] = buf[src + t * sw];
                     }
                 }
+                pos += run;
+            }
+        }
+
+        /** {@link Sgemm.PanelPacker} of B = col (rows c*r*s, columns output positions). */
+        void packCol(int pc, int kc, int jc, int nc, float[] dst) {
+            int width = nc > L ? Sgemm.NR : L;
+            gather(pc, kc, jc, nc, dst, width);
+            if (nc < width) {
+                for (int d = 0; d < kc * width; d += width) java.util.Arrays.fill(dst, d + nc, d + width, 0f);
+            }
+        }
+
+        /**
+         * {@link Sgemm.PanelPacker} of B = col^T (rows output positions, columns c*r*s): the nc rows of col
+         * gathered into a per-thread block, then transposed by {@link Sgemm#packB}.
+         */
+        void packColT(int pc, int kc, int jc, int nc, float[] dst) {
+            float[] t = scratch(COLT, nc * kc);
+            gather(jc, nc, pc, kc, t, kc);
+            Sgemm.packB(true, t, 0, kc, 0, kc, 0, nc, dst);
+        }
     }
 
     /** dx[dxo..] (c, h, w) = sum of col's entries over the positions each input element was read at. */

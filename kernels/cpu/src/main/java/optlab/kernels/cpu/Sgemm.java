@@ -61,6 +61,14 @@ import jdk.incubator.vector.VectorSpecies;
  * sums its k products in the same order (fma, ascending p, one partial sum per KC block added to C in
  * block order) whatever the thread count, so results are identical bit for bit, threaded or not.
  * C must not overlap A or B.
+ *
+ * <h2>Packed A, implicit B (for the convolutions)</h2>
+ * {@link #packWholeA} packs all of op(A) once, every depth block, and {@link #gemmPackedA} multiplies it by a
+ * B that need not exist in memory: a {@link PanelPacker} callback fills one NR-wide, KC-deep B~ panel at a
+ * time (an im2col matrix gathered straight from the image, in {@link CpuConv}). The loop is
+ * {@code for jc step NR: for pc step KC: pack B~ panel; for ir step MR: kernel}, so the panel is read from L1
+ * by every A~ panel and the m x NR strip of C stays in L1 across the depth blocks; it suits the small m (16 to
+ * 64 filters) of the convolutions, where the classic loop would pack A again for every image.
  */
 public final class Sgemm {
     private Sgemm() {}
@@ -182,7 +190,7 @@ public final class Sgemm {
                 packB(transB, b, bo, ldb, pc, kc, jc, nc, bp);
                 for (int ic = m0; ic < m1; ic += mb) {
                     int mc = Math.min(mb, m1 - ic);
-                    packA(transA, a, ao, lda, ic, mc, pc, kc, ap);
+                    packA(transA, a, ao, lda, ic, mc, pc, kc, ap, 0);
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = Math.min(MR, mc - ir), hr = rowsFor(mr);
                         for (int jr = 0; jr < nc; jr += NR) {
@@ -191,6 +199,62 @@ public final class Sgemm {
                             store(t, c, co + (ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, bet);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    // ---- Packed A, implicit B: the entry point of the convolutions ({@link CpuConv}) ----
+
+    /**
+     * Packs one KC-wide column block of an op(B) that exists only implicitly (a convolution's im2col matrix):
+     * rows [pc, pc + kc) and columns [jc, jc + nc), nc <= NR, into one B~ panel at {@code dst[0..]} in
+     * {@link #packB}'s layout (element [p][j] at {@code (p - pc) * w + (j - jc)}, w = NR, or L when nc <= L).
+     * Columns past nc may hold anything finite: they only feed tile entries that are never stored.
+     */
+    @FunctionalInterface
+    interface PanelPacker {
+        void pack(int pc, int kc, int jc, int nc, float[] dst);
+    }
+
+    /** Floats that {@link #packWholeA} needs for an m x k op(A). */
+    static int packedASize(int m, int k) {
+        return (m + MR - 1) / MR * MR * k + 16; // + 16: packA's transposed stores run past the last panel
+    }
+
+    /**
+     * Packs all of op(A) (m x k) once, to be multiplied by many B's ({@link #gemmPackedA}): the depth block at
+     * pc (blocks as in {@link #sgemm}) lies at {@code pc * mPad}, mPad = m rounded up to MR, in packA's layout
+     * of all m rows.
+     */
+    static void packWholeA(boolean transA, float[] a, int ao, int lda, int m, int k, float[] dst) {
+        int kb = blockSize(k, KC, 1), mPad = (m + MR - 1) / MR * MR;
+        for (int pc = 0; pc < k; pc += kb) packA(transA, a, ao, lda, 0, m, pc, Math.min(kb, k - pc), dst, pc * mPad);
+    }
+
+    /**
+     * Columns [n0, n1) of {@code C = A * B + beta * C} on the calling thread, A (m x k) packed by {@link #packWholeA},
+     * B (k x n) packed one NR-wide KC-deep panel at a time by {@code packB}. For each panel every A~ panel runs
+     * the micro-kernel against it while it sits in L1, and the m x NR strip of C stays in L1 across the depth
+     * blocks. Each element of C gets the same arithmetic as in {@link #sgemm} (fma in ascending p, one partial
+     * per KC block added in block order), so the split of columns between threads never changes the bits.
+     */
+    static void gemmPackedA(float[] ap, int m, int k, int n0, int n1, PanelPacker packB, float beta,
+                            float[] c, int co, int ldc) {
+        Scratch s = SCRATCH.get();
+        float[] bp = s.b, t = s.tile;
+        int kb = blockSize(k, KC, 1), mPad = (m + MR - 1) / MR * MR;
+        for (int jc = n0; jc < n1; jc += NR) {
+            int nr = Math.min(NR, n1 - jc);
+            boolean two = nr > L;
+            for (int pc = 0; pc < k; pc += kb) {
+                int kc = Math.min(kb, k - pc);
+                packB.pack(pc, kc, jc, nr, bp);
+                float bet = pc == 0 ? beta : 1f;
+                for (int ir = 0; ir < m; ir += MR) {
+                    int mr = Math.min(MR, m - ir);
+                    kernel(rowsFor(mr), two, kc, ap, pc * mPad + ir * kc, bp, 0, two ? NR : L, t);
+                    store(t, c, co + ir * ldc + jc, ldc, mr, nr, 1f, bet);
                 }
             }
         }
@@ -284,12 +348,12 @@ public final class Sgemm {
 
     /**
      * Packs op(A)[ic.., pc..] (mc x kc) into panels of MR rows: the panel starting at row ir lies at
-     * {@code ir * kc}, element [i][p] at {@code ir * kc + p * h + i} with h = MR, or for the last panel the
-     * micro-kernel height {@link #rowsFor} of its rows; rows past mc are zero.
+     * {@code dOff + ir * kc}, element [i][p] at {@code dOff + ir * kc + p * h + i} with h = MR, or for the last
+     * panel the micro-kernel height {@link #rowsFor} of its rows; rows past mc are zero.
      */
-    static void packA(boolean transA, float[] a, int ao, int lda, int ic, int mc, int pc, int kc, float[] dst) {
+    static void packA(boolean transA, float[] a, int ao, int lda, int ic, int mc, int pc, int kc, float[] dst, int dOff) {
         for (int ir = 0; ir < mc; ir += MR) {
-            int h = Math.min(MR, mc - ir), hr = rowsFor(h), d = ir * kc;
+            int h = Math.min(MR, mc - ir), hr = rowsFor(h), d = dOff + ir * kc;
             if (transA) {
                 // A[i][p] = a[ao + p*lda + i]: row p of the source holds the panel's h values contiguously.
                 int src = ao + pc * lda + ic + ir;

@@ -499,7 +499,12 @@ public abstract class BackendConformanceTest {
     // convolution and pooling
     // ---------------------------------------------------------------------------------------------
 
-    /** (n, c, h, w, k, r, s, strideH, strideW, padH, padW): 3x3 same, strided, pointwise, 5x5 same, rectangular, n=1. */
+    /**
+     * (n, c, h, w, k, r, s, strideH, strideW, padH, padW): 3x3 same, strided, pointwise, 5x5 same, rectangular, n=1;
+     * then shapes that reach the CPU's blocked paths: k not a multiple of the micro-tile, output rows longer than
+     * a tile (35 columns), a 1x1 stride 2, padding of at least the kernel size, c*r*s over two depth blocks with
+     * n=1 (one image split between threads), and ResNet-like 16 -> 32 stride 2 and 64 -> 64 layers.
+     */
     static final int[][] CONVS = {
             {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},
             {3, 2, 9, 8, 5, 3, 3, 2, 2, 1, 1},
@@ -508,6 +513,14 @@ public abstract class BackendConformanceTest {
             {1, 4, 6, 11, 2, 2, 3, 1, 2, 0, 1},
             {5, 3, 4, 4, 7, 3, 3, 3, 1, 0, 2},
             {1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1},
+            {3, 16, 10, 10, 20, 3, 3, 1, 1, 1, 1},
+            {2, 3, 33, 35, 5, 3, 3, 1, 1, 1, 1},
+            {2, 8, 14, 14, 13, 5, 5, 1, 1, 2, 2},
+            {2, 16, 9, 9, 24, 1, 1, 2, 2, 0, 0},
+            {2, 4, 5, 5, 3, 1, 1, 1, 1, 1, 1},
+            {1, 40, 12, 12, 36, 3, 3, 1, 1, 1, 1},
+            {2, 16, 16, 16, 32, 3, 3, 2, 2, 1, 1},
+            {2, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1},
     };
 
     static Conv2dGeometry conv(int[] c) {

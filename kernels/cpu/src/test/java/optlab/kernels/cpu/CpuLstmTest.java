@@ -188,21 +188,25 @@ class CpuLstmTest {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
-    /** f over x, a vector at a time; the first {@code LANE_CHECKS} values also in every lane: the bits may not depend on it. */
-    private static float[] apply(java.util.function.UnaryOperator<FloatVector> f, float[] x) {
+    /**
+     * {@link CpuLstm#lanes}'s function f over x, a vector at a time; the first {@code LANE_CHECKS} values also in every
+     * lane: the bits may not depend on it.
+     */
+    private static float[] apply(int f, float[] x) {
         int l = S.length();
         float[] y = new float[x.length], in = new float[l], out = new float[l];
         for (int i = 0; i < x.length; i += l) {
             Arrays.fill(in, 0.5f);
             System.arraycopy(x, i, in, 0, Math.min(l, x.length - i));
-            f.apply(FloatVector.fromArray(S, in, 0)).intoArray(out, 0);
+            CpuLstm.lanes(f, in, 0, out, 0);
             System.arraycopy(out, 0, y, i, Math.min(l, x.length - i));
         }
         for (int i = 0; i < Math.min(LANE_CHECKS, x.length); i++) {
             for (int at = 0; at < l; at++) {
                 Arrays.fill(in, 0.5f);
                 in[at] = x[i];
-                float v = f.apply(FloatVector.fromArray(S, in, 0)).lane(at);
+                CpuLstm.lanes(f, in, 0, out, 0);
+                float v = out[at];
                 assertEquals(Float.floatToRawIntBits(y[i]), Float.floatToRawIntBits(v), "lane " + at + " of x = " + x[i]);
             }
         }
@@ -223,7 +227,7 @@ class CpuLstmTest {
         x[3] = -87f;
         x[4] = 0.625f;
         x[5] = -0.625f;
-        float[] e = apply(CpuLstm::exp, x), s = apply(CpuLstm::sigmoid, x), t = apply(CpuLstm::tanh, x);
+        float[] e = apply(CpuLstm.EXP, x), s = apply(CpuLstm.SIGMOID, x), t = apply(CpuLstm.TANH, x);
         for (int i = 0; i < n; i++) {
             double xi = x[i];
             if (xi >= -87 && xi <= 88) {
@@ -236,7 +240,7 @@ class CpuLstmTest {
             assertTrue(Math.abs(t[i] - tx) <= 1e-7 + 4e-7 * Math.abs(tx), "tanh(" + xi + ") = " + t[i] + ", not " + tx);
         }
         float[] special = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e30f, -1e30f};
-        float[] se = apply(CpuLstm::sigmoid, special), te = apply(CpuLstm::tanh, special);
+        float[] se = apply(CpuLstm.SIGMOID, special), te = apply(CpuLstm.TANH, special);
         assertTrue(Float.isNaN(se[0]) && Float.isNaN(te[0]), "NaN stays NaN");
         assertArrayEquals(new float[] {1f, 0f, 1f, 0f}, Arrays.copyOfRange(se, 1, 5), 1e-37f, "sigmoid at the extremes");
         assertArrayEquals(new float[] {1f, -1f, 1f, -1f}, Arrays.copyOfRange(te, 1, 5), "tanh at the extremes");

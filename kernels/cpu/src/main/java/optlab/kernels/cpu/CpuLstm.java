@@ -16,7 +16,7 @@ import optlab.kernels.LstmGeometry;
  * <pre>
  *   act (t*n, 4h) = x (t*n, in) wIh^T                      one GEMM over the whole sequence, both cores
  *   for each chunk of batch rows [r0, r1), on its own thread, for s = 0 .. t-1:
- *     act_s[rows] += h_{s-1}[rows] wHh^T                    (rows, h) x (h, 4h), wHh^T transposed once per call
+ *     act_s[rows] += h_{s-1}[rows] wHh^T                    (rows, h) x (h, 4h), wHh^T packed once per call
  *     act_s[rows] = cell(act_s[rows] + bIh + bHh)           in place: pre-activations in, activations out
  *     c_s[rows], y_s[rows] = the cell's c and h
  * </pre>
@@ -34,11 +34,13 @@ import optlab.kernels.LstmGeometry;
  * <pre>
  *   for each chunk of batch rows, on its own thread, for s = t-1 .. 0:
  *     dh = dy_s + dhRec;  (dGates_s, dc) = cell'(act_s, c_{s-1}, c_s, dh, dc)     dc updated in place
- *     dhRec = dGates_s (rows, 4h) wHh (4h, h)
+ *     dhRec = dGates_s (rows, 4h) wHh (4h, h)                                    wHh packed once per call
  *   dx = dGates wIh;  dwIh = dGates^T x;  dwHh = dGates_{1..}^T y_{..t-2} + dGates_0^T h0   whole-sequence GEMMs
  *   db = dGates summed over the t*n rows                                                  per column, in row order
  * </pre>
- * The weight gradients are sums over rows, so they are left to the whole-sequence GEMMs (each element summed in a
+ * Both recurrent GEMMs multiply the same weights at every step: {@link Sgemm#packB(boolean, int, int, float[], int,
+ * int, float[])} packs them once per call into the GEMM's panel layout and every step runs {@link Sgemm#sgemmPackedB}
+ * on them, instead of 50 packings of the same 256 KiB per thread and layer. The weight gradients are sums over rows, so they are left to the whole-sequence GEMMs (each element summed in a
  * fixed order, NOTE [lstm-rows] again) instead of being accumulated per chunk.
  *
  * <h2>Transcendentals</h2>
@@ -76,6 +78,12 @@ final class CpuLstm {
 
     static final Rows PARALLEL = Parallel::forRange;
 
+    /** Floats of the {@code wP} scratch of {@link #forward} and {@link #backward}: wHh packed as either GEMM's B. */
+    static int packedSize(LstmGeometry g) {
+        int g4 = 4 * g.hidden();
+        return Math.max(Sgemm.packedBSize(g.hidden(), g4), Sgemm.packedBSize(g4, g.hidden()));
+    }
+
     /** Rows per chunk handed to {@link Parallel#forRange}: at least one, more when the sequence is small. */
     static int rowGrain(LstmGeometry g) {
         long perRow = (long) g.t() * 4 * g.hidden() * (g.hidden() + 8);
@@ -84,31 +92,30 @@ final class CpuLstm {
 
     /**
      * Forward of one layer; see the class comment. Arrays with their offsets; h0, c0 and bias may be null (zero).
-     * {@code bias} (4h, at 0) is bIh + bHh; {@code wT} (h * 4h, at 0) is scratch for wHh^T; {@code res} at {@code ro}
+     * {@code bias} (4h, at 0) is bIh + bHh; {@code wP} ({@link #packedSize} floats) is scratch for the packed wHh^T;
+     * {@code res} at {@code ro}
      * receives the reserve (act, then c). y, res and wT must not overlap the inputs. {@code split} runs the rows.
      */
     static void forward(LstmGeometry g, float[] x, int xo, float[] h0, int h0o, float[] c0, int c0o, float[] wIh, int wIho,
-                        float[] wHh, int wHho, float[] bias, float[] y, int yo, float[] res, int ro, float[] wT, Rows split) {
+                        float[] wHh, int wHho, float[] bias, float[] y, int yo, float[] res, int ro, float[] wP, Rows split) {
         int t = g.t(), n = g.n(), in = g.input(), hid = g.hidden(), g4 = 4 * hid, tn = t * n;
         // act (t*n, 4h) = x (t*n, in) wIh^T: the input projection of every step at once
         Sgemm.sgemm(false, true, tn, g4, in, 1f, x, xo, in, wIh, wIho, in, 0f, res, ro, g4);
-        // wT (h, 4h) = wHh^T, so each step's GEMM reads its B operand row by row
-        for (int r = 0; r < g4; r++) {
-            for (int p = 0; p < hid; p++) wT[p * g4 + r] = wHh[wHho + r * hid + p];
-        }
-        split.run(n, rowGrain(g), (r0, r1) -> forwardRows(g, r0, r1, h0, h0o, c0, c0o, bias, y, yo, res, ro, wT));
+        // wP = wHh^T (h, 4h), packed for every step's GEMM
+        Sgemm.packB(true, hid, g4, wHh, wHho, hid, wP);
+        split.run(n, rowGrain(g), (r0, r1) -> forwardRows(g, r0, r1, h0, h0o, c0, c0o, bias, y, yo, res, ro, wP));
     }
 
     /** Rows [r0, r1) of every step of the forward, after the input projection (NOTE [lstm-rows]). */
     static void forwardRows(LstmGeometry g, int r0, int r1, float[] h0, int h0o, float[] c0, int c0o, float[] bias,
-                            float[] y, int yo, float[] res, int ro, float[] wT) {
+                            float[] y, int yo, float[] res, int ro, float[] wP) {
         int t = g.t(), n = g.n(), hid = g.hidden(), g4 = 4 * hid, nh = n * hid, rows = r1 - r0;
         int cells = ro + t * n * g4;
         for (int s = 0; s < t; s++) {
             int a = ro + (s * n + r0) * g4;
             // act_s[rows] += h_{s-1}[rows] (rows, h) wHh^T (h, 4h); a null h0 is zero: nothing to add
-            if (s > 0) Sgemm.sgemm(false, false, rows, g4, hid, 1f, y, yo + ((s - 1) * n + r0) * hid, hid, wT, 0, g4, 1f, res, a, g4);
-            else if (h0 != null) Sgemm.sgemm(false, false, rows, g4, hid, 1f, h0, h0o + r0 * hid, hid, wT, 0, g4, 1f, res, a, g4);
+            if (s > 0) Sgemm.sgemmPackedB(false, rows, g4, hid, 1f, y, yo + ((s - 1) * n + r0) * hid, hid, wP, 1f, res, a, g4);
+            else if (h0 != null) Sgemm.sgemmPackedB(false, rows, g4, hid, 1f, h0, h0o + r0 * hid, hid, wP, 1f, res, a, g4);
             float[] cp = s > 0 ? res : c0;
             int cpo = s > 0 ? cells + ((s - 1) * n + r0) * hid : c0o + r0 * hid;
             cellForward(rows, hid, res, a, bias, res, a, cp, cpo, y, yo + (s * n + r0) * hid, res, cells + (s * n + r0) * hid);
@@ -117,16 +124,18 @@ final class CpuLstm {
 
     /**
      * Backward of one layer; see the class comment. dhT, dcT, h0, c0 may be null (zero); dx, dh0, dc0 may be null (not
-     * wanted). {@code dGates} (t*n*4h at 0), {@code dhRec} and {@code dc} (n*h at 0 each) are scratch. Overwrites
+     * wanted). {@code dGates} (t*n*4h at 0), {@code dhRec} and {@code dc} (n*h at 0 each), {@code wP} ({@link
+     * #packedSize} floats, for the packed wHh) are scratch. Overwrites
      * dwIh, dwHh and db. {@code split} runs the rows.
      */
     static void backward(LstmGeometry g, float[] x, int xo, float[] h0, int h0o, float[] c0, int c0o, float[] wIh, int wIho,
                          float[] wHh, int wHho, float[] y, int yo, float[] res, int ro, float[] dy, int dyo,
                          float[] dhT, int dhTo, float[] dcT, int dcTo, float[] dx, int dxo, float[] dh0, int dh0o,
                          float[] dc0, int dc0o, float[] dwIh, int dwIho, float[] dwHh, int dwHho, float[] db, int dbo,
-                         float[] dGates, float[] dhRec, float[] dc, Rows split) {
+                         float[] dGates, float[] dhRec, float[] dc, float[] wP, Rows split) {
         int t = g.t(), n = g.n(), in = g.input(), hid = g.hidden(), g4 = 4 * hid, tn = t * n;
-        split.run(n, rowGrain(g), (r0, r1) -> backwardRows(g, r0, r1, c0, c0o, wHh, wHho, res, ro, dy, dyo, dhT, dhTo,
+        Sgemm.packB(false, g4, hid, wHh, wHho, hid, wP);
+        split.run(n, rowGrain(g), (r0, r1) -> backwardRows(g, r0, r1, c0, c0o, wP, res, ro, dy, dyo, dhT, dhTo,
                 dcT, dcTo, dh0, dh0o, dc0, dc0o, dGates, dhRec, dc));
         // dx (t*n, in) = dGates (t*n, 4h) wIh (4h, in)
         if (dx != null) Sgemm.sgemm(false, false, tn, in, g4, 1f, dGates, 0, g4, wIh, wIho, in, 0f, dx, dxo, in);
@@ -141,7 +150,7 @@ final class CpuLstm {
     }
 
     /** Rows [r0, r1) of the backward through time (NOTE [lstm-rows]); fills those rows of dGates (every step). */
-    static void backwardRows(LstmGeometry g, int r0, int r1, float[] c0, int c0o, float[] wHh, int wHho, float[] res, int ro,
+    static void backwardRows(LstmGeometry g, int r0, int r1, float[] c0, int c0o, float[] wP, float[] res, int ro,
                              float[] dy, int dyo, float[] dhT, int dhTo, float[] dcT, int dcTo, float[] dh0, int dh0o,
                              float[] dc0, int dc0o, float[] dGates, float[] dhRec, float[] dc) {
         int t = g.t(), n = g.n(), hid = g.hidden(), g4 = 4 * hid, rows = r1 - r0, so = r0 * hid, len = rows * hid;
@@ -157,7 +166,7 @@ final class CpuLstm {
             cellBackward(rows, hid, res, ro + dg, cp, cpo, res, cells + (s * n + r0) * hid, dy, dyo + (s * n + r0) * hid,
                     dhRec, so, dc, so, dGates, dg, dc, so);
             // dhRec[rows] (rows, h) = dGates_s[rows] (rows, 4h) wHh (4h, h); at s = 0 only when dh0 is wanted
-            if (s > 0 || dh0 != null) Sgemm.sgemm(false, false, rows, hid, g4, 1f, dGates, dg, g4, wHh, wHho, hid, 0f, dhRec, so, hid);
+            if (s > 0 || dh0 != null) Sgemm.sgemmPackedB(false, rows, hid, g4, 1f, dGates, dg, g4, wP, 0f, dhRec, so, hid);
         }
         if (dh0 != null) System.arraycopy(dhRec, so, dh0, dh0o + so, len);
         if (dc0 != null) System.arraycopy(dc, so, dc0, dc0o + so, len);

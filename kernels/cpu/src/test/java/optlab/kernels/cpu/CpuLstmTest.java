@@ -87,13 +87,13 @@ class CpuLstmTest {
         float[] dy = randn(7, g.outputSize(), 1), dhT = full ? randn(8, ns, 1) : null, dcT = full ? randn(9, ns, 1) : null;
         // operands at offsets, outputs and scratch poisoned with NaN: a read of an unwritten element shows
         int o = 3;
-        float[] xo = shifted(x, o), y = nan(g.outputSize() + o), res = nan(g.stepReserveSize() + o), wT = nan(g.weightHhSize());
-        CpuLstm.forward(g, xo, o, h0, 0, c0, 0, wIh, 0, wHh, 0, bias, y, o, res, o, wT, split);
+        float[] xo = shifted(x, o), y = nan(g.outputSize() + o), res = nan(g.stepReserveSize() + o), wP = nan(CpuLstm.packedSize(g));
+        CpuLstm.forward(g, xo, o, h0, 0, c0, 0, wIh, 0, wHh, 0, bias, y, o, res, o, wP, split);
         float[] dx = nan(g.inputSize()), dh0 = full ? nan(ns) : null, dc0 = full ? nan(ns) : null;
         float[] dwIh = nan(g.weightIhSize()), dwHh = nan(g.weightHhSize()), db = nan(g4);
         float[] dGates = nan(t * n * g4), dhRec = nan(ns), dc = nan(ns);
         CpuLstm.backward(g, xo, o, h0, 0, c0, 0, wIh, 0, wHh, 0, y, o, res, o, dy, 0, dhT, 0, dcT, 0, dx, 0, dh0, 0, dc0, 0,
-                dwIh, 0, dwHh, 0, db, 0, dGates, dhRec, dc, split);
+                dwIh, 0, dwHh, 0, db, 0, dGates, dhRec, dc, wP, split);
         // y and the reserve without the 3 leading elements the kernel may not touch (checked: still NaN)
         for (float[] a : new float[][] {y, res}) for (int i = 0; i < o; i++) assertTrue(Float.isNaN(a[i]), "wrote before the offset");
         y = Arrays.copyOfRange(y, o, y.length);

@@ -731,13 +731,13 @@ public final class CpuBackend implements Backend {
             bias = new float[g4];
             for (int r = 0; r < g4; r++) bias[r] = (bIh == null ? 0f : f(bIh)[bIh.offset() + r]) + (bHh == null ? 0f : f(bHh)[bHh.offset() + r]);
         }
-        try (Buffer wT = allocate(DType.FLOAT32, g.weightHhSize());
+        try (Buffer wP = allocate(DType.FLOAT32, CpuLstm.packedSize(g));
              Buffer scratch = reserve == null ? allocate(DType.FLOAT32, g.stepReserveSize()) : null) {
             Ptr res = reserve != null ? reserve : scratch.ptr();
             float[] ra = f(res);
             CpuLstm.forward(g, f(x), x.offset(), h0 == null ? null : f(h0), h0 == null ? 0 : h0.offset(), c0 == null ? null : f(c0),
                     c0 == null ? 0 : c0.offset(), f(wIh), wIh.offset(), f(wHh), wHh.offset(), bias, f(y), y.offset(), ra, res.offset(),
-                    f(wT.ptr()), CpuLstm.PARALLEL);
+                    f(wP.ptr()), CpuLstm.PARALLEL);
             System.arraycopy(f(y), y.offset() + last, f(hT), hT.offset(), nh);
             System.arraycopy(ra, res.offset() + cells + last, f(cT), cT.offset(), nh);
         }
@@ -757,12 +757,13 @@ public final class CpuBackend implements Backend {
     private void lstmSequenceBackward32(LstmGeometry g, Ptr x, Ptr h0, Ptr c0, Ptr wIh, Ptr wHh, Ptr y, Ptr reserve,
                                         Ptr dy, Ptr dhT, Ptr dcT, Ptr dx, Ptr dh0, Ptr dc0, Ptr dwIh, Ptr dwHh, Ptr db) {
         try (Buffer dGates = allocate(DType.FLOAT32, g.t() * g.n() * 4 * g.hidden());
-             Buffer dhRec = allocate(DType.FLOAT32, g.stateSize()); Buffer dc = allocate(DType.FLOAT32, g.stateSize())) {
+             Buffer dhRec = allocate(DType.FLOAT32, g.stateSize()); Buffer dc = allocate(DType.FLOAT32, g.stateSize());
+             Buffer wP = allocate(DType.FLOAT32, CpuLstm.packedSize(g))) {
             CpuLstm.backward(g, f(x), x.offset(), orNull(h0), offset(h0), orNull(c0), offset(c0), f(wIh), wIh.offset(),
                     f(wHh), wHh.offset(), f(y), y.offset(), f(reserve), reserve.offset(), f(dy), dy.offset(),
                     orNull(dhT), offset(dhT), orNull(dcT), offset(dcT), orNull(dx), offset(dx), orNull(dh0), offset(dh0),
                     orNull(dc0), offset(dc0), f(dwIh), dwIh.offset(), f(dwHh), dwHh.offset(), f(db), db.offset(),
-                    f(dGates.ptr()), f(dhRec.ptr()), f(dc.ptr()), CpuLstm.PARALLEL);
+                    f(dGates.ptr()), f(dhRec.ptr()), f(dc.ptr()), f(wP.ptr()), CpuLstm.PARALLEL);
         }
     }
 

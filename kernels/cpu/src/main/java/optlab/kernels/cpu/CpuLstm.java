@@ -16,7 +16,7 @@ import optlab.kernels.LstmGeometry;
  * <pre>
  *   act (t*n, 4h) = x (t*n, in) wIh^T                      one GEMM over the whole sequence, both cores
  *   for each chunk of batch rows [r0, r1), on its own thread, for s = 0 .. t-1:
- *     act_s[rows] += h_{s-1}[rows] wHh^T                    (rows, h) x (h, 4h), wHh^T transposed once per call
+ *     act_s[rows] += h_{s-1}[rows] wHh^T                    (rows, h) x (h, 4h), wHh^T packed once per call
  *     act_s[rows] = cell(act_s[rows] + bIh + bHh)           in place: pre-activations in, activations out
  *     c_s[rows], y_s[rows] = the cell's c and h
  * </pre>
@@ -34,11 +34,13 @@ import optlab.kernels.LstmGeometry;
  * <pre>
  *   for each chunk of batch rows, on its own thread, for s = t-1 .. 0:
  *     dh = dy_s + dhRec;  (dGates_s, dc) = cell'(act_s, c_{s-1}, c_s, dh, dc)     dc updated in place
- *     dhRec = dGates_s (rows, 4h) wHh (4h, h)
+ *     dhRec = dGates_s (rows, 4h) wHh (4h, h)                                    wHh packed once per call
  *   dx = dGates wIh;  dwIh = dGates^T x;  dwHh = dGates_{1..}^T y_{..t-2} + dGates_0^T h0   whole-sequence GEMMs
  *   db = dGates summed over the t*n rows                                                  per column, in row order
  * </pre>
- * The weight gradients are sums over rows, so they are left to the whole-sequence GEMMs (each element summed in a
+ * Both recurrent GEMMs multiply the same weights at every step: {@link Sgemm#packB(boolean, int, int, float[], int,
+ * int, float[])} packs them once per call into the GEMM's panel layout and every step runs {@link Sgemm#sgemmPackedB}
+ * on them, instead of 50 packings of the same 256 KiB per thread and layer. The weight gradients are sums over rows, so they are left to the whole-sequence GEMMs (each element summed in a
  * fixed order, NOTE [lstm-rows] again) instead of being accumulated per chunk.
  *
  * <h2>Transcendentals</h2>
@@ -76,6 +78,12 @@ final class CpuLstm {
 
     static final Rows PARALLEL = Parallel::forRange;
 
+    /** Floats of the {@code wP} scratch of {@link #forward} and {@link #backward}: wHh packed as either GEMM's B. */
+    static int packedSize(LstmGeometry g) {
+        int g4 = 4 * g.hidden();
+        return Math.max(Sgemm.packedBSize(g.hidden(), g4), Sgemm.packedBSize(g4, g.hidden()));
+    }
+
     /** Rows per chunk handed to {@link Parallel#forRange}: at least one, more when the sequence is small. */
     static int rowGrain(LstmGeometry g) {
         long perRow = (long) g.t() * 4 * g.hidden() * (g.hidden() + 8);
@@ -84,31 +92,30 @@ final class CpuLstm {
 
     /**
      * Forward of one layer; see the class comment. Arrays with their offsets; h0, c0 and bias may be null (zero).
-     * {@code bias} (4h, at 0) is bIh + bHh; {@code wT} (h * 4h, at 0) is scratch for wHh^T; {@code res} at {@code ro}
+     * {@code bias} (4h, at 0) is bIh + bHh; {@code wP} ({@link #packedSize} floats) is scratch for the packed wHh^T;
+     * {@code res} at {@code ro}
      * receives the reserve (act, then c). y, res and wT must not overlap the inputs. {@code split} runs the rows.
      */
     static void forward(LstmGeometry g, float[] x, int xo, float[] h0, int h0o, float[] c0, int c0o, float[] wIh, int wIho,
-                        float[] wHh, int wHho, float[] bias, float[] y, int yo, float[] res, int ro, float[] wT, Rows split) {
+                        float[] wHh, int wHho, float[] bias, float[] y, int yo, float[] res, int ro, float[] wP, Rows split) {
         int t = g.t(), n = g.n(), in = g.input(), hid = g.hidden(), g4 = 4 * hid, tn = t * n;
         // act (t*n, 4h) = x (t*n, in) wIh^T: the input projection of every step at once
         Sgemm.sgemm(false, true, tn, g4, in, 1f, x, xo, in, wIh, wIho, in, 0f, res, ro, g4);
-        // wT (h, 4h) = wHh^T, so each step's GEMM reads its B operand row by row
-        for (int r = 0; r < g4; r++) {
-            for (int p = 0; p < hid; p++) wT[p * g4 + r] = wHh[wHho + r * hid + p];
-        }
-        split.run(n, rowGrain(g), (r0, r1) -> forwardRows(g, r0, r1, h0, h0o, c0, c0o, bias, y, yo, res, ro, wT));
+        // wP = wHh^T (h, 4h), packed for every step's GEMM
+        Sgemm.packB(true, hid, g4, wHh, wHho, hid, wP);
+        split.run(n, rowGrain(g), (r0, r1) -> forwardRows(g, r0, r1, h0, h0o, c0, c0o, bias, y, yo, res, ro, wP));
     }
 
     /** Rows [r0, r1) of every step of the forward, after the input projection (NOTE [lstm-rows]). */
     static void forwardRows(LstmGeometry g, int r0, int r1, float[] h0, int h0o, float[] c0, int c0o, float[] bias,
-                            float[] y, int yo, float[] res, int ro, float[] wT) {
+                            float[] y, int yo, float[] res, int ro, float[] wP) {
         int t = g.t(), n = g.n(), hid = g.hidden(), g4 = 4 * hid, nh = n * hid, rows = r1 - r0;
         int cells = ro + t * n * g4;
         for (int s = 0; s < t; s++) {
             int a = ro + (s * n + r0) * g4;
             // act_s[rows] += h_{s-1}[rows] (rows, h) wHh^T (h, 4h); a null h0 is zero: nothing to add
-            if (s > 0) Sgemm.sgemm(false, false, rows, g4, hid, 1f, y, yo + ((s - 1) * n + r0) * hid, hid, wT, 0, g4, 1f, res, a, g4);
-            else if (h0 != null) Sgemm.sgemm(false, false, rows, g4, hid, 1f, h0, h0o + r0 * hid, hid, wT, 0, g4, 1f, res, a, g4);
+            if (s > 0) Sgemm.sgemmPackedB(false, rows, g4, hid, 1f, y, yo + ((s - 1) * n + r0) * hid, hid, wP, 1f, res, a, g4);
+            else if (h0 != null) Sgemm.sgemmPackedB(false, rows, g4, hid, 1f, h0, h0o + r0 * hid, hid, wP, 1f, res, a, g4);
             float[] cp = s > 0 ? res : c0;
             int cpo = s > 0 ? cells + ((s - 1) * n + r0) * hid : c0o + r0 * hid;
             cellForward(rows, hid, res, a, bias, res, a, cp, cpo, y, yo + (s * n + r0) * hid, res, cells + (s * n + r0) * hid);
@@ -117,16 +124,18 @@ final class CpuLstm {
 
     /**
      * Backward of one layer; see the class comment. dhT, dcT, h0, c0 may be null (zero); dx, dh0, dc0 may be null (not
-     * wanted). {@code dGates} (t*n*4h at 0), {@code dhRec} and {@code dc} (n*h at 0 each) are scratch. Overwrites
+     * wanted). {@code dGates} (t*n*4h at 0), {@code dhRec} and {@code dc} (n*h at 0 each), {@code wP} ({@link
+     * #packedSize} floats, for the packed wHh) are scratch. Overwrites
      * dwIh, dwHh and db. {@code split} runs the rows.
      */
     static void backward(LstmGeometry g, float[] x, int xo, float[] h0, int h0o, float[] c0, int c0o, float[] wIh, int wIho,
                          float[] wHh, int wHho, float[] y, int yo, float[] res, int ro, float[] dy, int dyo,
                          float[] dhT, int dhTo, float[] dcT, int dcTo, float[] dx, int dxo, float[] dh0, int dh0o,
                          float[] dc0, int dc0o, float[] dwIh, int dwIho, float[] dwHh, int dwHho, float[] db, int dbo,
-                         float[] dGates, float[] dhRec, float[] dc, Rows split) {
+                         float[] dGates, float[] dhRec, float[] dc, float[] wP, Rows split) {
         int t = g.t(), n = g.n(), in = g.input(), hid = g.hidden(), g4 = 4 * hid, tn = t * n;
-        split.run(n, rowGrain(g), (r0, r1) -> backwardRows(g, r0, r1, c0, c0o, wHh, wHho, res, ro, dy, dyo, dhT, dhTo,
+        Sgemm.packB(false, g4, hid, wHh, wHho, hid, wP);
+        split.run(n, rowGrain(g), (r0, r1) -> backwardRows(g, r0, r1, c0, c0o, wP, res, ro, dy, dyo, dhT, dhTo,
                 dcT, dcTo, dh0, dh0o, dc0, dc0o, dGates, dhRec, dc));
         // dx (t*n, in) = dGates (t*n, 4h) wIh (4h, in)
         if (dx != null) Sgemm.sgemm(false, false, tn, in, g4, 1f, dGates, 0, g4, wIh, wIho, in, 0f, dx, dxo, in);
@@ -141,7 +150,7 @@ final class CpuLstm {
     }
 
     /** Rows [r0, r1) of the backward through time (NOTE [lstm-rows]); fills those rows of dGates (every step). */
-    static void backwardRows(LstmGeometry g, int r0, int r1, float[] c0, int c0o, float[] wHh, int wHho, float[] res, int ro,
+    static void backwardRows(LstmGeometry g, int r0, int r1, float[] c0, int c0o, float[] wP, float[] res, int ro,
                              float[] dy, int dyo, float[] dhT, int dhTo, float[] dcT, int dcTo, float[] dh0, int dh0o,
                              float[] dc0, int dc0o, float[] dGates, float[] dhRec, float[] dc) {
         int t = g.t(), n = g.n(), hid = g.hidden(), g4 = 4 * hid, rows = r1 - r0, so = r0 * hid, len = rows * hid;
@@ -157,7 +166,7 @@ final class CpuLstm {
             cellBackward(rows, hid, res, ro + dg, cp, cpo, res, cells + (s * n + r0) * hid, dy, dyo + (s * n + r0) * hid,
                     dhRec, so, dc, so, dGates, dg, dc, so);
             // dhRec[rows] (rows, h) = dGates_s[rows] (rows, 4h) wHh (4h, h); at s = 0 only when dh0 is wanted
-            if (s > 0 || dh0 != null) Sgemm.sgemm(false, false, rows, hid, g4, 1f, dGates, dg, g4, wHh, wHho, hid, 0f, dhRec, so, hid);
+            if (s > 0 || dh0 != null) Sgemm.sgemmPackedB(false, rows, hid, g4, 1f, dGates, dg, g4, wP, 0f, dhRec, so, hid);
         }
         if (dh0 != null) System.arraycopy(dhRec, so, dh0, dh0o + so, len);
         if (dc0 != null) System.arraycopy(dc, so, dc0, dc0o + so, len);
@@ -175,6 +184,14 @@ final class CpuLstm {
      * per-thread copy (the same instructions, so the same bits as in a full vector), and the forward runs its
      * transcendentals one kind per loop (sigmoid, tanh, then the cell with its tanh), since one body with all five would
      * pass C2's inlining limits.
+     *
+     * NOTE [lstm-lanes]: and no vector crosses a call that C2 might not inline. exp, sigmoid and tanh used to be methods
+     * from vector to vector, inlined into the loops above when the JIT compiled those first; but when C2 had compiled
+     * tanh on its own first (it is hot from the loops' C1 code), its large code was "already compiled into a big method"
+     * and never inlined again, so every call boxed its argument and result: the same layer's forward then took 21-26 ms
+     * instead of 6-8 (one thread, t = n = 50, h = 128), one JVM or the other depending on the compilation order. Now
+     * {@link #lanes} takes and gives its vector through arrays (dst is often the next operand's place anyway, the extra
+     * store and load are in L1): inlined or not, nothing is boxed.
      */
 
     private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[16 * L]);
@@ -191,38 +208,28 @@ final class CpuLstm {
         int cps = cp != null ? hid : 0, cpOff = cp != null ? cpo : 0;
         for (int r = 0; r < n; r++) {
             int gr = go + r * 4 * hid, ar = ao + r * 4 * hid, sr = r * hid;
-            sigmoids(2 * hid, gates, gr, b, 0, act, ar); // i, f
-            tanhs(hid, gates, gr + 2 * hid, b, 2 * hid, act, ar + 2 * hid); // g
-            sigmoids(hid, gates, gr + 3 * hid, b, 3 * hid, act, ar + 3 * hid); // o
+            activations(SIGMOID, 2 * hid, gates, gr, b, 0, act, ar); // i, f
+            activations(TANH, hid, gates, gr + 2 * hid, b, 2 * hid, act, ar + 2 * hid); // g
+            activations(SIGMOID, hid, gates, gr + 3 * hid, b, 3 * hid, act, ar + 3 * hid); // o
             cells(hid, act, ar, cpa, cpOff + r * cps, h, ho + sr, c, co + sr);
         }
     }
 
-    /** dst[0, len) = sigmoid(src[0, len) + bias[0, len)), at the offsets given. */
-    private static void sigmoids(int len, float[] src, int so, float[] bias, int bo, float[] dst, int d) {
+    /** dst[0, len) = f(src[0, len) + bias[0, len)), f = {@link #SIGMOID} or {@link #TANH}, at the offsets given. */
+    private static void activations(int f, int len, float[] src, int so, float[] bias, int bo, float[] dst, int d) {
         int full = len - len % L;
-        for (int j = 0; j < full; j += L) sigmoid(FloatVector.fromArray(S, src, so + j).add(FloatVector.fromArray(S, bias, bo + j))).intoArray(dst, d + j);
+        for (int j = 0; j < full; j += L) {
+            FloatVector.fromArray(S, src, so + j).add(FloatVector.fromArray(S, bias, bo + j)).intoArray(dst, d + j);
+            lanes(f, dst, d + j, dst, d + j);
+        }
         int rem = len - full;
         if (rem == 0) return;
         float[] t = TAIL.get();
         java.util.Arrays.fill(t, 0, 2 * L, 0f);
         System.arraycopy(src, so + full, t, 0, rem);
         System.arraycopy(bias, bo + full, t, L, rem);
-        sigmoid(FloatVector.fromArray(S, t, 0).add(FloatVector.fromArray(S, t, L))).intoArray(t, 0);
-        System.arraycopy(t, 0, dst, d + full, rem);
-    }
-
-    /** dst[0, len) = tanh(src[0, len) + bias[0, len)), at the offsets given. */
-    private static void tanhs(int len, float[] src, int so, float[] bias, int bo, float[] dst, int d) {
-        int full = len - len % L;
-        for (int j = 0; j < full; j += L) tanh(FloatVector.fromArray(S, src, so + j).add(FloatVector.fromArray(S, bias, bo + j))).intoArray(dst, d + j);
-        int rem = len - full;
-        if (rem == 0) return;
-        float[] t = TAIL.get();
-        java.util.Arrays.fill(t, 0, 2 * L, 0f);
-        System.arraycopy(src, so + full, t, 0, rem);
-        System.arraycopy(bias, bo + full, t, L, rem);
-        tanh(FloatVector.fromArray(S, t, 0).add(FloatVector.fromArray(S, t, L))).intoArray(t, 0);
+        FloatVector.fromArray(S, t, 0).add(FloatVector.fromArray(S, t, L)).intoArray(t, 0);
+        lanes(f, t, 0, t, 0);
         System.arraycopy(t, 0, dst, d + full, rem);
     }
 
@@ -245,9 +252,9 @@ final class CpuLstm {
     private static void cellLanes(int stride, float[] act, int ai, float[] cp, int cpi, float[] h, int hi, float[] c, int ci) {
         FloatVector i = FloatVector.fromArray(S, act, ai), f = FloatVector.fromArray(S, act, ai + stride);
         FloatVector gt = FloatVector.fromArray(S, act, ai + 2 * stride), o = FloatVector.fromArray(S, act, ai + 3 * stride);
-        FloatVector cell = f.mul(FloatVector.fromArray(S, cp, cpi)).add(i.mul(gt)); // c = f*cPrev + i*g
-        cell.intoArray(c, ci);
-        o.mul(tanh(cell)).intoArray(h, hi); // h = o*tanh(c)
+        f.mul(FloatVector.fromArray(S, cp, cpi)).add(i.mul(gt)).intoArray(c, ci); // c = f*cPrev + i*g
+        lanes(TANH, c, ci, h, hi);
+        o.mul(FloatVector.fromArray(S, h, hi)).intoArray(h, hi); // h = o*tanh(c)
     }
 
     /**
@@ -293,7 +300,8 @@ final class CpuLstm {
         FloatVector one = FloatVector.broadcast(S, 1f);
         FloatVector i = FloatVector.fromArray(S, act, ai), f = FloatVector.fromArray(S, act, ai + stride);
         FloatVector gt = FloatVector.fromArray(S, act, ai + 2 * stride), o = FloatVector.fromArray(S, act, ai + 3 * stride);
-        FloatVector tc = tanh(FloatVector.fromArray(S, c, ci));
+        lanes(TANH, c, ci, dg, dgi + 3 * stride); // tanh(c), parked where dGates_o goes last
+        FloatVector tc = FloatVector.fromArray(S, dg, dgi + 3 * stride);
         FloatVector dh = FloatVector.fromArray(S, dh1, h1).add(FloatVector.fromArray(S, dh2, h2));
         // dcTotal = dc + dh * o * (1 - tc^2)
         FloatVector dcTotal = FloatVector.fromArray(S, dc, dci).add(dh.mul(o).mul(one.sub(tc.mul(tc))));
@@ -305,7 +313,7 @@ final class CpuLstm {
     }
 
     // ------------------------------------------------------------------------------------------------
-    // exp, sigmoid, tanh from basic arithmetic (NOTE [lstm-exp])
+    // exp, sigmoid, tanh from basic arithmetic (NOTE [lstm-exp], NOTE [lstm-lanes])
     // ------------------------------------------------------------------------------------------------
 
     private static final float LOG2E = 1.44269504088896341f;
@@ -316,48 +324,52 @@ final class CpuLstm {
     /** exp's argument is clamped to [EXP_LO, EXP_HI], where 2^n stays a normal float (n from -126 to 127). */
     private static final float EXP_LO = -87f, EXP_HI = 88f;
 
+    /** The functions of {@link #lanes}. */
+    static final int EXP = 0, SIGMOID = 1, TANH = 2;
+
     /**
-     * e^x for every lane: n = round(x log2 e), r = x - n ln 2 (|r| <= ln2 / 2), e^r by Cephes' expf polynomial, times
-     * 2^n built in the exponent bits. x is clamped to [-87, 88] first (e^-87 = 1.6e-38, e^88 = 1.7e38); NaN stays NaN.
+     * dst[d, d + L) = f(src[s, s + L)) for f = {@link #EXP}, {@link #SIGMOID} or {@link #TANH}; dst may be src. Every
+     * vector of this class's transcendentals is made and used here (NOTE [lstm-lanes]).
+     * <ul>
+     *   <li>e^x: n = round(x log2 e), r = x - n ln 2 (|r| <= ln2 / 2), e^r by Cephes' expf polynomial, times 2^n built
+     *   in the exponent bits. x is clamped to [-87, 88] first (e^-87 = 1.6e-38, e^88 = 1.7e38); NaN stays NaN.</li>
+     *   <li>sigmoid(x) = 1 / (1 + e^-x).</li>
+     *   <li>tanh(x) = 1 - 2 / (e^2x + 1), or Cephes' tanhf polynomial x + x^3 P(x^2) where |x| < 0.625.</li>
+     * </ul>
      */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(EXP_LO).min(EXP_HI);
+    static void lanes(int f, float[] src, int s, float[] dst, int d) {
+        FloatVector x0 = FloatVector.fromArray(S, src, s);
+        // e^(k x0): k = -1 and 2 are exact, so this is e^-x and e^2x to the bit
+        FloatVector x = x0.mul(f == SIGMOID ? -1f : f == TANH ? 2f : 1f).max(EXP_LO).min(EXP_HI);
         FloatVector t = x.fma(LOG2E, ROUNDER);
         FloatVector nf = t.sub(ROUNDER);
-        FloatVector r = nf.fma(bc(-LN2_HI), x);
-        r = nf.fma(bc(-LN2_LO), r);
+        FloatVector r = nf.fma(FloatVector.broadcast(S, -LN2_HI), x);
+        r = nf.fma(FloatVector.broadcast(S, -LN2_LO), r);
         FloatVector p = FloatVector.broadcast(S, 1.9875691500e-4f);
-        p = p.fma(r, bc(1.3981999507e-3f));
-        p = p.fma(r, bc(8.3334519073e-3f));
-        p = p.fma(r, bc(4.1665795894e-2f));
-        p = p.fma(r, bc(1.6666665459e-1f));
-        p = p.fma(r, bc(5.0000001201e-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.3981999507e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
         p = p.mul(r.mul(r)).add(r).add(1f);
         // 2^n: the integer n sits in t's low mantissa bits (t = 1.5 * 2^23 + n)
         IntVector n = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDER));
-        FloatVector scale = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(scale);
-    }
-
-    private static FloatVector bc(float v) {
-        return FloatVector.broadcast(S, v);
-    }
-
-    /** 1 / (1 + e^-x). */
-    static FloatVector sigmoid(FloatVector x) {
-        return FloatVector.broadcast(S, 1f).div(exp(x.neg()).add(1f));
-    }
-
-    /** 1 - 2 / (e^2x + 1), or Cephes' tanhf polynomial x + x^3 P(x^2) where |x| < 0.625. */
-    static FloatVector tanh(FloatVector x) {
-        FloatVector big = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(x.add(x)).add(1f)));
-        FloatVector z = x.mul(x);
-        FloatVector p = FloatVector.broadcast(S, -5.70498872745e-3f);
-        p = p.fma(z, bc(2.06390887954e-2f));
-        p = p.fma(z, bc(-5.37397155531e-2f));
-        p = p.fma(z, bc(1.33314422036e-1f));
-        p = p.fma(z, bc(-3.33332819422e-1f));
-        FloatVector small = p.mul(z).fma(x, x);
-        return big.blend(small, x.abs().lt(0.625f));
+        FloatVector e = p.mul(n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+        if (f == EXP) {
+            e.intoArray(dst, d);
+            return;
+        }
+        if (f == SIGMOID) {
+            FloatVector.broadcast(S, 1f).div(e.add(1f)).intoArray(dst, d);
+            return;
+        }
+        FloatVector big = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(e.add(1f)));
+        FloatVector z = x0.mul(x0);
+        FloatVector q = FloatVector.broadcast(S, -5.70498872745e-3f);
+        q = q.fma(z, FloatVector.broadcast(S, 2.06390887954e-2f));
+        q = q.fma(z, FloatVector.broadcast(S, -5.37397155531e-2f));
+        q = q.fma(z, FloatVector.broadcast(S, 1.33314422036e-1f));
+        q = q.fma(z, FloatVector.broadcast(S, -3.33332819422e-1f));
+        big.blend(q.mul(z).fma(x0, x0), x0.abs().lt(0.625f)).intoArray(dst, d);
     }
 }

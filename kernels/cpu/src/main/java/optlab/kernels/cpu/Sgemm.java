@@ -455,6 +455,63 @@ public final class Sgemm {
         yf.intoArray(dst, d + 15 * ds);
     }
 
+    // ---- Pre-packed B: one op(B) packed once, then multiplied by many A on the calling thread ----
+    //
+    // The LSTM's recurrent GEMM multiplies a few rows of h by the same weights at every step of a sequence; sgemm
+    // would pack those weights again at every step. packB lays out all of op(B) as blocked() would pack it, block by
+    // block (the (jc, pc) blocks in blocked's order, each in a slot of kb * nb floats), and sgemmPackedB runs blocked's
+    // loops over those slots: the same blocks, kernels and order of sums as sgemm's serial path for m * n * k > 512, so
+    // the same bits whatever rows a call covers.
+
+    /** Floats {@link #packB(boolean, int, int, float[], int, int, float[])} writes for a (k, n) op(B). */
+    static int packedBSize(int k, int n) {
+        int kb = blockSize(k, KC, 1), nb = blockSize(n, NC, NR);
+        return (k + kb - 1) / kb * ((n + nb - 1) / nb) * kb * nb;
+    }
+
+    /** Packs all of op(B) (k x n, indexed as in {@link #sgemm}) into {@code dst} ({@link #packedBSize} floats). */
+    static void packB(boolean transB, int k, int n, float[] b, int bo, int ldb, float[] dst) {
+        float[] block = SCRATCH.get().b;
+        int kb = blockSize(k, KC, 1), nb = blockSize(n, NC, NR), slot = 0;
+        for (int jc = 0; jc < n; jc += nb) {
+            for (int pc = 0; pc < k; pc += kb, slot += kb * nb) {
+                int kc = Math.min(kb, k - pc), nc = Math.min(nb, n - jc);
+                packB(transB, b, bo, ldb, pc, kc, jc, nc, block);
+                System.arraycopy(block, 0, dst, slot, kc * ((nc + NR - 1) / NR * NR));
+            }
+        }
+    }
+
+    /**
+     * {@code C = alpha * op(A) * B + beta * C} on the calling thread, B (k x n) from {@link #packB(boolean, int, int,
+     * float[], int, int, float[])}; m, n, k >= 1.
+     */
+    static void sgemmPackedB(boolean transA, int m, int n, int k, float alpha, float[] a, int ao, int lda, float[] bp,
+                             float beta, float[] c, int co, int ldc) {
+        Scratch s = SCRATCH.get();
+        float[] ap = s.a, t = s.tile;
+        int kb = blockSize(k, KC, 1), nb = blockSize(n, NC, NR), mb = blockSize(m, MC, MR), slot = 0;
+        for (int jc = 0; jc < n; jc += nb) {
+            int nc = Math.min(nb, n - jc);
+            for (int pc = 0; pc < k; pc += kb, slot += kb * nb) {
+                int kc = Math.min(kb, k - pc);
+                float bet = pc == 0 ? beta : 1f;
+                for (int ic = 0; ic < m; ic += mb) {
+                    int mc = Math.min(mb, m - ic);
+                    packA(transA, a, ao, lda, ic, mc, pc, kc, ap, 0);
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = Math.min(MR, mc - ir), hr = rowsFor(mr);
+                        for (int jr = 0; jr < nc; jr += NR) {
+                            int nr = Math.min(NR, nc - jr);
+                            kernel(hr, nr > L, kc, ap, ir * kc, bp, slot + jr * kc, nr > L ? NR : L, t);
+                            store(t, c, co + (ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, bet);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** Runs the full-size micro-kernel {@code reps} times on packed panels (GemmBenchmark's in-cache ceiling). */
     public static void microKernelLoop(int reps, int kc, float[] ap, float[] bp, float[] tile) {
         for (int r = 0; r < reps; r++) kernel(MR, true, kc, ap, 0, bp, 0, NR, tile);

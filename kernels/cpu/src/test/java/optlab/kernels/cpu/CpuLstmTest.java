@@ -87,13 +87,13 @@ class CpuLstmTest {
         float[] dy = randn(7, g.outputSize(), 1), dhT = full ? randn(8, ns, 1) : null, dcT = full ? randn(9, ns, 1) : null;
         // operands at offsets, outputs and scratch poisoned with NaN: a read of an unwritten element shows
         int o = 3;
-        float[] xo = shifted(x, o), y = nan(g.outputSize() + o), res = nan(g.stepReserveSize() + o), wT = nan(g.weightHhSize());
-        CpuLstm.forward(g, xo, o, h0, 0, c0, 0, wIh, 0, wHh, 0, bias, y, o, res, o, wT, split);
+        float[] xo = shifted(x, o), y = nan(g.outputSize() + o), res = nan(g.stepReserveSize() + o), wP = nan(CpuLstm.packedSize(g));
+        CpuLstm.forward(g, xo, o, h0, 0, c0, 0, wIh, 0, wHh, 0, bias, y, o, res, o, wP, split);
         float[] dx = nan(g.inputSize()), dh0 = full ? nan(ns) : null, dc0 = full ? nan(ns) : null;
         float[] dwIh = nan(g.weightIhSize()), dwHh = nan(g.weightHhSize()), db = nan(g4);
         float[] dGates = nan(t * n * g4), dhRec = nan(ns), dc = nan(ns);
         CpuLstm.backward(g, xo, o, h0, 0, c0, 0, wIh, 0, wHh, 0, y, o, res, o, dy, 0, dhT, 0, dcT, 0, dx, 0, dh0, 0, dc0, 0,
-                dwIh, 0, dwHh, 0, db, 0, dGates, dhRec, dc, split);
+                dwIh, 0, dwHh, 0, db, 0, dGates, dhRec, dc, wP, split);
         // y and the reserve without the 3 leading elements the kernel may not touch (checked: still NaN)
         for (float[] a : new float[][] {y, res}) for (int i = 0; i < o; i++) assertTrue(Float.isNaN(a[i]), "wrote before the offset");
         y = Arrays.copyOfRange(y, o, y.length);
@@ -188,21 +188,25 @@ class CpuLstmTest {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
-    /** f over x, a vector at a time; the first {@code LANE_CHECKS} values also in every lane: the bits may not depend on it. */
-    private static float[] apply(java.util.function.UnaryOperator<FloatVector> f, float[] x) {
+    /**
+     * {@link CpuLstm#lanes}'s function f over x, a vector at a time; the first {@code LANE_CHECKS} values also in every
+     * lane: the bits may not depend on it.
+     */
+    private static float[] apply(int f, float[] x) {
         int l = S.length();
         float[] y = new float[x.length], in = new float[l], out = new float[l];
         for (int i = 0; i < x.length; i += l) {
             Arrays.fill(in, 0.5f);
             System.arraycopy(x, i, in, 0, Math.min(l, x.length - i));
-            f.apply(FloatVector.fromArray(S, in, 0)).intoArray(out, 0);
+            CpuLstm.lanes(f, in, 0, out, 0);
             System.arraycopy(out, 0, y, i, Math.min(l, x.length - i));
         }
         for (int i = 0; i < Math.min(LANE_CHECKS, x.length); i++) {
             for (int at = 0; at < l; at++) {
                 Arrays.fill(in, 0.5f);
                 in[at] = x[i];
-                float v = f.apply(FloatVector.fromArray(S, in, 0)).lane(at);
+                CpuLstm.lanes(f, in, 0, out, 0);
+                float v = out[at];
                 assertEquals(Float.floatToRawIntBits(y[i]), Float.floatToRawIntBits(v), "lane " + at + " of x = " + x[i]);
             }
         }
@@ -223,7 +227,7 @@ class CpuLstmTest {
         x[3] = -87f;
         x[4] = 0.625f;
         x[5] = -0.625f;
-        float[] e = apply(CpuLstm::exp, x), s = apply(CpuLstm::sigmoid, x), t = apply(CpuLstm::tanh, x);
+        float[] e = apply(CpuLstm.EXP, x), s = apply(CpuLstm.SIGMOID, x), t = apply(CpuLstm.TANH, x);
         for (int i = 0; i < n; i++) {
             double xi = x[i];
             if (xi >= -87 && xi <= 88) {
@@ -236,7 +240,7 @@ class CpuLstmTest {
             assertTrue(Math.abs(t[i] - tx) <= 1e-7 + 4e-7 * Math.abs(tx), "tanh(" + xi + ") = " + t[i] + ", not " + tx);
         }
         float[] special = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e30f, -1e30f};
-        float[] se = apply(CpuLstm::sigmoid, special), te = apply(CpuLstm::tanh, special);
+        float[] se = apply(CpuLstm.SIGMOID, special), te = apply(CpuLstm.TANH, special);
         assertTrue(Float.isNaN(se[0]) && Float.isNaN(te[0]), "NaN stays NaN");
         assertArrayEquals(new float[] {1f, 0f, 1f, 0f}, Arrays.copyOfRange(se, 1, 5), 1e-37f, "sigmoid at the extremes");
         assertArrayEquals(new float[] {1f, -1f, 1f, -1f}, Arrays.copyOfRange(te, 1, 5), "tanh at the extremes");

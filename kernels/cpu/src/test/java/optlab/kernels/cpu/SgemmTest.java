@@ -261,4 +261,39 @@ class SgemmTest {
         });
         for (int i = 0; i < problems.length; i++) assertArrayEquals(topLevel[i], nested[i], problems[i].toString());
     }
+
+    /**
+     * The pre-packed-B path: against the reference at odd sizes, with more than one block of k (KC) and of n (NC), and
+     * the same bits as sgemm's (any split) above its unpacked threshold, also when its rows are run in slices.
+     */
+    @Test
+    void prePackedBMatchesTheReferenceAndSgemmBitForBit() {
+        Problem[] problems = {
+                Problem.of(false, true, 25, 512, 128).scalars(1f, 1f),
+                Problem.of(false, false, 25, 128, 512),
+                Problem.of(true, false, 33, 2100, 300).scalars(-0.5f, 0.25f).layout(2, 3, 1, 4, 5, 6),
+                Problem.of(false, true, 7, 31, 257).layout(0, 3, 0, 0, 5, 0),
+                Problem.of(false, false, 1, 1, 1).scalars(1f, 1f),
+                Problem.of(true, true, 17, 33, 7),
+        };
+        for (Problem p : problems) {
+            Case c = new Case(p);
+            float[] packed = new float[Sgemm.packedBSize(p.k(), p.n())];
+            Sgemm.packB(p.transB(), p.k(), p.n(), c.b, p.bo(), p.ldb(), packed);
+            float[] whole = c.freshC(), sliced = c.freshC();
+            Sgemm.sgemmPackedB(p.transA(), p.m(), p.n(), p.k(), p.alpha(), c.a, p.ao(), p.lda(), packed, p.beta(), whole, p.co(), p.ldc());
+            tolerance(p.k()).assertClose(p.toString(), whole, c.expected);
+            // rows one at a time: row i of op(A) starts at i * lda (i without transA)
+            for (int i = 0; i < p.m(); i++) {
+                Sgemm.sgemmPackedB(p.transA(), 1, p.n(), p.k(), p.alpha(), c.a, p.ao() + i * (p.transA() ? 1 : p.lda()), p.lda(),
+                        packed, p.beta(), sliced, p.co() + i * p.ldc(), p.ldc());
+            }
+            assertArrayEquals(whole, sliced, p + ", row by row");
+            if ((long) p.m() * p.n() * p.k() > 512) {
+                float[] viaSgemm = c.freshC();
+                c.run(viaSgemm);
+                assertArrayEquals(viaSgemm, whole, p + ", against sgemm");
+            }
+        }
+    }
 }

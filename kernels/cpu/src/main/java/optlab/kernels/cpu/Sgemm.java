@@ -188,17 +188,27 @@ public final class Sgemm {
                 int kc = Math.min(kb, k - pc);
                 float bet = pc == 0 ? beta : 1f;
                 packB(transB, b, bo, ldb, pc, kc, jc, nc, bp);
-                for (int ic = m0; ic < m1; ic += mb) {
-                    int mc = Math.min(mb, m1 - ic);
-                    packA(transA, a, ao, lda, ic, mc, pc, kc, ap, 0);
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = Math.min(MR, mc - ir), hr = rowsFor(mr);
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            int nr = Math.min(NR, nc - jr);
-                            kernel(hr, nr > L, kc, ap, ir * kc, bp, jr * kc, nr > L ? NR : L, t);
-                            store(t, c, co + (ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, bet);
-                        }
-                    }
+                rowsTimesPackedB(transA, a, ao, lda, m0, m1, mb, pc, kc, ap, bp, 0, jc, nc, alpha, bet, c, co, ldc, t);
+            }
+        }
+    }
+
+    /**
+     * C[m0..m1)[jc..jc+nc) = alpha * op(A)[m0..m1)[pc..pc+kc) * B~ + bet * C, B~ the packed (kc x nc) block at
+     * {@code bp[bOff..]}: op(A) packed MC rows at a time into ap, then one micro-kernel call per MR x NR tile.
+     */
+    private static void rowsTimesPackedB(boolean transA, float[] a, int ao, int lda, int m0, int m1, int mb, int pc,
+                                         int kc, float[] ap, float[] bp, int bOff, int jc, int nc, float alpha,
+                                         float bet, float[] c, int co, int ldc, float[] t) {
+        for (int ic = m0; ic < m1; ic += mb) {
+            int mc = Math.min(mb, m1 - ic);
+            packA(transA, a, ao, lda, ic, mc, pc, kc, ap, 0);
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir), hr = rowsFor(mr);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = Math.min(NR, nc - jr);
+                    kernel(hr, nr > L, kc, ap, ir * kc, bp, bOff + jr * kc, nr > L ? NR : L, t);
+                    store(t, c, co + (ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, bet);
                 }
             }
         }
@@ -496,18 +506,7 @@ public final class Sgemm {
             for (int pc = 0; pc < k; pc += kb, slot += kb * nb) {
                 int kc = Math.min(kb, k - pc);
                 float bet = pc == 0 ? beta : 1f;
-                for (int ic = 0; ic < m; ic += mb) {
-                    int mc = Math.min(mb, m - ic);
-                    packA(transA, a, ao, lda, ic, mc, pc, kc, ap, 0);
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = Math.min(MR, mc - ir), hr = rowsFor(mr);
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            int nr = Math.min(NR, nc - jr);
-                            kernel(hr, nr > L, kc, ap, ir * kc, bp, slot + jr * kc, nr > L ? NR : L, t);
-                            store(t, c, co + (ic + ir) * ldc + jc + jr, ldc, mr, nr, alpha, bet);
-                        }
-                    }
-                }
+                rowsTimesPackedB(transA, a, ao, lda, 0, m, mb, pc, kc, ap, bp, slot, jc, nc, alpha, bet, c, co, ldc, t);
             }
         }
     }

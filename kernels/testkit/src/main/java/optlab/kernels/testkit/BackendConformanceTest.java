@@ -534,6 +534,12 @@ public abstract class BackendConformanceTest {
             Conv2dGeometry g = conv(c);
             String what = g.toString();
             float[] x = randn(1, g.inputSize()), w = randn(2, g.filterSize()), dy = randn(3, g.outputSize());
+            // weights at a network's scale (PyTorch's default init is U(+-1/sqrt(c*r*s))): outputs stay O(1) at any
+            // depth, so the elementwise tolerance measures the kernel, not the float32 rounding of a 576-term sum of
+            // unit-variance products (the 64 -> 64 case: a sequential float32 sum there misses the tolerance by 2x on
+            // one element of 8,192, measured on the CUDA kernels under the emulator)
+            float scale = (float) (1 / Math.sqrt(g.c() * g.r() * g.s()));
+            for (int i = 0; i < w.length; i++) w[i] *= scale;
             Buffer xb = upload(x), wb = upload(w), dyb = upload(dy);
             Buffer y = empty(g.outputSize()), dx = empty(g.inputSize()), dw = empty(g.filterSize());
             backend().conv2dForward(g, xb.ptr(), wb.ptr(), y.ptr());

@@ -65,8 +65,8 @@ class ModelStepBenchmarkTest {
     @Test
     void measuresSmallResnetsOnTheCpuAndRecordsTheSettings() throws IOException {
         JsonNode r = runTiny("cpu");
-        assertEquals("cpu_im2col", r.get("kernels").get("conv2d").asText());
-        assertTrue(r.get("kernel_calls").get("conv2d=cpu_im2col").asLong() > 0, r.get("kernel_calls").toString());
+        assertEquals("cpu_implicit_gemm", r.get("kernels").get("conv2d").asText());
+        assertTrue(r.get("kernel_calls").get("conv2d=cpu_implicit_gemm").asLong() > 0, r.get("kernel_calls").toString());
     }
 
     @Test

@@ -97,11 +97,11 @@ class UserKernelRunTest {
 
         JsonNode ranBuiltIn = json.readTree(builtIn.resolve("result.json").toFile()).get("kernel_calls");
         JsonNode ranUser = json.readTree(user.resolve("result.json").toFile()).get("kernel_calls");
-        long convCalls = ranBuiltIn.path("conv2d=cpu_im2col").asLong(), addCalls = ranBuiltIn.path("binary.add=cpu").asLong();
+        long convCalls = ranBuiltIn.path("conv2d=cpu_implicit_gemm").asLong(), addCalls = ranBuiltIn.path("binary.add=cpu").asLong();
         assertTrue(convCalls > 0 && addCalls > 0, ranBuiltIn.toString());
         assertEquals(convCalls, ranUser.path(conv).asLong(), ranUser.toString());
         assertEquals(addCalls, ranUser.path(add).asLong(), ranUser.toString());
-        assertFalse(ranUser.has("conv2d=cpu_im2col") || ranUser.has("binary.add=cpu"), "no call went to the built-in kernels: " + ranUser);
+        assertFalse(ranUser.has("conv2d=cpu_implicit_gemm") || ranUser.has("binary.add=cpu"), "no call went to the built-in kernels: " + ranUser);
         assertEquals(ranBuiltIn.path("gemm=cpu_sgemm").asLong(), ranUser.path("gemm=cpu_sgemm").asLong(), "the other ops are unchanged");
     }
 

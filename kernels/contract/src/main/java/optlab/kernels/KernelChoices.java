@@ -306,8 +306,8 @@ public final class KernelChoices {
                 cuda("own_tf32", "gemm.cu: WMMA tensor cores, operands rounded to TF32 (explicit numerics option)"),
                 cuda("cublas", "cuBLAS SGEMM, FP32 math (pedantic: no TF32)"),
                 cuda("cublas_tf32", "cuBLAS SGEMM with TF32 tensor-op math (explicit numerics option)"));
-        op("conv2d", "cpu_im2col", "own_im2col", Gradient.OWN_BACKWARD, Conv2dKernel.class, CONV2D_ABI,
-                cpu("cpu_im2col", "cpu/CpuConv: im2col + Sgemm"),
+        op("conv2d", "cpu_implicit_gemm", "own_im2col", Gradient.OWN_BACKWARD, Conv2dKernel.class, CONV2D_ABI,
+                cpu("cpu_implicit_gemm", "cpu/CpuConv: implicit GEMM, col panels gathered from the image into Sgemm"),
                 cuda("own_im2col", "conv.cu im2col/col2im + the gemm op's kernel"),
                 cuda("cudnn", "cuDNN 9 convolution forward/backward (FMA math, no TF32)"));
         op("pool2d", "cpu_direct", "own_direct", Gradient.OWN_BACKWARD, Pool2dKernel.class, POOL2D_ABI,

@@ -143,12 +143,7 @@ final class CpuConv {
         // NOTE [thread-independent-bits]: group j holds images [n*j/groups, n*(j+1)/groups), a split fixed by n;
         // its GEMMs accumulate in image order into dw (j = 0) or its own partial, whichever thread runs it.
         int n = g.n(), groups = Math.min(n, FILTER_GROUPS);
-        float[] partials = PARTIALS.get();
-        if (partials.length < (groups - 1) * kcrs) {
-            partials = new float[(groups - 1) * kcrs];
-            PARTIALS.set(partials);
-        }
-        float[] part = partials;
+        float[] part = scratch(PARTIALS, (groups - 1) * kcrs);
         Parallel.Range body = (j0, j1) -> {
             Image im = new Image(g);
             float[] ad = scratch(PACKED, Sgemm.packedASize(g.k(), pq));

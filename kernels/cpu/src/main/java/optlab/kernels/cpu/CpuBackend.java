@@ -595,6 +595,11 @@ public final class CpuBackend implements Backend {
             u.forward(n, classes, logits, labels, smoothing, loss, probs);
             return;
         }
+        if (logits.dtype() == DType.FLOAT32) {
+            CpuLoss.forward(n, classes, f(logits), logits.offset(), i32(labels), labels.offset(), smoothing, f(loss), loss.offset(),
+                    f(probs), probs.offset());
+            return;
+        }
         double[] z = wide(logits, n * classes), l = wide(loss, n), p = wide(probs, n * classes);
         RefLoss.softmaxCrossEntropyForward(n, classes, z, wideOffset(logits), i32(labels), labels.offset(), smoothing,
                 l, wideOffset(loss), p, wideOffset(probs));
@@ -610,6 +615,11 @@ public final class CpuBackend implements Backend {
         SoftmaxCrossEntropyKernel u = softmaxCrossEntropy.take();
         if (u != null) {
             u.backward(n, classes, probs, labels, smoothing, dLoss, dLogits);
+            return;
+        }
+        if (probs.dtype() == DType.FLOAT32) {
+            CpuLoss.backward(n, classes, f(probs), probs.offset(), i32(labels), labels.offset(), smoothing, f(dLoss), dLoss.offset(),
+                    f(dLogits), dLogits.offset());
             return;
         }
         double[] p = wide(probs, n * classes), dl = wide(dLoss, n), dz = wide(dLogits, n * classes);

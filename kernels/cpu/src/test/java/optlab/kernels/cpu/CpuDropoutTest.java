@@ -6,7 +6,10 @@ import java.util.SplittableRandom;
 import optlab.kernels.random.Philox;
 import org.junit.jupiter.api.Test;
 
-/** {@link CpuDropout} against the scalar {@link Philox#keep}, to the bit, at awkward offsets, counters and splits. */
+/**
+ * {@link CpuDropout} against the scalar {@link Philox#keep}, to the bit, at awkward offsets, counters and splits, with
+ * NaNs and infinities among the inputs.
+ */
 class CpuDropoutTest {
     @Test
     void masksAndValuesEqualTheScalarGeneratorsBitForBit() {
@@ -14,6 +17,8 @@ class CpuDropoutTest {
         int n = 1500;
         float[] x = new float[n + 5];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        // a dropped NaN or infinity gives 0, as in the reference (a select, not x * scale * keep)
+        for (int i = 0; i < x.length; i += 7) x[i] = i % 3 == 0 ? Float.NaN : Float.NEGATIVE_INFINITY;
         // counters across the 2^32 boundary of the low counter word; seeds with both key words set
         for (long seed : new long[] {0L, 42L, 0xDEADBEEFCAFEF00DL, -1L}) {
             for (long counter : new long[] {0L, 1000L, 0xFFFFFF00L, (1L << 40) + 7}) {

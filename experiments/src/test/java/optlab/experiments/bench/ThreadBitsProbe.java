@@ -106,6 +106,8 @@ public final class ThreadBitsProbe {
             new Conv2dGeometry(1, 3, 32, 32, 16, 5, 5, 1, 1, 2, 2),
             new Conv2dGeometry(37, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1),
             new Conv2dGeometry(2, 6, 10, 10, 8, 3, 3, 1, 1, 0, 0),
+            // images in 16 groups through the dot-product filter gradient (output rows of 24 x 26 floats)
+            new Conv2dGeometry(20, 4, 24, 24, 8, 3, 3, 1, 1, 1, 1),
             // one image with enough work to split its output (and filter) columns between threads
             new Conv2dGeometry(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1),
         };

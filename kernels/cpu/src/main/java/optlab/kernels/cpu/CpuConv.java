@@ -36,6 +36,10 @@ import optlab.kernels.Conv2dGeometry;
  * scattered adds). Strided backward data (and padding of r or more, where r-1-pad would be negative) keeps
  * GEMM + col2im, one image at a time, with a col scratch per thread.
  *
+ * <p>Backward filter at stride 1 with long output rows (32x32 images) is not a GEMM: {@link CpuConvFilter} sums dy
+ * times the padded image along the output positions, where both lie contiguous in memory (no B panel to gather
+ * and transpose). The GEMM formulation above serves the rest, and images holding a NaN or an infinity.
+ *
  * <p>Images are split across threads when there are at least as many images (or image groups) as threads;
  * otherwise each image's output columns (or filter columns) are. Either way each output element gets the
  * same bits.
@@ -139,24 +143,18 @@ final class CpuConv {
     private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
 
     static void backwardFilter(Conv2dGeometry g, float[] x, int xo, float[] dy, int dyo, float[] dw, int dwo) {
-        int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w(), kcrs = g.k() * crs;
+        int kcrs = g.k() * g.c() * g.r() * g.s();
         // NOTE [thread-independent-bits]: group j holds images [n*j/groups, n*(j+1)/groups), a split fixed by n;
         // its GEMMs accumulate in image order into dw (j = 0) or its own partial, whichever thread runs it.
         int n = g.n(), groups = Math.min(n, FILTER_GROUPS);
         float[] part = scratch(PARTIALS, (groups - 1) * kcrs);
         Parallel.Range body = (j0, j1) -> {
-            Image im = new Image(g);
-            float[] ad = scratch(PACKED, Sgemm.packedASize(g.k(), pq));
             for (int j = j0; j < j1; j++) {
                 float[] out = j == 0 ? dw : part;
                 int outOff = j == 0 ? dwo : (j - 1) * kcrs;
                 int i0 = (int) ((long) n * j / groups), i1 = (int) ((long) n * (j + 1) / groups);
-                for (int i = i0; i < i1; i++) {
-                    im.load(x, xo + i * chw);
-                    Sgemm.packWholeA(false, dy, dyo + i * g.k() * pq, pq, g.k(), pq, ad);
-                    float beta = i == i0 ? 0f : 1f;
-                    forEachPanel(g.k(), crs, pq, (c0, c1) -> Sgemm.gemmPackedA(ad, g.k(), pq, c0, c1, im::packColT, beta, out, outOff, crs));
-                }
+                if (!CpuConvFilter.applies(g) || !CpuConvFilter.group(g, x, xo, dy, dyo, i0, i1, out, outOff))
+                    filterByGemm(g, x, xo, dy, dyo, i0, i1, out, outOff);
             }
         };
         if (groups >= Parallel.threads()) Parallel.forRange(groups, 1, body);
@@ -169,6 +167,19 @@ final class CpuConv {
                 for (int e = e0; e < e1; e++) dw[dwo + e] += part[po + e];
             }
         });
+    }
+
+    /** out[outOff..] (k, c*r*s) = sum over images [i0, i1) of dy[i] . col[i]^T (GEMMs, B panels gathered from col^T). */
+    private static void filterByGemm(Conv2dGeometry g, float[] x, int xo, float[] dy, int dyo, int i0, int i1, float[] out, int outOff) {
+        int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w();
+        Image im = new Image(g);
+        float[] ad = scratch(PACKED, Sgemm.packedASize(g.k(), pq));
+        for (int i = i0; i < i1; i++) {
+            im.load(x, xo + i * chw);
+            Sgemm.packWholeA(false, dy, dyo + i * g.k() * pq, pq, g.k(), pq, ad);
+            float beta = i == i0 ? 0f : 1f;
+            forEachPanel(g.k(), crs, pq, (c0, c1) -> Sgemm.gemmPackedA(ad, g.k(), pq, c0, c1, im::packColT, beta, out, outOff, crs));
+        }
     }
 
     /**

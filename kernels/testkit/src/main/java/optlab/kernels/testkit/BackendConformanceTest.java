@@ -503,7 +503,9 @@ public abstract class BackendConformanceTest {
      * (n, c, h, w, k, r, s, strideH, strideW, padH, padW): 3x3 same, strided, pointwise, 5x5 same, rectangular, n=1;
      * then shapes that reach the CPU's blocked paths: k not a multiple of the micro-tile, output rows longer than
      * a tile (35 columns), a 1x1 stride 2, padding of at least the kernel size, c*r*s over two depth blocks with
-     * n=1 (one image split between threads), and ResNet-like 16 -> 32 stride 2 and 64 -> 64 layers.
+     * n=1 (one image split between threads), and ResNet-like 16 -> 32 stride 2 and 64 -> 64 layers; then two whose
+     * output rows are long enough for the CPU's dot-product filter gradient (CpuConvFilter: padded and unpadded, filters
+     * and c*r*s not multiples of its register tile).
      */
     static final int[][] CONVS = {
             {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},
@@ -521,6 +523,8 @@ public abstract class BackendConformanceTest {
             {1, 40, 12, 12, 36, 3, 3, 1, 1, 1, 1},
             {2, 16, 16, 16, 32, 3, 3, 2, 2, 1, 1},
             {2, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1},
+            {1, 8, 24, 30, 12, 3, 3, 1, 1, 1, 1},
+            {3, 2, 28, 24, 6, 5, 5, 1, 1, 0, 0},
     };
 
     static Conv2dGeometry conv(int[] c) {

@@ -8,7 +8,7 @@ import optlab.kernels.Checks;
  * Float32 softmax cross-entropy with label smoothing, the CPU backend's. Reference: {@link
  * optlab.kernels.reference.RefLoss} (which the FLOAT64 path still runs).
  *
- * <p>Per row i, with m = max_j z_ij, e_ij = exp(z_ij - m) by {@link CpuLstm#lanes} (vectors, NOTE [lstm-exp]) and
+ * <p>Per row i, with m = max_j z_ij, e_ij = exp(z_ij - m) ({@code Math.exp} of the float difference) and
  * S = sum_j e_ij, lse = log S summed and taken in double:
  * <pre>
  *   probs_ij = e_ij / S
@@ -16,8 +16,10 @@ import optlab.kernels.Checks;
  * </pre>
  * which is the reference's {@code -sum_j q_ij log p_ij} with log p_ij = z_ij - m - lse. Each row belongs to one
  * thread and is summed in column order, so the bits do not depend on the thread count. The reference calls
- * {@code Math.exp} twice per element on widened copies: for the char LSTM's 2,500 x 83 logits that was 3 ms of a
- * 35 ms step.
+ * {@code Math.exp} twice per element on widened copies: for the char LSTM's 2,500 x 83 logits that was 3.1 ms of a
+ * step, now 1.3-2.0 (bin/bench --profile). Not {@link CpuLstm#lanes}' vector exp (0.8 ms): called from here too,
+ * C2 compiled it on its own and stopped inlining it into the LSTM's loops, whose family then took 29-32 ms a step
+ * instead of 21-24 (NOTE [lstm-lanes]).
  */
 final class CpuLoss {
     private CpuLoss() {}
@@ -36,10 +38,9 @@ final class CpuLoss {
     static void forward(int n, int classes, float[] z, int zo, int[] labels, int lo, double smoothing, float[] loss, int losso,
                         float[] probs, int po) {
         checkLabels(n, classes, labels, lo);
-        int padded = (classes + L - 1) / L * L;
         Parallel.forRange(n, Math.max(1, ROW_GRAIN * 100 / classes), (i0, i1) -> {
             float[] e = ROW.get();
-            if (e.length < padded) ROW.set(e = new float[padded]);
+            if (e.length < classes) ROW.set(e = new float[classes]);
             for (int i = i0; i < i1; i++) {
                 int row = zo + i * classes;
                 float m = Float.NEGATIVE_INFINITY;
@@ -50,7 +51,7 @@ final class CpuLoss {
                     sumShifted += e[j];
                 }
                 float zLabel = e[labels[lo + i]];
-                for (int j = 0; j < padded; j += L) CpuLstm.lanes(CpuLstm.EXP, e, j, e, j); // lanes past classes unused
+                for (int j = 0; j < classes; j++) e[j] = (float) Math.exp(e[j]);
                 double sum = 0;
                 for (int j = 0; j < classes; j++) sum += e[j];
                 double lse = Math.log(sum);

@@ -270,6 +270,50 @@ public final class Sgemm {
         }
     }
 
+    /** Whether {@link #gemmPackedARows} runs here: its micro-kernels exist for the 12-row tiles of AVX-512 only. */
+    static final boolean ROWS_IN_PLACE = MR == 12;
+
+    /**
+     * Columns [n0, n1) (multiples of NR apart from n1) of {@code C = A * B + beta * C} like {@link #gemmPackedA},
+     * with B read in place: B[p][j] = {@code b[bo + rowOff[p] + j]}. That is a stride-1 convolution's im2col matrix
+     * with its columns counted over the padded width wp (column j = output row j / wp, column j % wp), each row a
+     * contiguous run of the padded image: no panel is gathered. Column j of the product goes to C column
+     * {@code (j / wp) * q + j % wp} when {@code j % wp < q}; the others (past an output row) are dropped. b must
+     * hold NR floats past {@code bo + rowOff[p] + n1} for every p (they feed dropped columns only). Each stored
+     * element gets the arithmetic of {@link #gemmPackedA}, to the bit. Needs {@link #ROWS_IN_PLACE}.
+     */
+    static void gemmPackedARows(float[] ap, int m, int k, int n0, int n1, float[] b, int bo, int[] rowOff, int wp, int q,
+                                float beta, float[] c, int co, int ldc) {
+        float[] t = SCRATCH.get().tile;
+        int kb = blockSize(k, KC, 1), mPad = (m + MR - 1) / MR * MR;
+        for (int jc = n0; jc < n1; jc += NR) {
+            int nr = Math.min(NR, n1 - jc);
+            for (int pc = 0; pc < k; pc += kb) {
+                int kc = Math.min(kb, k - pc);
+                float bet = pc == 0 ? beta : 1f;
+                for (int ir = 0; ir < m; ir += MR) {
+                    int mr = Math.min(MR, m - ir), ao = pc * mPad + ir * kc;
+                    switch (rowsFor(mr)) {
+                        case 12 -> k12x2r(kc, ap, ao, b, bo + jc, rowOff, pc, t);
+                        case 8 -> k8x2r(kc, ap, ao, b, bo + jc, rowOff, pc, t);
+                        default -> k4x2r(kc, ap, ao, b, bo + jc, rowOff, pc, t);
+                    }
+                    // the tile's runs of columns that lie within an output row
+                    for (int j = 0; j < nr; ) {
+                        int col = jc + j, oq = col % wp;
+                        if (oq >= q) {
+                            j += wp - oq;
+                            continue;
+                        }
+                        int run = Math.min(q - oq, nr - j);
+                        store(t, j, c, co + ir * ldc + col / wp * q + oq, ldc, mr, run, 1f, bet);
+                        j += run;
+                    }
+                }
+            }
+        }
+    }
+
     /** Rows of the micro-kernel that covers an edge of {@code h <= MR} rows. */
     private static int rowsFor(int h) {
         if (MR == 12) return h > 8 ? 12 : h > 4 ? 8 : 4;
@@ -297,10 +341,15 @@ public final class Sgemm {
 
     /** C[0..mr, 0..nr) = alpha * t + beta * C (beta = 0: alpha * t, C not read). */
     private static void store(float[] t, float[] c, int ci, int ldc, int mr, int nr, float alpha, float beta) {
+        store(t, 0, c, ci, ldc, mr, nr, alpha, beta);
+    }
+
+    /** C[0..mr, 0..nr) = alpha * t[.., tc..] + beta * C: the tile's columns from tc on. */
+    private static void store(float[] t, int tc, float[] c, int ci, int ldc, int mr, int nr, float alpha, float beta) {
         FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
         int full = nr & -L;
         for (int i = 0; i < mr; i++) {
-            int r = ci + i * ldc, tr = i * NR;
+            int r = ci + i * ldc, tr = i * NR + tc;
             if (beta == 0) {
                 for (int j = 0; j < full; j += L) FloatVector.fromArray(S, t, tr + j).mul(va).intoArray(c, r + j);
             } else {
@@ -716,5 +765,83 @@ public final class Sgemm {
         c10.intoArray(t, NR);
         c20.intoArray(t, 2 * NR);
         c30.intoArray(t, 3 * NR);
+    }
+
+    /** 12 x NR tile like k12x2, B row p read at {@code bo + boff[bso + p]} (for {@link #gemmPackedARows}). */
+    private static void k12x2r(int kc, float[] ap, int ao, float[] bp, int bo, int[] boff, int bso, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z, c80 = z, c81 = z, c90 = z, c91 = z, c100 = z, c101 = z, c110 = z, c111 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = ao + p * 12, bi = bo + boff[bso + p];
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L), a;
+            a = FloatVector.broadcast(S, ap[ai]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, ap[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, ap[ai + 2]); c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, ap[ai + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, ap[ai + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, ap[ai + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(S, ap[ai + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(S, ap[ai + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+            a = FloatVector.broadcast(S, ap[ai + 8]); c80 = a.fma(b0, c80); c81 = a.fma(b1, c81);
+            a = FloatVector.broadcast(S, ap[ai + 9]); c90 = a.fma(b0, c90); c91 = a.fma(b1, c91);
+            a = FloatVector.broadcast(S, ap[ai + 10]); c100 = a.fma(b0, c100); c101 = a.fma(b1, c101);
+            a = FloatVector.broadcast(S, ap[ai + 11]); c110 = a.fma(b0, c110); c111 = a.fma(b1, c111);
+        }
+        c00.intoArray(t, 0); c01.intoArray(t, L);
+        c10.intoArray(t, NR); c11.intoArray(t, NR + L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 2 * NR + L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 3 * NR + L);
+        c40.intoArray(t, 4 * NR); c41.intoArray(t, 4 * NR + L);
+        c50.intoArray(t, 5 * NR); c51.intoArray(t, 5 * NR + L);
+        c60.intoArray(t, 6 * NR); c61.intoArray(t, 6 * NR + L);
+        c70.intoArray(t, 7 * NR); c71.intoArray(t, 7 * NR + L);
+        c80.intoArray(t, 8 * NR); c81.intoArray(t, 8 * NR + L);
+        c90.intoArray(t, 9 * NR); c91.intoArray(t, 9 * NR + L);
+        c100.intoArray(t, 10 * NR); c101.intoArray(t, 10 * NR + L);
+        c110.intoArray(t, 11 * NR); c111.intoArray(t, 11 * NR + L);
+    }
+
+    /** 8 x NR tile like k8x2, B row p read at {@code bo + boff[bso + p]} (for {@link #gemmPackedARows}). */
+    private static void k8x2r(int kc, float[] ap, int ao, float[] bp, int bo, int[] boff, int bso, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = ao + p * 8, bi = bo + boff[bso + p];
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L), a;
+            a = FloatVector.broadcast(S, ap[ai]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, ap[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, ap[ai + 2]); c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, ap[ai + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, ap[ai + 4]); c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, ap[ai + 5]); c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(S, ap[ai + 6]); c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(S, ap[ai + 7]); c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+        }
+        c00.intoArray(t, 0); c01.intoArray(t, L);
+        c10.intoArray(t, NR); c11.intoArray(t, NR + L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 2 * NR + L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 3 * NR + L);
+        c40.intoArray(t, 4 * NR); c41.intoArray(t, 4 * NR + L);
+        c50.intoArray(t, 5 * NR); c51.intoArray(t, 5 * NR + L);
+        c60.intoArray(t, 6 * NR); c61.intoArray(t, 6 * NR + L);
+        c70.intoArray(t, 7 * NR); c71.intoArray(t, 7 * NR + L);
+    }
+
+    /** 4 x NR tile like k4x2, B row p read at {@code bo + boff[bso + p]} (for {@link #gemmPackedARows}). */
+    private static void k4x2r(int kc, float[] ap, int ao, float[] bp, int bo, int[] boff, int bso, float[] t) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = ao + p * 4, bi = bo + boff[bso + p];
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L), a;
+            a = FloatVector.broadcast(S, ap[ai]); c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, ap[ai + 1]); c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, ap[ai + 2]); c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, ap[ai + 3]); c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+        }
+        c00.intoArray(t, 0); c01.intoArray(t, L);
+        c10.intoArray(t, NR); c11.intoArray(t, NR + L);
+        c20.intoArray(t, 2 * NR); c21.intoArray(t, 2 * NR + L);
+        c30.intoArray(t, 3 * NR); c31.intoArray(t, 3 * NR + L);
     }
 }

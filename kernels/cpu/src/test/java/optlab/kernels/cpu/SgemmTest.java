@@ -296,4 +296,49 @@ class SgemmTest {
             }
         }
     }
+
+    /**
+     * B's rows read in place (a convolution's col over the padded width, {@link Sgemm#gemmPackedARows}) against the
+     * same B gathered panel by panel ({@link Sgemm#gemmPackedA}): the same bits in every kept column, columns past an
+     * output row dropped, and C's other elements untouched. m covers the 12-, 8- and 4-row kernels, k two depth
+     * blocks, and the column ranges split as threads would take them.
+     */
+    @Test
+    void rowsReadInPlaceGiveTheGatheredPanelsBits() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Sgemm.ROWS_IN_PLACE, "12-row micro-kernels only");
+        SplittableRandom r = new SplittableRandom(11);
+        int wp = 23, q = 20, p = 9; // an output of p x q in a padded width of wp
+        for (int m : new int[] {16, 5, 12, 28}) {
+            for (int k : new int[] {64, 300}) {
+                int rowsLen = k * 7 + p * wp + Sgemm.NR + 8;
+                float[] b = new float[rowsLen];
+                for (int i = 0; i < b.length; i++) b[i] = (float) r.nextGaussian();
+                int[] rowOff = new int[k];
+                for (int i = 0; i < k; i++) rowOff[i] = 3 + i * 7 % (k * 6); // rows overlapping, as a convolution's do
+                float[] a = new float[m * k];
+                for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
+                float[] ap = new float[Sgemm.packedASize(m, k)];
+                Sgemm.packWholeA(false, a, 0, k, m, k, ap);
+                int columns = (p - 1) * wp + q, ldc = p * q + 3;
+                // the gathered path over the same B, then its columns moved to the output layout
+                float[] wide = new float[m * columns];
+                Sgemm.gemmPackedA(ap, m, k, 0, columns, (pc, kc, jc, nc, dst) -> {
+                    int w = nc > Sgemm.NR / 2 ? Sgemm.NR : Sgemm.NR / 2;
+                    for (int pp = 0; pp < kc; pp++)
+                        for (int j = 0; j < w; j++) dst[pp * w + j] = j < nc ? b[rowOff[pc + pp] + jc + j] : 0f;
+                }, 0f, wide, 0, columns);
+                float[] expected = new float[m * ldc];
+                Arrays.fill(expected, -7f);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < columns; j++)
+                        if (j % wp < q) expected[i * ldc + j / wp * q + j % wp] = wide[i * columns + j];
+                float[] got = new float[m * ldc];
+                Arrays.fill(got, -7f);
+                int[] cuts = {0, Sgemm.NR, 3 * Sgemm.NR, columns};
+                for (int c = 0; c + 1 < cuts.length; c++)
+                    Sgemm.gemmPackedARows(ap, m, k, cuts[c], cuts[c + 1], b, 0, rowOff, wp, q, 0f, got, 0, ldc);
+                assertArrayEquals(expected, got, "m=" + m + " k=" + k);
+            }
+        }
+    }
 }

@@ -505,7 +505,8 @@ public abstract class BackendConformanceTest {
      * a tile (35 columns), a 1x1 stride 2, padding of at least the kernel size, c*r*s over two depth blocks with
      * n=1 (one image split between threads), and ResNet-like 16 -> 32 stride 2 and 64 -> 64 layers; then two whose
      * output rows are long enough for the CPU's dot-product filter gradient (CpuConvFilter: padded and unpadded, filters
-     * and c*r*s not multiples of its register tile).
+     * and c*r*s not multiples of its register tile); and two for its forward reading col's rows in place
+     * (CpuConv.rowsInPlace: 16 filters as 12 + 4 rows, and c*r*s over two depth blocks with one image).
      */
     static final int[][] CONVS = {
             {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},
@@ -525,6 +526,8 @@ public abstract class BackendConformanceTest {
             {2, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1},
             {1, 8, 24, 30, 12, 3, 3, 1, 1, 1, 1},
             {3, 2, 28, 24, 6, 5, 5, 1, 1, 0, 0},
+            {2, 8, 20, 17, 16, 3, 3, 1, 1, 1, 1},
+            {1, 32, 16, 36, 5, 3, 3, 1, 1, 1, 1},
     };
 
     static Conv2dGeometry conv(int[] c) {

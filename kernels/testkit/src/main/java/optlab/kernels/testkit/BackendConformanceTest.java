@@ -572,6 +572,7 @@ public abstract class BackendConformanceTest {
             {3, 2, 7, 9, 2, 2, 2, 2, 0, 0},   // unpadded, odd sizes: the last input row and column are never read
             {2, 3, 9, 11, 3, 3, 2, 2, 0, 0},  // unpadded, overlapping windows
             {1, 2, 10, 11, 2, 3, 3, 4, 0, 0}, // unpadded, stride past the window
+            {2, 3, 6, 38, 2, 2, 2, 2, 0, 0},  // 2x2: output rows of a full vector and a partial one on the CPU
     };
 
     static Pool2dGeometry pool(int[] c) {

@@ -219,6 +219,9 @@ final class CpuElementwise {
     // Reductions: x is (outer, size, inner), accumulated in double
     // ---------------------------------------------------------------------------------------------
 
+    /** Columns per chunk of a reduction over rows of more than one column, at least (a kilobyte of each row). */
+    private static final int MIN_COLUMNS = 256;
+
     static void reduce(ReduceOp op, int outer, int size, int inner, float[] x, int xo, float[] y, int yo) {
         boolean max = op == ReduceOp.MAX;
         double scale = op == ReduceOp.MEAN ? 1.0 / size : 1.0;
@@ -243,9 +246,11 @@ final class CpuElementwise {
             });
             return;
         }
-        // inner > 1: accumulate whole inner rows, so the loads stay contiguous
+        // inner > 1: accumulate whole inner rows, so the loads stay contiguous; chunks of at least MIN_COLUMNS columns
+        // (or all of them), since a thread that sums a few columns reads a piece of a cache line per row: the LSTM's
+        // bias gradient (2,500 rows of 512) took 0.42-0.85 ms on 2 threads in chunks of 13 columns, 0.17-0.26 on one
         int work = outer * inner;
-        Parallel.forRange(work, Math.max(1, GRAIN / size), (w0, w1) -> {
+        Parallel.forRange(work, Math.max(Math.min(inner, MIN_COLUMNS), GRAIN / size), (w0, w1) -> {
             double[] acc = new double[inner];
             for (int w = w0; w < w1; ) {
                 int o = w / inner, i0 = w % inner, i1 = Math.min(inner, i0 + (w1 - w));

@@ -41,8 +41,9 @@ import optlab.tensor.Tensor;
  * workload, so that both see the same machine load; per workload both throughputs (median over rounds, the
  * spread min-max) and their ratio.
  *
- * <p>The PyTorch side is {@code experiments/src/main/python/torch_steps.py}, run as one {@code --serve} process
- * that answers one line per round. PyTorch is never a dependency of the build or the tests: the python3 is found
+ * <p>The PyTorch side is {@code experiments/src/main/python/torch_steps.py}, run as a {@code --serve} process
+ * that answers one line per round; the OptLab side, {@link #serve}, the same way in a JVM of its own. Both are
+ * started afresh for each workload (see {@link #run}). PyTorch is never a dependency of the build or the tests: the python3 is found
  * at run time ({@link #findPython}); with none, the run says how to get one and exits 2.
  *
  * <p>One step is {@link ModelStepBenchmark#step}: forward in training mode, mean softmax cross-entropy, the loss
@@ -251,45 +252,126 @@ final class TorchComparison {
         this.out = out;
     }
 
-    /** Runs every workload's alternated rounds with the PyTorch process {@code python}; returns every round. */
+    /**
+     * Runs every workload's alternated rounds; returns every round. Each workload gets a fresh OptLab JVM ({@link
+     * #serve}, this JVM's java, class path and options) and a fresh PyTorch process ({@code python}), as a training
+     * run would: run one after another in one JVM, the workloads share the JIT's profiles and compiled code, and a
+     * later workload could run code compiled for an earlier one (the char LSTM's step took 48 ms after ResNet-20's
+     * in one JVM, 38 ms alone, bin/bench --profile, 2026-12-06).
+     */
     List<Round> run(String python, Path root) throws IOException, InterruptedException {
-        Backend backend = Backends.of(Device.CPU);
         Path script = root.resolve(SCRIPT);
         if (!Files.exists(script)) throw new IOException("the PyTorch side " + script + " is missing");
-        Process torch = new ProcessBuilder(python, script.toString(), "--serve", "--threads", Integer.toString(threads))
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         List<Round> all = new ArrayList<>();
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(torch.getInputStream(), StandardCharsets.UTF_8));
-             PrintWriter cmd = new PrintWriter(torch.getOutputStream(), true, StandardCharsets.UTF_8)) {
-            String ready = in.readLine();
-            if (ready == null || !ready.startsWith("ready")) throw new IOException("the PyTorch side did not start: " + ready);
-            out.printf(Locale.ROOT, "OptLab: backend %s, java %s; PyTorch: %s (%s)%n", backend.name(),
-                    System.getProperty("java.version"), ready.substring(5).strip(), python);
-            out.printf(Locale.ROOT, "%d rounds per workload, alternated (OptLab, PyTorch, ...); a round: %d warm-up steps (+%d in the first) and "
-                    + "%d timed; its figure: items/s at its median step%n", rounds, warmup, FIRST_ROUND_EXTRA_WARMUP, steps);
-            for (Workload w : workloads) {
-                try (Session s = new Session(w, 0)) {
-                    for (int r = 1; r <= rounds; r++) {
-                        int wu = warmup + (r == 1 ? FIRST_ROUND_EXTRA_WARMUP : 0);
-                        Round o = s.round(r, wu, steps);
-                        out.println(o.line());
-                        all.add(o);
-                        cmd.printf(Locale.ROOT, "run %s %d %d %d%n", w.name(), wu, steps, r);
-                        String line = in.readLine();
-                        if (line == null || line.startsWith("error")) throw new IOException("the PyTorch side failed: " + line);
-                        Round p = Round.parse(line);
-                        out.println(p.line());
-                        all.add(p);
+        boolean first = true;
+        for (Workload w : workloads) {
+            try (Server optlab = new Server("OptLab", optLabCommand(w, threads));
+                 Server torch = new Server("the PyTorch side", List.of(python, script.toString(), "--serve", "--threads", Integer.toString(threads)))) {
+                if (first) {
+                    out.printf(Locale.ROOT, "OptLab: %s; PyTorch: %s (%s); each workload in a fresh JVM and Python process%n", optlab.ready,
+                            torch.ready, python);
+                    out.printf(Locale.ROOT, "%d rounds per workload, alternated (OptLab, PyTorch, ...); a round: %d warm-up steps (+%d in the first) "
+                            + "and %d timed; its figure: items/s at its median step%n", rounds, warmup, FIRST_ROUND_EXTRA_WARMUP, steps);
+                    first = false;
+                }
+                for (int r = 1; r <= rounds; r++) {
+                    int wu = warmup + (r == 1 ? FIRST_ROUND_EXTRA_WARMUP : 0);
+                    String run = String.format(Locale.ROOT, "run %s %d %d %d", w.name(), wu, steps, r);
+                    for (Server s : List.of(optlab, torch)) {
+                        Round round = Round.parse(s.ask(run));
+                        out.println(round.line());
+                        all.add(round);
                     }
                 }
             }
-            cmd.println("quit");
-        } finally {
-            if (!torch.waitFor(30, TimeUnit.SECONDS)) torch.destroyForcibly();
         }
         out.println();
         out.print(table(workloads, all));
         return all;
+    }
+
+    /** The command of an OptLab {@link #serve} JVM for w: this JVM's java, options and class path. */
+    static List<String> optLabCommand(Workload w, int threads) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!a.startsWith("-Doptlab.threads=") && !a.startsWith("-agentlib") && !a.startsWith("-javaagent")) cmd.add(a);
+        }
+        cmd.add("-Doptlab.threads=" + threads);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), TorchComparison.class.getName(), w.name()));
+        return cmd;
+    }
+
+    /** A process that answers {@code run ...} lines with one line each, after a {@code ready ...} line. */
+    private static final class Server implements AutoCloseable {
+        private final String what;
+        private final Process process;
+        private final BufferedReader in;
+        private final PrintWriter cmd;
+        final String ready;
+
+        Server(String what, List<String> command) throws IOException {
+            this.what = what;
+            process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            cmd = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+            String line = in.readLine();
+            if (line == null || !line.startsWith("ready")) {
+                process.destroyForcibly();
+                throw new IOException(what + " did not start: " + line);
+            }
+            ready = line.substring(5).strip();
+        }
+
+        String ask(String line) throws IOException {
+            cmd.println(line);
+            String answer = in.readLine();
+            if (answer == null || answer.startsWith("error")) throw new IOException(what + " failed: " + answer);
+            return answer;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            cmd.println("quit");
+            cmd.close();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) process.destroyForcibly();
+        }
+    }
+
+    /**
+     * The OptLab side of one workload, in a JVM of its own ({@link #run} starts it): prints {@code ready <backend,
+     * java>}, then answers each {@code run WORKLOAD WARMUP STEPS ROUND} line on stdin with a round's line ({@code
+     * error <why>} if it failed) until {@code quit} or the end of the input.
+     */
+    static void serve(String workload, BufferedReader in, PrintStream out) throws IOException {
+        Workload w = select(List.of(workload)).get(0);
+        Backend backend = Backends.of(Device.CPU);
+        try (Session s = new Session(w, 0)) {
+            out.println("ready backend " + backend.name() + ", java " + System.getProperty("java.version"));
+            out.flush();
+            for (String line; (line = in.readLine()) != null && !line.strip().equals("quit"); ) {
+                String[] f = line.strip().split("\\s+");
+                try {
+                    if (f.length != 5 || !f[0].equals("run") || !f[1].equals(w.name())) {
+                        throw new IllegalArgumentException("expected 'run " + w.name() + " WARMUP STEPS ROUND', got '" + line + "'");
+                    }
+                    out.println(s.round(Integer.parseInt(f[4]), Integer.parseInt(f[2]), Integer.parseInt(f[3])).line());
+                } catch (RuntimeException e) {
+                    out.println("error " + e);
+                }
+                out.flush();
+            }
+        }
+    }
+
+    /** {@link #serve}'s JVM: {@code java ... optlab.experiments.bench.TorchComparison WORKLOAD}. */
+    public static void main(String[] args) throws IOException {
+        if (args.length != 1) {
+            System.err.println("usage: TorchComparison WORKLOAD (started by bin/bench --vs-pytorch; answers 'run' lines on stdin)");
+            System.exit(2);
+        }
+        serve(args[0], new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), System.out);
+        System.exit(0);
     }
 
     static final int FIRST_ROUND_EXTRA_WARMUP = 2;

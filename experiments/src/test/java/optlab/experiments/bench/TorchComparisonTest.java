@@ -80,4 +80,33 @@ class TorchComparisonTest {
                 lines[1]);
         assertEquals(2.5, TorchComparison.median(new double[] {4, 1, 2, 3}));
     }
+
+    /**
+     * The OptLab side of a workload, in a JVM of its own as --vs-pytorch starts it: a ready line, one round line per
+     * run line (whose figures it measured: the step took time, the loss is finite), an error line for a bad request,
+     * and an exit on quit. One warm-up and one timed step of fmnist_2c2d on one thread.
+     */
+    @Test
+    void anOptLabServerJvmAnswersRoundsAndRefusesBadRequests() throws Exception {
+        TorchComparison.Workload w = TorchComparison.select(List.of("fmnist_2c2d")).get(0);
+        Process p = new ProcessBuilder(TorchComparison.optLabCommand(w, 1)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+             var cmd = new java.io.PrintWriter(p.getOutputStream(), true, java.nio.charset.StandardCharsets.UTF_8)) {
+            String ready = in.readLine();
+            assertTrue(ready != null && ready.startsWith("ready backend cpu (1 threads), java "), ready);
+            cmd.println("run fmnist_2c2d 1 1 1");
+            TorchComparison.Round r = TorchComparison.Round.parse(in.readLine());
+            assertEquals("optlab", r.engine());
+            assertEquals(1, r.steps());
+            assertTrue(r.medianMs() > 0 && Double.isFinite(r.loss()), r.line());
+            cmd.println("run resnet20 1 1 2");
+            String error = in.readLine();
+            assertTrue(error.startsWith("error") && error.contains("expected 'run fmnist_2c2d WARMUP STEPS ROUND'"), error);
+            cmd.println("quit");
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the server exits on quit");
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
 }

@@ -247,9 +247,7 @@ final class CpuConv {
             int size = c * hp * wp + slack;
             buf = scratch(PADDED, size);
             off = 0;
-            java.util.Arrays.fill(buf, 0, size, 0f);
-            for (int ch = 0; ch < c; ch++)
-                for (int ih = 0; ih < h; ih++) System.arraycopy(x, xo + (ch * h + ih) * w, buf, (ch * hp + ih + padH) * wp + padW, w);
+            pad(c, h, w, padH, padW, x, xo, buf, 0, size);
         }
 
         /** Takes the image at x[xo..], copying it into this thread's padded buffer when there is padding. */
@@ -261,9 +259,7 @@ final class CpuConv {
             }
             buf = scratch(PADDED, c * hp * wp);
             off = 0;
-            java.util.Arrays.fill(buf, 0, c * hp * wp, 0f);
-            for (int ch = 0; ch < c; ch++)
-                for (int ih = 0; ih < h; ih++) System.arraycopy(x, xo + (ch * h + ih) * w, buf, (ch * hp + ih + padH) * wp + padW, w);
+            pad(c, h, w, padH, padW, x, xo, buf, 0, c * hp * wp);
         }
 
         /**
@@ -310,6 +306,17 @@ final class CpuConv {
             gather(jc, nc, pc, kc, t, kc);
             Sgemm.packB(true, t, 0, kc, 0, kc, 0, nc, dst);
         }
+    }
+
+    /**
+     * dst[d, d + size) = the image x[xo..] (c, h, w) zero-padded by padH rows and padW columns on each side, as (c,
+     * h + 2 padH, w + 2 padW), then zeros up to size.
+     */
+    static void pad(int c, int h, int w, int padH, int padW, float[] x, int xo, float[] dst, int d, int size) {
+        int hp = h + 2 * padH, wp = w + 2 * padW;
+        java.util.Arrays.fill(dst, d, d + size, 0f);
+        for (int ch = 0; ch < c; ch++)
+            for (int ih = 0; ih < h; ih++) System.arraycopy(x, xo + (ch * h + ih) * w, dst, d + (ch * hp + ih + padH) * wp + padW, w);
     }
 
     /** dx[dxo..] (c, h, w) = sum of col's entries over the positions each input element was read at. */

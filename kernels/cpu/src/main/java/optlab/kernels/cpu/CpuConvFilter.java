@@ -110,11 +110,8 @@ final class CpuConvFilter {
             for (int j = 0; j < imgs; j++) {
                 int i = cs + j, ib = j * pl.imageFloats, db = j * k * pl.dyStride;
                 if (!finite(x, xo + i * chw, chw)) return false;
-                // the padded image: zero borders, and zeros past its end for the last vectors of the last rows
-                java.util.Arrays.fill(ims, ib, ib + pl.imageFloats, 0f);
-                for (int ch = 0; ch < c; ch++)
-                    for (int ih = 0; ih < h; ih++)
-                        System.arraycopy(x, xo + i * chw + (ch * h + ih) * w, ims, ib + (ch * pl.hp + ih + g.padH()) * pl.wp + g.padW(), w);
+                // the padded image, and zeros past its end for the last vectors of the last rows
+                CpuConv.pad(c, h, w, g.padH(), g.padW(), x, xo + i * chw, ims, ib, pl.imageFloats);
                 imBase[j] = ib;
                 // dy in the padded width: zeros past q and past p * wp
                 java.util.Arrays.fill(dyc, db, db + k * pl.dyStride, 0f);

@@ -72,6 +72,8 @@ public final class CpuBackend implements Backend {
     private final Slot<UnaryKernel>[] unary;
     private final Slot<BinaryKernel>[] binary;
     private final Map<String, Slot<FusedKernel>> fused = new ConcurrentHashMap<>();
+    /** The latest float32 dropout masks, replayed by the backward's call with the same key (CpuDropout.Masks). */
+    private final CpuDropout.Masks dropoutMasks = new CpuDropout.Masks();
 
     /**
      * One op's dispatch: the user's Java kernel or null for the built-in one, and the call counter of the choice that
@@ -637,7 +639,14 @@ public final class CpuBackend implements Backend {
             float[] xa = f(x), ya = f(y);
             int xo = x.offset(), yo = y.offset();
             float scale = (float) (1.0 / (1.0 - p));
-            Parallel.forRange(n, 4096, (from, to) -> CpuDropout.apply(seed, counter, threshold, scale, xa, xo, ya, yo, from, to));
+            int[] mask = dropoutMasks.get(seed, counter, n, threshold);
+            if (mask != null) {
+                Parallel.forRange(n, 4096, (from, to) -> CpuDropout.replay(mask, scale, xa, xo, ya, yo, from, to));
+                return;
+            }
+            int[] record = dropoutMasks.recorder(n);
+            Parallel.forRange(n, 4096, (from, to) -> CpuDropout.apply(seed, counter, threshold, scale, xa, xo, ya, yo, from, to, record));
+            if (record != null) dropoutMasks.put(seed, counter, n, threshold, record);
         } else {
             RefRandom.dropout(n, p, seed, counter, d(x), x.offset(), d(y), y.offset());
         }

@@ -40,13 +40,18 @@ final class CpuDropout {
     private static final int BLOCK = 512;
     private static final ThreadLocal<int[]> WORDS = ThreadLocal.withInitial(() -> new int[BLOCK]);
 
-    /** y[yo + i] = keep(counter + i) ? x[xo + i] * scale : 0 for i in [from, to); x may be y. */
-    static void apply(long seed, long counter, int threshold, float scale, float[] x, int xo, float[] y, int yo, int from, int to) {
+    /**
+     * y[yo + i] = keep(counter + i) ? x[xo + i] * scale : 0 for i in [from, to); x may be y. With {@code record}
+     * non-null, also record[i] = 0 (kept) or -1 (dropped) for i in [from, to), for {@link #replay}.
+     */
+    static void apply(long seed, long counter, int threshold, float scale, float[] x, int xo, float[] y, int yo, int from, int to,
+                      int[] record) {
         int[] w = WORDS.get();
         for (int b = from; b < to; b += BLOCK) {
             int len = Math.min(BLOCK, to - b);
             words0(seed, counter + b, len, w);
-            keep(w, len, threshold, scale, x, xo + b, y, yo + b);
+            if (record == null) keep(w, len, threshold, scale, x, xo + b, y, yo + b);
+            else keepAndRecord(w, len, threshold, scale, x, xo + b, y, yo + b, record, b);
         }
     }
 
@@ -60,6 +65,32 @@ final class CpuDropout {
                     .reinterpretAsFloats().intoArray(y, yo + i);
         }
         for (; i < len; i++) y[yo + i] = (w[i] >>> 8) >= threshold ? x[xo + i] * scale : 0f;
+    }
+
+    /** {@link #keep}, and record[ro + i] = 0 (kept) or -1 (dropped). */
+    private static void keepAndRecord(int[] w, int len, int threshold, float scale, float[] x, int xo, float[] y, int yo, int[] record, int ro) {
+        int full = len - len % SF.length(), i = 0;
+        for (; i < full; i += SF.length()) {
+            IntVector drop = IntVector.fromArray(SI, w, i).lanewise(VectorOperators.LSHR, 8).sub(threshold).lanewise(VectorOperators.ASHR, 31);
+            FloatVector.fromArray(SF, x, xo + i).mul(scale).reinterpretAsInts().lanewise(VectorOperators.AND_NOT, drop)
+                    .reinterpretAsFloats().intoArray(y, yo + i);
+            drop.intoArray(record, ro + i);
+        }
+        for (; i < len; i++) {
+            int drop = ((w[i] >>> 8) - threshold) >> 31;
+            y[yo + i] = drop == 0 ? x[xo + i] * scale : 0f;
+            record[ro + i] = drop;
+        }
+    }
+
+    /** y[yo + i] = record[i] == 0 ? x[xo + i] * scale : 0 for i in [from, to): a mask {@link #apply} recorded. */
+    static void replay(int[] record, float scale, float[] x, int xo, float[] y, int yo, int from, int to) {
+        int i = from;
+        for (int full = to - (to - from) % SF.length(); i < full; i += SF.length()) {
+            FloatVector.fromArray(SF, x, xo + i).mul(scale).reinterpretAsInts().lanewise(VectorOperators.AND_NOT, IntVector.fromArray(SI, record, i))
+                    .reinterpretAsFloats().intoArray(y, yo + i);
+        }
+        for (; i < to; i++) y[yo + i] = record[i] == 0 ? x[xo + i] * scale : 0f;
     }
 
     /**
@@ -88,6 +119,56 @@ final class CpuDropout {
                 c2 = n2;
             }
             ((IntVector) c0.convertShape(VectorOperators.L2I, SH, 0)).intoArray(w, j);
+        }
+    }
+
+    /**
+     * The masks of the latest float32 dropout calls, by (seed, counter, n, threshold). A mask is a pure function of
+     * these, and autograd's dropout backward calls the op again with the forward's key on dy: it then replays the
+     * recorded mask (an int an element) instead of running Philox's ten rounds again. At most {@link #MAX_MASKS}
+     * masks and {@link #MAX_BYTES} bytes are kept, the least recently used going first; larger masks are not
+     * recorded. Evicted arrays are reused for the next masks of their size (a training step records the same sizes
+     * every step).
+     */
+    static final class Masks {
+        static final int MAX_MASKS = 16;
+        static final long MAX_BYTES = 64L << 20;
+
+        private record Key(long seed, long counter, int n, int threshold) {}
+
+        private final java.util.LinkedHashMap<Key, int[]> masks = new java.util.LinkedHashMap<>(32, 0.75f, true);
+        private final java.util.ArrayDeque<int[]> spare = new java.util.ArrayDeque<>();
+        private long bytes;
+
+        /** The recorded mask of this call, or null. */
+        synchronized int[] get(long seed, long counter, int n, int threshold) {
+            return masks.get(new Key(seed, counter, n, threshold));
+        }
+
+        /** An array of n ints to record this call's mask into (then {@link #put}), or null when it would be too large. */
+        synchronized int[] recorder(int n) {
+            if (4L * n > MAX_BYTES / 4) return null;
+            for (var it = spare.iterator(); it.hasNext(); ) {
+                int[] b = it.next();
+                if (b.length == n) {
+                    it.remove();
+                    return b;
+                }
+            }
+            return new int[n];
+        }
+
+        synchronized void put(long seed, long counter, int n, int threshold, int[] mask) {
+            int[] old = masks.put(new Key(seed, counter, n, threshold), mask);
+            bytes += 4L * mask.length - (old == null ? 0 : 4L * old.length);
+            var it = masks.values().iterator();
+            while (masks.size() > MAX_MASKS || bytes > MAX_BYTES) {
+                int[] evicted = it.next();
+                bytes -= 4L * evicted.length;
+                it.remove();
+                spare.addFirst(evicted);
+                if (spare.size() > MAX_MASKS / 2) spare.removeLast();
+            }
         }
     }
 }

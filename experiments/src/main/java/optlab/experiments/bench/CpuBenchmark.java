@@ -62,7 +62,8 @@ public final class CpuBenchmark implements Callable<Integer> {
     boolean vsPytorch;
 
     @Option(names = "--profile", description = "one OptLab training step of each --workloads by op family (forward, backward, "
-            + "update), allocation and the time between kernels (docs/BENCHMARKS.md)")
+            + "update), allocation and the time between kernels, the workloads in this one JVM: profile one at a time for figures "
+            + "(docs/BENCHMARKS.md)")
     boolean profile;
 
     @Option(names = "--rounds", defaultValue = "3", description = "--vs-pytorch: rounds per workload and engine (default: ${DEFAULT-VALUE})")

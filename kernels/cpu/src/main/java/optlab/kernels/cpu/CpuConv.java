@@ -67,7 +67,8 @@ final class CpuConv {
     private static final ThreadLocal<float[]> COLT = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> COL = ThreadLocal.withInitial(() -> new float[0]);
 
-    private static float[] scratch(ThreadLocal<float[]> tl, int size) {
+    /** tl's array, replaced by a larger one when it has fewer than size floats (per-thread scratch, reused). */
+    static float[] scratch(ThreadLocal<float[]> tl, int size) {
         float[] s = tl.get();
         if (s.length < size) {
             s = new float[size];

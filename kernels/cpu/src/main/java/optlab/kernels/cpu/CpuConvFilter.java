@@ -41,15 +41,6 @@ final class CpuConvFilter {
     private static final ThreadLocal<float[]> IMAGES = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> DY = ThreadLocal.withInitial(() -> new float[0]);
 
-    private static float[] scratch(ThreadLocal<float[]> tl, int size) {
-        float[] s = tl.get();
-        if (s.length < size) {
-            s = new float[size];
-            tl.set(s);
-        }
-        return s;
-    }
-
     /**
      * Whether {@link #group} serves g: stride 1 (the image reads of a row of col are then contiguous) and at least
      * {@link #MIN_DEPTH} floats of t per image. ConvBenchmark, 2 threads, against the GEMM formulation: ResNet-20's
@@ -100,10 +91,10 @@ final class CpuConvFilter {
         Plan pl = new Plan(g);
         int c = g.c(), h = g.h(), w = g.w(), k = g.k(), p = g.p(), q = g.q(), chw = c * h * w, kpq = k * p * q;
         int tiles = pl.kPad / KB * (pl.crsPad / RB), tileFloats = KB * RB * L;
-        float[] lanes = scratch(LANES, tiles * tileFloats);
+        float[] lanes = CpuConv.scratch(LANES, tiles * tileFloats);
         java.util.Arrays.fill(lanes, 0, tiles * tileFloats, 0f);
-        float[] ims = scratch(IMAGES, pl.chunk * pl.imageFloats);
-        float[] dyc = scratch(DY, pl.chunk * k * pl.dyStride);
+        float[] ims = CpuConv.scratch(IMAGES, pl.chunk * pl.imageFloats);
+        float[] dyc = CpuConv.scratch(DY, pl.chunk * k * pl.dyStride);
         int[] imBase = new int[pl.chunk], dyBase = new int[pl.chunk];
         for (int cs = i0; cs < i1; cs += pl.chunk) {
             int imgs = Math.min(pl.chunk, i1 - cs);

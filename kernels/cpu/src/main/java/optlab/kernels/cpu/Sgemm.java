@@ -69,6 +69,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code for jc step NR: for pc step KC: pack B~ panel; for ir step MR: kernel}, so the panel is read from L1
  * by every A~ panel and the m x NR strip of C stays in L1 across the depth blocks; it suits the small m (16 to
  * 64 filters) of the convolutions, where the classic loop would pack A again for every image.
+ * {@link #gemmPackedARows} skips even that panel for stride-1 convolutions: its micro-kernels (k12x2r, k8x2r,
+ * k4x2r) read B's rows in place in the padded image through a table of row offsets.
  */
 public final class Sgemm {
     private Sgemm() {}

@@ -503,10 +503,11 @@ public abstract class BackendConformanceTest {
      * (n, c, h, w, k, r, s, strideH, strideW, padH, padW): 3x3 same, strided, pointwise, 5x5 same, rectangular, n=1;
      * then shapes that reach the CPU's blocked paths: k not a multiple of the micro-tile, output rows longer than
      * a tile (35 columns), a 1x1 stride 2, padding of at least the kernel size, c*r*s over two depth blocks with
-     * n=1 (one image split between threads), and ResNet-like 16 -> 32 stride 2 and 64 -> 64 layers; then two whose
-     * output rows are long enough for the CPU's dot-product filter gradient (CpuConvFilter: padded and unpadded, filters
-     * and c*r*s not multiples of its register tile); and two for its forward reading col's rows in place
-     * (CpuConv.rowsInPlace: 16 filters as 12 + 4 rows, and c*r*s over two depth blocks with one image).
+     * n=1 (one image split between threads), and ResNet-like 16 -> 32 stride 2 and 64 -> 64 layers. {@link
+     * #CPU_PATH_CONVS} adds two whose output rows are long enough for the CPU's dot-product filter gradient
+     * (CpuConvFilter: padded and unpadded, filters and c*r*s not multiples of its register tile) and two for its
+     * forward reading col's rows in place (CpuConv.rowsInPlace: 16 filters as 12 + 4 rows, and c*r*s over two depth
+     * blocks with one image).
      */
     static final int[][] CONVS = {
             {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},
@@ -524,6 +525,10 @@ public abstract class BackendConformanceTest {
             {1, 40, 12, 12, 36, 3, 3, 1, 1, 1, 1},
             {2, 16, 16, 16, 32, 3, 3, 2, 2, 1, 1},
             {2, 64, 8, 8, 64, 3, 3, 1, 1, 1, 1},
+    };
+
+    /** The shapes for the CPU's own paths (above); run on every backend but the GPU emulator ({@link #SMALL}). */
+    static final int[][] CPU_PATH_CONVS = {
             {1, 8, 24, 30, 12, 3, 3, 1, 1, 1, 1},
             {3, 2, 28, 24, 6, 5, 5, 1, 1, 0, 0},
             {2, 8, 20, 17, 16, 3, 3, 1, 1, 1, 1},
@@ -537,7 +542,9 @@ public abstract class BackendConformanceTest {
     @Test
     @Tag(GEMM)
     void convolutionForwardAndBackwardMatchReference() {
-        for (int[] c : CONVS) {
+        List<int[]> shapes = new ArrayList<>(List.of(CONVS));
+        if (!SMALL) shapes.addAll(List.of(CPU_PATH_CONVS));
+        for (int[] c : shapes) {
             Conv2dGeometry g = conv(c);
             String what = g.toString();
             float[] x = randn(1, g.inputSize()), w = randn(2, g.filterSize()), dy = randn(3, g.outputSize());

@@ -119,8 +119,6 @@ public final class CpuBenchmark implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        // OptLab's thread count is fixed when its CPU kernels' pool starts (-Doptlab.threads): set it before that
-        if (threads > 0) System.setProperty("optlab.threads", Integer.toString(threads));
         Path root = TorchComparison.root();
         String python;
         try {
@@ -132,11 +130,8 @@ public final class CpuBenchmark implements Callable<Integer> {
             err.flush();
             return 2;
         }
-        int t = Parallel.threads();
-        if (threads > 0 && t != threads) {
-            throw new ParameterException(spec.commandLine(), "--threads " + threads + ": OptLab's CPU pool already runs " + t
-                    + " threads in this JVM; pass -Doptlab.threads=" + threads + " (OPTLAB_JAVA_OPTS) instead");
-        }
+        // the OptLab side runs in JVMs of its own, started with -Doptlab.threads=t (TorchComparison.optLabCommand)
+        int t = threads > 0 ? threads : Parallel.threads();
         new TorchComparison(chosen, rounds, warmup, steps, t, System.out).run(python, root);
         return 0;
     }

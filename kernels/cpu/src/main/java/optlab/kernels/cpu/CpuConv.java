@@ -231,10 +231,7 @@ final class CpuConv {
             hp = h + 2 * padH;
             wp = w + 2 * padW;
             slack = Sgemm.NR + g.s();
-            rowOff = new int[c * g.r() * g.s()];
-            for (int ch = 0, row = 0; ch < c; ch++)
-                for (int fr = 0; fr < g.r(); fr++)
-                    for (int fs = 0; fs < g.s(); fs++) rowOff[row++] = (ch * hp + fr) * wp + fs;
+            rowOff = rowOffsets(g, c * g.r() * g.s());
             posOff = new int[g.p() * q];
             for (int op = 0, pos = 0; op < g.p(); op++)
                 for (int oq = 0; oq < q; oq++) posOff[pos++] = op * g.strideH() * wp + oq * sw;
@@ -307,6 +304,20 @@ final class CpuConv {
             gather(jc, nc, pc, kc, t, kc);
             Sgemm.packB(true, t, 0, kc, 0, kc, 0, nc, dst);
         }
+    }
+
+    /**
+     * Where row (ch, fr, fs) of col starts in the zero-padded image (c, h + 2 padH, w + 2 padW), for the first
+     * {@code rows} rows; rows past c*r*s repeat the last one (for register tiles that run past it).
+     */
+    static int[] rowOffsets(Conv2dGeometry g, int rows) {
+        int r = g.r(), s = g.s(), crs = g.c() * r * s, hp = g.h() + 2 * g.padH(), wp = g.w() + 2 * g.padW();
+        int[] off = new int[rows];
+        for (int row = 0; row < rows; row++) {
+            int rr = Math.min(row, crs - 1), ch = rr / (r * s), fr = rr / s % r, fs = rr % s;
+            off[row] = (ch * hp + fr) * wp + fs;
+        }
+        return off;
     }
 
     /**

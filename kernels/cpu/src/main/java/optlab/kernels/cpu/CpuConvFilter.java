@@ -61,7 +61,7 @@ final class CpuConvFilter {
         final int[] rowOff;
 
         Plan(Conv2dGeometry g) {
-            int c = g.c(), r = g.r(), s = g.s(), p = g.p(), q = g.q();
+            int c = g.c(), r = g.r(), s = g.s(), p = g.p();
             k = g.k();
             crs = c * r * s;
             kPad = (k + KB - 1) / KB * KB;
@@ -71,11 +71,7 @@ final class CpuConvFilter {
             // t over p * wp (the columns past q are zero in dy), padded to whole vectors
             vectors = (p * wp + L - 1) / L;
             dyStride = vectors * L;
-            rowOff = new int[crsPad];
-            for (int row = 0; row < crsPad; row++) {
-                int rr = Math.min(row, crs - 1), ch = rr / (r * s), fr = rr / s % r, fs = rr % s;
-                rowOff[row] = (ch * hp + fr) * wp + fs;
-            }
+            rowOff = CpuConv.rowOffsets(g, crsPad);
             // room past the image for the last vectors of the last rows (they read zeros there)
             imageFloats = c * hp * wp + L + s;
             chunk = Math.max(1, CHUNK_DEPTH / (vectors * L));

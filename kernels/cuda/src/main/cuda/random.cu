@@ -7,7 +7,9 @@
 //   UNIFORM           a + (b - a) * uniform24(w0)
 //   NORMAL            a + b * z,  z = sqrt(-2 ln(1 - u0)) * cos(2 pi u1),  u0, u1 = uniform24(w0), uniform24(w1)
 //   TRUNCATED_NORMAL  a + b * z with z redrawn (draw = c2 = 0, 1, 2, ...) until |z| <= 2
-//   dropout           keep_i = (w0 >> 8) >= threshold (an INTEGER compare; threshold = ceil(p * 2^24) is
+//   dropout           position pos takes word w = words[pos & 3] of the block at counter (c0, c1 = low32, high32 of
+//                     pos >> 2, c2 = 0, c3 = DROPOUT_STREAM = 1), a stream apart from the fills' (c3 = 0);
+//                     keep = (w >> 8) >= threshold (an INTEGER compare; threshold = ceil(p * 2^24) is
 //                     computed on the host by Philox#threshold); y = keep ? x * scale : 0 with
 //                     scale = (T)(1 / (1 - p)) computed on the host, multiplied in T as the CPU does.
 // All draws are computed in double with explicitly rounded adds and multiplies (__dadd_rn, __dmul_rn), so nvcc
@@ -79,10 +81,14 @@ extern "C" __global__ void fill_random_f64(int n, double* x, int dist, double a,
     GRID_STRIDE(i, n) x[i] = sample(dist, a, b, seed, counter + (unsigned long long)i);
 }
 
+// One block serves four positions; each thread still draws its own (one element per thread), so a GPU mask costs
+// four times the rounds it needs: a kernel taking four elements a thread is left to do (docs/BENCHMARKS.md).
 __device__ __forceinline__ bool keep(unsigned long long seed, unsigned long long pos, int threshold) {
-    uint32_t w[4];
-    words(seed, pos, 0u, w);
-    return (int)(w[0] >> 8) >= threshold;
+    const unsigned long long block = pos >> 2;
+    uint32_t w[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0u, 1u};  // c3 = Philox#DROPOUT_STREAM
+    philox4x32_10(w, (uint32_t)seed, (uint32_t)(seed >> 32));
+    const uint32_t word = (pos & 2) ? ((pos & 1) ? w[3] : w[2]) : ((pos & 1) ? w[1] : w[0]);
+    return (int)(word >> 8) >= threshold;
 }
 
 // y may be x (in place).

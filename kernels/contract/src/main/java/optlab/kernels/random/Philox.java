@@ -6,15 +6,19 @@ package optlab.kernels.random;
  *
  * <p>NOTE [philox]: a random number is a pure function of (key, counter), so element {@code i} of a
  * tensor can be drawn by any thread, on any backend, in any order, and come out the same. OptLab uses
- * the key for the 64-bit seed and counter words 0-1 for the 64-bit element position {@code counter + i};
- * word 2 numbers redraws (truncated normal). The CUDA kernels implement this class bit for bit.
+ * the key for the 64-bit seed. The random fills use counter words 0-1 for the 64-bit element position
+ * {@code counter + i} and word 2 to number redraws (truncated normal), word 3 = 0. Dropout uses all four
+ * output words of a block, as cuRAND and PyTorch do: position {@code pos} takes word {@code pos & 3} of the
+ * block at counter ({@code pos >>> 2}, 0, {@link #DROPOUT_STREAM}), so a mask costs a quarter of the blocks;
+ * word 3 = {@link #DROPOUT_STREAM} keeps those blocks apart from every fill's. The CUDA kernels implement
+ * this class bit for bit.
  *
  * <p>Values are derived from the 32-bit words as follows (identical on every backend):
  * <ul>
  *   <li>{@code uniform24(w) = (w >>> 8) * 2^-24}, exactly representable in float, in [0, 1).</li>
  *   <li>normal: Box-Muller on words 0 and 1, in double precision:
  *       {@code sqrt(-2 ln(1 - u0)) * cos(2 pi u1)}.</li>
- *   <li>dropout keeps element i iff {@code (w0 >>> 8) >= threshold(p)} with {@code threshold(p) =
+ *   <li>dropout keeps position pos iff {@code (w >>> 8) >= threshold(p)}, w its word (above), with {@code threshold(p) =
  *       ceil(p * 2^24)}, an integer comparison, so CPU and GPU masks agree exactly.</li>
  * </ul>
  */
@@ -22,6 +26,8 @@ public final class Philox {
     private Philox() {}
 
     private static final int M0 = 0xD2511F53, M1 = 0xCD9E8D57;
+    /** Counter word 3 of dropout's blocks (the fills' is 0): see NOTE [philox]. */
+    public static final int DROPOUT_STREAM = 1;
     private static final int W0 = 0x9E3779B9, W1 = 0xBB67AE85;
 
     /** The four output words for counter (c0, c1, c2, c3) and key (k0, k1). */
@@ -95,8 +101,13 @@ public final class Philox {
         return (int) Math.ceil(p * 0x1.0p24);
     }
 
-    /** Whether dropout keeps element {@code position}, given {@code threshold(p)}. */
+    /**
+     * Whether dropout keeps element {@code position}, given {@code threshold(p)}: word {@code position & 3} of the
+     * block at counter ({@code position >>> 2}, 0, {@link #DROPOUT_STREAM}) (NOTE [philox]).
+     */
     public static boolean keep(long seed, long position, int threshold) {
-        return (word0(seed, position, 0) >>> 8) >= threshold;
+        long block = position >>> 2;
+        int[] w = block((int) block, (int) (block >>> 32), 0, DROPOUT_STREAM, (int) seed, (int) (seed >>> 32));
+        return (w[(int) position & 3] >>> 8) >= threshold;
     }
 }

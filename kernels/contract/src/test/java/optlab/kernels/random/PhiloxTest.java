@@ -29,6 +29,23 @@ class PhiloxTest {
         }
     }
 
+    /**
+     * Dropout position pos reads word pos & 3 of the block at counter (pos >>> 2, 0, DROPOUT_STREAM): at the threshold
+     * equal to that word's top 24 bits the element is kept, one above it dropped. Positions across a low-word carry
+     * and the 2^64 wrap, with both key words set.
+     */
+    @Test
+    void dropoutReadsEveryWordOfItsOwnStream() {
+        long seed = 0xDEADBEEFCAFEF00DL;
+        for (long pos : new long[] {0, 1, 2, 3, 4, 7, (1L << 34) - 1, 1L << 34, -1L, -4L}) {
+            long b = pos >>> 2;
+            int w = Philox.block((int) b, (int) (b >>> 32), 0, Philox.DROPOUT_STREAM, (int) seed, (int) (seed >>> 32))[(int) pos & 3];
+            assertEquals(true, Philox.keep(seed, pos, w >>> 8), "position " + pos);
+            assertEquals(false, Philox.keep(seed, pos, (w >>> 8) + 1), "position " + pos);
+        }
+        assertEquals(1, Philox.DROPOUT_STREAM, "the fills use counter word 3 = 0; dropout must not");
+    }
+
     @Test
     void dropoutThresholdAndValidation() {
         assertEquals(0, Philox.threshold(0.0)); // p = 0 keeps everything

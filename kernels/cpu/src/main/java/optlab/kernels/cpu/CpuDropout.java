@@ -4,21 +4,21 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import optlab.kernels.random.Philox;
 
 /**
  * The CPU backend's float32 dropout: {@code y[i] = keep(counter + i) ? x[i] * scale : 0}, where keep is
- * {@link Philox#keep} (NOTE [philox]: word 0 of Philox4x32-10 at counter (position, draw 0) under the 64-bit seed,
- * kept iff {@code (w0 >>> 8) >= threshold}). Reference: {@link optlab.kernels.reference.RefRandom#dropout}.
+ * {@link Philox#keep} (NOTE [philox]: position pos takes word {@code pos & 3} of the Philox4x32-10 block at counter
+ * ({@code pos >>> 2}, 0, {@link Philox#DROPOUT_STREAM}) under the 64-bit seed, kept iff {@code (w >>> 8) >= threshold}).
+ * Reference: {@link optlab.kernels.reference.RefRandom#dropout}.
  *
- * <p>The char LSTM's training step applies four dropouts to (t*n, 128) activations and regenerates each mask in the
- * backward: 2.6 million Philox blocks a step, which the scalar {@link Philox#keep} (an int[4] per element) made the
- * largest cost of the step after the LSTM itself got fast. Here the ten rounds run on vectors of 64-bit lanes, one
- * element per lane, each 32-bit word held zero-extended in a long so that the 32 x 32 -> 64-bit products of the
- * rounds are plain long multiplications. Integer arithmetic only, so every word equals {@link Philox#block}'s to the
- * bit (CpuDropoutTest holds it to {@link Philox#keep}), whatever the split between threads or the vector width.
+ * <p>The char LSTM's training step applies four dropouts to (t*n, 128) activations: 1.3 million elements a step.
+ * The ten rounds run on vectors of 64-bit lanes, one block per lane, each 32-bit word held zero-extended in a long
+ * so that the 32 x 32 -> 64-bit products of the rounds are plain long multiplications. Integer arithmetic only, so
+ * every word equals {@link Philox#block}'s to the bit (CpuDropoutTest holds it to {@link Philox#keep}), whatever the
+ * split between threads or the vector width. Until the fifth pass of issue 15 a position used word 0 of a block of
+ * its own; four words a block cut the forward's dropout time by about 3 (docs/BENCHMARKS.md).
  *
  * <p>The keep-or-zero choice is vector integer arithmetic too: as a scalar branch it mispredicted on one element in five at
  * the LSTM's p = 0.2 and cost more than the rounds (1.8 ms against 0.5 ms for 320,000 elements on one thread).
@@ -30,15 +30,25 @@ final class CpuDropout {
 
     private static final VectorSpecies<Long> S = LongVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** Ints of S's lane count (word 0 of each lane), and ints and floats of the preferred width for the blend. */
-    private static final VectorSpecies<Integer> SH = VectorSpecies.of(int.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+    /** Ints and floats of the preferred width for the blend. */
     private static final VectorSpecies<Integer> SI = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> SF = FloatVector.SPECIES_PREFERRED;
     private static final long LOW32 = 0xFFFFFFFFL;
     private static final long M0 = 0xD2511F53L, M1 = 0xCD9E8D57L, W0 = 0x9E3779B9L, W1 = 0xBB67AE85L;
     /** Elements whose words are made before they are applied (a multiple of every vector length). */
     private static final int BLOCK = 512;
-    private static final ThreadLocal<int[]> WORDS = ThreadLocal.withInitial(() -> new int[BLOCK]);
+    /** Philox blocks a pass may need (BLOCK / 4, one more when the positions do not start a block), in whole vectors. */
+    private static final int BLOCKS = (BLOCK / 4 + L) / L * L;
+    /** A pass's words in element order. */
+    private static final ThreadLocal<int[]> WORDS = ThreadLocal.withInitial(() -> new int[4 * BLOCKS]);
+    /** Lane indexes into (lo, hi) that interleave them: lo[0] hi[0] lo[1] hi[1] ..., the first and second half. */
+    private static final LongVector ZIP_LOW = LongVector.fromArray(S, zip(0), 0), ZIP_HIGH = LongVector.fromArray(S, zip(L / 2), 0);
+
+    private static long[] zip(int from) {
+        long[] idx = new long[L];
+        for (int i = 0; i < L; i++) idx[i] = (i & 1) * L + from + i / 2;
+        return idx;
+    }
 
     /**
      * y[yo + i] = keep(counter + i) ? x[xo + i] * scale : 0 for i in [from, to); x may be y. With {@code record}
@@ -49,35 +59,41 @@ final class CpuDropout {
         int[] w = WORDS.get();
         for (int b = from; b < to; b += BLOCK) {
             int len = Math.min(BLOCK, to - b);
-            words0(seed, counter + b, len, w);
-            if (record == null) keep(w, len, threshold, scale, x, xo + b, y, yo + b);
-            else keepAndRecord(w, len, threshold, scale, x, xo + b, y, yo + b, record, b);
+            long pos = counter + b;
+            int skip = (int) pos & 3; // position pos is word skip of block pos >>> 2 (NOTE [philox])
+            words(seed, pos >>> 2, (skip + len + 3) >>> 2, w);
+            if (record == null) keep(w, skip, len, threshold, scale, x, xo + b, y, yo + b);
+            else keepAndRecord(w, skip, len, threshold, scale, x, xo + b, y, yo + b, record, b);
         }
     }
 
-    /** y[yo + i] = (w[i] >>> 8) >= threshold ? x[xo + i] * scale : 0 for i < len (a method of its own, so inlined whole). */
-    private static void keep(int[] w, int len, int threshold, float scale, float[] x, int xo, float[] y, int yo) {
+    /**
+     * y[yo + i] = (w[wo + i] >>> 8) >= threshold ? x[xo + i] * scale : 0 for i < len (a method of its own, so inlined
+     * whole).
+     */
+    private static void keep(int[] w, int wo, int len, int threshold, float scale, float[] x, int xo, float[] y, int yo) {
         int full = len - len % SF.length(), i = 0;
         for (; i < full; i += SF.length()) {
             // (w >>> 8) - threshold < 0 (both below 2^24) is a drop: its sign, spread over the lane, clears y
-            IntVector drop = IntVector.fromArray(SI, w, i).lanewise(VectorOperators.LSHR, 8).sub(threshold).lanewise(VectorOperators.ASHR, 31);
+            IntVector drop = IntVector.fromArray(SI, w, wo + i).lanewise(VectorOperators.LSHR, 8).sub(threshold).lanewise(VectorOperators.ASHR, 31);
             FloatVector.fromArray(SF, x, xo + i).mul(scale).reinterpretAsInts().lanewise(VectorOperators.AND_NOT, drop)
                     .reinterpretAsFloats().intoArray(y, yo + i);
         }
-        for (; i < len; i++) y[yo + i] = (w[i] >>> 8) >= threshold ? x[xo + i] * scale : 0f;
+        for (; i < len; i++) y[yo + i] = (w[wo + i] >>> 8) >= threshold ? x[xo + i] * scale : 0f;
     }
 
     /** {@link #keep}, and record[ro + i] = 0 (kept) or -1 (dropped). */
-    private static void keepAndRecord(int[] w, int len, int threshold, float scale, float[] x, int xo, float[] y, int yo, int[] record, int ro) {
+    private static void keepAndRecord(int[] w, int wo, int len, int threshold, float scale, float[] x, int xo, float[] y, int yo, int[] record,
+                                      int ro) {
         int full = len - len % SF.length(), i = 0;
         for (; i < full; i += SF.length()) {
-            IntVector drop = IntVector.fromArray(SI, w, i).lanewise(VectorOperators.LSHR, 8).sub(threshold).lanewise(VectorOperators.ASHR, 31);
+            IntVector drop = IntVector.fromArray(SI, w, wo + i).lanewise(VectorOperators.LSHR, 8).sub(threshold).lanewise(VectorOperators.ASHR, 31);
             FloatVector.fromArray(SF, x, xo + i).mul(scale).reinterpretAsInts().lanewise(VectorOperators.AND_NOT, drop)
                     .reinterpretAsFloats().intoArray(y, yo + i);
             drop.intoArray(record, ro + i);
         }
         for (; i < len; i++) {
-            int drop = ((w[i] >>> 8) - threshold) >> 31;
+            int drop = ((w[wo + i] >>> 8) - threshold) >> 31;
             y[yo + i] = drop == 0 ? x[xo + i] * scale : 0f;
             record[ro + i] = drop;
         }
@@ -94,16 +110,17 @@ final class CpuDropout {
     }
 
     /**
-     * w[i] = Philox word 0 (its 32 bits in an int) of position {@code start + i}, draw 0, for i in [0, n) and up
-     * to the next multiple of the vector length (w must have room).
+     * w[4j + k] = word k (its 32 bits in an int) of dropout's Philox block {@code first + j} (counter (first + j, 0,
+     * {@link Philox#DROPOUT_STREAM}), NOTE [philox]) for j in [0, blocks), blocks at most {@link #BLOCKS}. The rounds
+     * run one block per 64-bit lane; the four words of each lane are then zipped into element order.
      */
-    static void words0(long seed, long start, int n, int[] w) {
+    static void words(long seed, long first, int blocks, int[] w) {
         long key0 = seed & LOW32, key1 = (seed >>> 32) & LOW32;
-        LongVector iota = LongVector.zero(S).addIndex(1), zero = LongVector.zero(S);
-        for (int j = 0; j < n; j += L) {
-            LongVector pos = iota.add(start + j);
-            // counter words: (position low, position high, draw = 0, 0)
-            LongVector c0 = pos.and(LOW32), c1 = pos.lanewise(VectorOperators.LSHR, 32), c2 = zero, c3 = zero;
+        LongVector iota = LongVector.zero(S).addIndex(1), zero = LongVector.zero(S), stream = LongVector.broadcast(S, Philox.DROPOUT_STREAM);
+        for (int j = 0; j < blocks; j += L) {
+            LongVector ctr = iota.add(first + j).and(-1L >>> 2); // positions wrap at 2^64, so blocks at 2^62
+            // counter words: (block low, block high, 0, DROPOUT_STREAM)
+            LongVector c0 = ctr.and(LOW32), c1 = ctr.lanewise(VectorOperators.LSHR, 32), c2 = zero, c3 = stream;
             long k0 = key0, k1 = key1;
             for (int round = 0; round < 10; round++) {
                 if (round > 0) {
@@ -118,7 +135,11 @@ final class CpuDropout {
                 c0 = n0;
                 c2 = n2;
             }
-            ((IntVector) c0.convertShape(VectorOperators.L2I, SH, 0)).intoArray(w, j);
+            // block j's words (w0, w1) and (w2, w3) as longs (little-endian int order), then zipped: w0 w1 w2 w3 per block
+            LongVector lo = c0.lanewise(VectorOperators.OR, c1.lanewise(VectorOperators.LSHL, 32));
+            LongVector hi = c2.lanewise(VectorOperators.OR, c3.lanewise(VectorOperators.LSHL, 32));
+            ZIP_LOW.selectFrom(lo, hi).reinterpretAsInts().intoArray(w, 4 * j);
+            ZIP_HIGH.selectFrom(lo, hi).reinterpretAsInts().intoArray(w, 4 * j + 2 * L);
         }
     }
 

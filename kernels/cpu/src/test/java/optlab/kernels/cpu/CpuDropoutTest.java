@@ -21,7 +21,8 @@ class CpuDropoutTest {
         for (int i = 0; i < x.length; i += 7) x[i] = i % 3 == 0 ? Float.NaN : Float.NEGATIVE_INFINITY;
         // counters across the 2^32 boundary of the low counter word; seeds with both key words set
         for (long seed : new long[] {0L, 42L, 0xDEADBEEFCAFEF00DL, -1L}) {
-            for (long counter : new long[] {0L, 1000L, 0xFFFFFF00L, (1L << 40) + 7}) {
+            // and across the 2^64 wrap, and at every offset within a block of four words
+            for (long counter : new long[] {0L, 1000L, 0xFFFFFF00L, (1L << 40) + 7, -771L, 1L, 2L, 3L}) {
                 for (double p : new double[] {0.0, 0.2, 0.5, 0.9}) {
                     int threshold = Philox.threshold(p);
                     float scale = (float) (1.0 / (1.0 - p));

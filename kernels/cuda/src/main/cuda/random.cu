@@ -19,7 +19,8 @@
 // Dropout masks depend only on integer arithmetic: exactly the CPU's.
 //
 // Distribution codes (CudaBackend#fillRandom): 0 UNIFORM, 1 NORMAL, 2 TRUNCATED_NORMAL.
-// Kernels and launch constraints: one element per thread, grid-stride: any grid and block size.
+// Kernels and launch constraints: grid-stride, any grid and block size; fills take one element per thread, dropout
+// one Philox block (four elements) per thread.
 #include "common.cuh"
 
 __device__ __forceinline__ void philox4x32_10(uint32_t c[4], uint32_t k0, uint32_t k1) {
@@ -81,23 +82,41 @@ extern "C" __global__ void fill_random_f64(int n, double* x, int dist, double a,
     GRID_STRIDE(i, n) x[i] = sample(dist, a, b, seed, counter + (unsigned long long)i);
 }
 
-// One block serves four positions; each thread still draws its own (one element per thread), so a GPU mask costs
-// four times the rounds it needs: a kernel taking four elements a thread is left to do (docs/BENCHMARKS.md).
-__device__ __forceinline__ bool keep(unsigned long long seed, unsigned long long pos, int threshold) {
-    const unsigned long long block = pos >> 2;
-    uint32_t w[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0u, 1u};  // c3 = Philox#DROPOUT_STREAM
+// The four words of dropout's block j (counter (j, 0, DROPOUT_STREAM = 1): Philox#DROPOUT_STREAM), for positions 4j..4j+3.
+__device__ __forceinline__ void dropout_words(unsigned long long seed, unsigned long long block, uint32_t w[4]) {
+    w[0] = (uint32_t)block;
+    w[1] = (uint32_t)(block >> 32);
+    w[2] = 0u;
+    w[3] = 1u;
     philox4x32_10(w, (uint32_t)seed, (uint32_t)(seed >> 32));
-    const uint32_t word = (pos & 2) ? ((pos & 1) ? w[3] : w[2]) : ((pos & 1) ? w[1] : w[0]);
-    return (int)(word >> 8) >= threshold;
 }
 
-// y may be x (in place).
+// One thread per Philox block (up to four elements): element i sits at position counter + i, word (counter + i) & 3 of
+// block (counter + i) >> 2; the first block holds skip = counter & 3 positions before element 0. Blocks wrap at 2^62
+// as positions wrap at 2^64. Grid-stride over the (skip + n + 3) / 4 blocks: any grid and block size.
+template <typename T>
+__device__ __forceinline__ void dropout_blocks(int n, int threshold, T scale, unsigned long long seed,
+                                               unsigned long long counter, const T* x, T* y) {
+    const long long skip = (long long)(counter & 3ull), blocks = (skip + n + 3) / 4;
+    const unsigned long long first = counter >> 2;
+    GRID_STRIDE(j, blocks) {
+        uint32_t w[4];
+        dropout_words(seed, (first + (unsigned long long)j) & 0x3FFFFFFFFFFFFFFFull, w);
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            const long long i = 4 * j + k - skip;
+            if (i >= 0 && i < n) y[i] = (int)(w[k] >> 8) >= threshold ? x[i] * scale : (T)0;
+        }
+    }
+}
+
+// y may be x (in place): each element is read and written by the one thread of its block.
 extern "C" __global__ void dropout_f32(int n, int threshold, float scale, unsigned long long seed,
                                        unsigned long long counter, const float* x, float* y) {
-    GRID_STRIDE(i, n) y[i] = keep(seed, counter + (unsigned long long)i, threshold) ? x[i] * scale : 0.0f;
+    dropout_blocks<float>(n, threshold, scale, seed, counter, x, y);
 }
 
 extern "C" __global__ void dropout_f64(int n, int threshold, double scale, unsigned long long seed,
                                        unsigned long long counter, const double* x, double* y) {
-    GRID_STRIDE(i, n) y[i] = keep(seed, counter + (unsigned long long)i, threshold) ? x[i] * scale : 0.0;
+    dropout_blocks<double>(n, threshold, scale, seed, counter, x, y);
 }

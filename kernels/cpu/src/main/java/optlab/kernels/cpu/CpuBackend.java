@@ -639,13 +639,15 @@ public final class CpuBackend implements Backend {
             float[] xa = f(x), ya = f(y);
             int xo = x.offset(), yo = y.offset();
             float scale = (float) (1.0 / (1.0 - p));
-            int[] mask = dropoutMasks.get(seed, counter, n, threshold);
+            // split over the mask's 64-bit words, so that no two threads write one
+            int words = (n + 63) >>> 6;
+            long[] mask = dropoutMasks.get(seed, counter, n, threshold);
             if (mask != null) {
-                Parallel.forRange(n, 4096, (from, to) -> CpuDropout.replay(mask, scale, xa, xo, ya, yo, from, to));
+                Parallel.forRange(words, 64, (w0, w1) -> CpuDropout.replay(mask, scale, xa, xo, ya, yo, w0 << 6, Math.min(n, w1 << 6)));
                 return;
             }
-            int[] record = dropoutMasks.recorder(n);
-            Parallel.forRange(n, 4096, (from, to) -> CpuDropout.apply(seed, counter, threshold, scale, xa, xo, ya, yo, from, to, record));
+            long[] record = dropoutMasks.recorder(n);
+            Parallel.forRange(words, 64, (w0, w1) -> CpuDropout.apply(seed, counter, threshold, scale, xa, xo, ya, yo, w0 << 6, Math.min(n, w1 << 6), record));
             if (record != null) dropoutMasks.put(seed, counter, n, threshold, record);
         } else {
             RefRandom.dropout(n, p, seed, counter, d(x), x.offset(), d(y), y.offset());

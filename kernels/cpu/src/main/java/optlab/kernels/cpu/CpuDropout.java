@@ -3,6 +3,7 @@ package optlab.kernels.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import optlab.kernels.random.Philox;
@@ -52,10 +53,11 @@ final class CpuDropout {
 
     /**
      * y[yo + i] = keep(counter + i) ? x[xo + i] * scale : 0 for i in [from, to); x may be y. With {@code record}
-     * non-null, also record[i] = 0 (kept) or -1 (dropped) for i in [from, to), for {@link #replay}.
+     * non-null, also sets bit i % 64 of record[i / 64] where element i is dropped (and clears it where kept), for
+     * {@link #replay}: then from must be a multiple of 64 and to one or n (a thread owns whole words).
      */
     static void apply(long seed, long counter, int threshold, float scale, float[] x, int xo, float[] y, int yo, int from, int to,
-                      int[] record) {
+                      long[] record) {
         int[] w = WORDS.get();
         for (int b = from; b < to; b += BLOCK) {
             int len = Math.min(BLOCK, to - b);
@@ -82,31 +84,44 @@ final class CpuDropout {
         for (; i < len; i++) y[yo + i] = (w[wo + i] >>> 8) >= threshold ? x[xo + i] * scale : 0f;
     }
 
-    /** {@link #keep}, and record[ro + i] = 0 (kept) or -1 (dropped). */
-    private static void keepAndRecord(int[] w, int wo, int len, int threshold, float scale, float[] x, int xo, float[] y, int yo, int[] record,
+    /**
+     * {@link #keep}, and bit (ro + i) % 64 of record[(ro + i) / 64] set where element i is dropped; ro is a multiple of 64
+     * and the vector length divides 64, so each vector's mask lands whole in one word.
+     */
+    private static void keepAndRecord(int[] w, int wo, int len, int threshold, float scale, float[] x, int xo, float[] y, int yo, long[] record,
                                       int ro) {
         int full = len - len % SF.length(), i = 0;
+        long bits = 0;
         for (; i < full; i += SF.length()) {
             IntVector drop = IntVector.fromArray(SI, w, wo + i).lanewise(VectorOperators.LSHR, 8).sub(threshold).lanewise(VectorOperators.ASHR, 31);
             FloatVector.fromArray(SF, x, xo + i).mul(scale).reinterpretAsInts().lanewise(VectorOperators.AND_NOT, drop)
                     .reinterpretAsFloats().intoArray(y, yo + i);
-            drop.intoArray(record, ro + i);
+            bits |= drop.compare(VectorOperators.NE, 0).toLong() << (i & 63);
+            if (((i + SF.length()) & 63) == 0) {
+                record[(ro + i) >>> 6] = bits;
+                bits = 0;
+            }
         }
         for (; i < len; i++) {
             int drop = ((w[wo + i] >>> 8) - threshold) >> 31;
             y[yo + i] = drop == 0 ? x[xo + i] * scale : 0f;
-            record[ro + i] = drop;
+            bits |= (long) (drop & 1) << (i & 63);
         }
+        if ((i & 63) != 0) record[(ro + i - 1) >>> 6] = bits;
     }
 
-    /** y[yo + i] = record[i] == 0 ? x[xo + i] * scale : 0 for i in [from, to): a mask {@link #apply} recorded. */
-    static void replay(int[] record, float scale, float[] x, int xo, float[] y, int yo, int from, int to) {
+    /**
+     * y[yo + i] = x[xo + i] * scale where {@link #apply} recorded element i kept, else 0, for i in [from, to); from a
+     * multiple of 64.
+     */
+    static void replay(long[] record, float scale, float[] x, int xo, float[] y, int yo, int from, int to) {
         int i = from;
+        FloatVector zero = FloatVector.zero(SF);
         for (int full = to - (to - from) % SF.length(); i < full; i += SF.length()) {
-            FloatVector.fromArray(SF, x, xo + i).mul(scale).reinterpretAsInts().lanewise(VectorOperators.AND_NOT, IntVector.fromArray(SI, record, i))
-                    .reinterpretAsFloats().intoArray(y, yo + i);
+            VectorMask<Float> dropped = VectorMask.fromLong(SF, record[i >>> 6] >>> (i & 63));
+            FloatVector.fromArray(SF, x, xo + i).mul(scale).blend(zero, dropped).intoArray(y, yo + i);
         }
-        for (; i < to; i++) y[yo + i] = record[i] == 0 ? x[xo + i] * scale : 0f;
+        for (; i < to; i++) y[yo + i] = (record[i >>> 6] >>> (i & 63) & 1) == 0 ? x[xo + i] * scale : 0f;
     }
 
     /**
@@ -146,7 +161,7 @@ final class CpuDropout {
     /**
      * The masks of the latest float32 dropout calls, by (seed, counter, n, threshold). A mask is a pure function of
      * these, and autograd's dropout backward calls the op again with the forward's key on dy: it then replays the
-     * recorded mask (an int an element) instead of running Philox's ten rounds again. At most {@link #MAX_MASKS}
+     * recorded mask (a bit an element, 64 to a long) instead of running Philox's ten rounds again. At most {@link #MAX_MASKS}
      * masks and {@link #MAX_BYTES} bytes are kept, the least recently used going first; larger masks are not
      * recorded. Evicted arrays are reused for the next masks of their size (a training step records the same sizes
      * every step).
@@ -157,35 +172,36 @@ final class CpuDropout {
 
         private record Key(long seed, long counter, int n, int threshold) {}
 
-        private final java.util.LinkedHashMap<Key, int[]> masks = new java.util.LinkedHashMap<>(32, 0.75f, true);
-        private final java.util.ArrayDeque<int[]> spare = new java.util.ArrayDeque<>();
+        private final java.util.LinkedHashMap<Key, long[]> masks = new java.util.LinkedHashMap<>(32, 0.75f, true);
+        private final java.util.ArrayDeque<long[]> spare = new java.util.ArrayDeque<>();
         private long bytes;
 
         /** The recorded mask of this call, or null. */
-        synchronized int[] get(long seed, long counter, int n, int threshold) {
+        synchronized long[] get(long seed, long counter, int n, int threshold) {
             return masks.get(new Key(seed, counter, n, threshold));
         }
 
-        /** An array of n ints to record this call's mask into (then {@link #put}), or null when it would be too large. */
-        synchronized int[] recorder(int n) {
-            if (4L * n > MAX_BYTES / 4) return null;
+        /** A mask of n bits to record this call's into (then {@link #put}), or null when it would be too large. */
+        synchronized long[] recorder(int n) {
+            int words = (n + 63) >>> 6;
+            if (8L * words > MAX_BYTES / 4) return null;
             for (var it = spare.iterator(); it.hasNext(); ) {
-                int[] b = it.next();
-                if (b.length == n) {
+                long[] b = it.next();
+                if (b.length == words) {
                     it.remove();
                     return b;
                 }
             }
-            return new int[n];
+            return new long[words];
         }
 
-        synchronized void put(long seed, long counter, int n, int threshold, int[] mask) {
-            int[] old = masks.put(new Key(seed, counter, n, threshold), mask);
-            bytes += 4L * mask.length - (old == null ? 0 : 4L * old.length);
+        synchronized void put(long seed, long counter, int n, int threshold, long[] mask) {
+            long[] old = masks.put(new Key(seed, counter, n, threshold), mask);
+            bytes += 8L * mask.length - (old == null ? 0 : 8L * old.length);
             var it = masks.values().iterator();
             while (masks.size() > MAX_MASKS || bytes > MAX_BYTES) {
-                int[] evicted = it.next();
-                bytes -= 4L * evicted.length;
+                long[] evicted = it.next();
+                bytes -= 8L * evicted.length;
                 it.remove();
                 spare.addFirst(evicted);
                 if (spare.size() > MAX_MASKS / 2) spare.removeLast();

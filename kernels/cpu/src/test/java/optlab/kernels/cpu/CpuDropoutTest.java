@@ -28,20 +28,25 @@ class CpuDropoutTest {
                     float scale = (float) (1.0 / (1.0 - p));
                     float[] expected = new float[n];
                     for (int i = 0; i < n; i++) expected[i] = Philox.keep(seed, counter + i, threshold) ? x[3 + i] * scale : 0f;
-                    // one call, and the same range in uneven pieces (as threads would take it)
-                    float[] whole = new float[n + 2], pieces = new float[n + 2];
+                    // one call, and the same range in uneven pieces (as other kernels' threads would take it)
+                    float[] whole = new float[n + 2], pieces = new float[n + 2], recorded = new float[n + 2];
                     CpuDropout.apply(seed, counter, threshold, scale, x, 3, whole, 2, 0, n, null);
                     int[] cuts = {0, 1, 9, 517, 518, 1100, n};
-                    int[] record = new int[n];
-                    for (int c = 0; c + 1 < cuts.length; c++) CpuDropout.apply(seed, counter, threshold, scale, x, 3, pieces, 2, cuts[c], cuts[c + 1], record);
+                    for (int c = 0; c + 1 < cuts.length; c++) CpuDropout.apply(seed, counter, threshold, scale, x, 3, pieces, 2, cuts[c], cuts[c + 1], null);
+                    // recording: pieces of whole mask words, as the backend splits it; n = 1500 ends mid-word and mid-vector
+                    long[] record = new long[(n + 63) / 64];
+                    java.util.Arrays.fill(record, 0x5555_5555_5555_5555L); // stale bits must be overwritten
+                    int[] wordCuts = {0, 64, 576, 1088, n};
+                    for (int c = 0; c + 1 < wordCuts.length; c++) CpuDropout.apply(seed, counter, threshold, scale, x, 3, recorded, 2, wordCuts[c], wordCuts[c + 1], record);
                     // the recorded mask replayed, in other pieces, on the same x
                     float[] replayed = new float[n + 2];
-                    int[] cuts2 = {0, 17, 18, 700, n};
+                    int[] cuts2 = {0, 64, 704, n};
                     for (int c = 0; c + 1 < cuts2.length; c++) CpuDropout.replay(record, scale, x, 3, replayed, 2, cuts2[c], cuts2[c + 1]);
                     for (int i = 0; i < n; i++) {
                         String at = "seed " + seed + " counter " + counter + " p " + p + " element " + i;
                         assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(whole[2 + i]), at);
                         assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(pieces[2 + i]), at + " (pieces)");
+                        assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(recorded[2 + i]), at + " (recorded)");
                         assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(replayed[2 + i]), at + " (replayed)");
                     }
                 }
@@ -90,14 +95,14 @@ class CpuDropoutTest {
     @Test
     void theMemoEvictsTheLeastRecentlyUsed() {
         CpuDropout.Masks m = new CpuDropout.Masks();
-        int[][] arrays = new int[CpuDropout.Masks.MAX_MASKS][];
+        long[][] arrays = new long[CpuDropout.Masks.MAX_MASKS][];
         for (int i = 0; i < arrays.length; i++) m.put(1, i, 4, 5, arrays[i] = m.recorder(4));
         m.get(1, 0, 4, 5); // key 0 is now the most recent; key 1 the least
         m.put(1, 99, 4, 5, m.recorder(4));
         assertEquals(null, m.get(1, 1, 4, 5), "key 1, the least recently used, is evicted");
         org.junit.jupiter.api.Assertions.assertSame(arrays[0], m.get(1, 0, 4, 5));
         org.junit.jupiter.api.Assertions.assertNotNull(m.get(1, 99, 4, 5));
-        int[] second = arrays[1];
+        long[] second = arrays[1];
         org.junit.jupiter.api.Assertions.assertSame(second, m.recorder(4), "the evicted array is reused");
     }
 }

@@ -195,17 +195,37 @@ final class CpuConv {
         });
     }
 
-    /** out[outOff..] (k, c*r*s) = sum over images [i0, i1) of dy[i] . col[i]^T (GEMMs, B panels gathered from col^T). */
+    /**
+     * out[outOff..] (k, c*r*s) = sum over images [i0, i1) of dy[i] . col[i]^T (GEMMs, B panels gathered from col^T).
+     * Small images go {@link #filterSpan} at a time, one GEMM over their output positions together: a depth of 64
+     * (8x8) makes every micro-kernel call write its C tile back after 64 multiply-adds, four images fill the 256 of
+     * one depth block. The span is fixed by the geometry, so the sums' order still depends on n alone.
+     */
     private static void filterByGemm(Conv2dGeometry g, float[] x, int xo, float[] dy, int dyo, int i0, int i1, float[] out, int outOff) {
-        int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w();
-        Image im = new Image(g);
-        float[] ad = scratch(PACKED, Sgemm.packedASize(g.k(), pq));
-        for (int i = i0; i < i1; i++) {
-            im.load(x, xo + i * chw);
-            Sgemm.packWholeA(false, dy, dyo + i * g.k() * pq, pq, g.k(), pq, ad);
+        int crs = g.c() * g.r() * g.s(), pq = g.p() * g.q(), chw = g.c() * g.h() * g.w(), k = g.k(), span = filterSpan(g);
+        Image im = new Image(g, span);
+        float[] ad = scratch(PACKED, Sgemm.packedASize(k, span * pq)), dys = span > 1 ? scratch(FILTER_DY, k * span * pq) : null;
+        for (int i = i0; i < i1; i += span) {
+            int m = Math.min(span, i1 - i), depth = m * pq;
+            im.load(x, xo + i * chw, m);
+            if (m == 1) {
+                Sgemm.packWholeA(false, dy, dyo + i * k * pq, pq, k, pq, ad);
+            } else {
+                // dy of the span as one (k, m*pq) matrix: row kk holds image i's positions, then image i+1's, ...
+                for (int j = 0; j < m; j++)
+                    for (int kk = 0; kk < k; kk++) System.arraycopy(dy, dyo + ((i + j) * k + kk) * pq, dys, kk * depth + j * pq, pq);
+                Sgemm.packWholeA(false, dys, 0, depth, k, depth, ad);
+            }
             float beta = i == i0 ? 0f : 1f;
-            forEachPanel(g.k(), crs, pq, (c0, c1) -> Sgemm.gemmPackedA(ad, g.k(), pq, c0, c1, im::packColT, beta, out, outOff, crs));
+            forEachPanel(k, crs, depth, (c0, c1) -> Sgemm.gemmPackedA(ad, k, depth, c0, c1, im::packColT, beta, out, outOff, crs));
         }
+    }
+
+    private static final ThreadLocal<float[]> FILTER_DY = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** Images per filter-gradient GEMM: as many as fit one depth block ({@link Sgemm#KC} output positions), at least 1. */
+    static int filterSpan(Conv2dGeometry g) {
+        return Math.max(1, Sgemm.KC / (g.p() * g.q()));
     }
 
     /**
@@ -221,6 +241,11 @@ final class CpuConv {
         private int off;
 
         Image(Conv2dGeometry g) {
+            this(g, 1);
+        }
+
+        /** For up to {@code span} consecutive images at a time ({@link #load(float[], int, int)}): col's columns run over all their positions. */
+        Image(Conv2dGeometry g, int span) {
             c = g.c();
             h = g.h();
             w = g.w();
@@ -232,9 +257,10 @@ final class CpuConv {
             wp = w + 2 * padW;
             slack = Sgemm.NR + g.s();
             rowOff = rowOffsets(g, c * g.r() * g.s());
-            posOff = new int[g.p() * q];
-            for (int op = 0, pos = 0; op < g.p(); op++)
-                for (int oq = 0; oq < q; oq++) posOff[pos++] = op * g.strideH() * wp + oq * sw;
+            posOff = new int[span * g.p() * q];
+            for (int j = 0, pos = 0; j < span; j++)
+                for (int op = 0; op < g.p(); op++)
+                    for (int oq = 0; oq < q; oq++) posOff[pos++] = j * c * hp * wp + op * g.strideH() * wp + oq * sw;
         }
 
         /**
@@ -250,14 +276,20 @@ final class CpuConv {
 
         /** Takes the image at x[xo..], copying it into this thread's padded buffer when there is padding. */
         void load(float[] x, int xo) {
+            load(x, xo, 1);
+        }
+
+        /** Takes the m consecutive images at x[xo..] (m at most the span), copied padded, one after the other, if padded. */
+        void load(float[] x, int xo, int m) {
             if (padH == 0 && padW == 0) {
                 buf = x;
                 off = xo;
                 return;
             }
-            buf = scratch(PADDED, c * hp * wp);
+            int size = c * hp * wp;
+            buf = scratch(PADDED, m * size);
             off = 0;
-            pad(c, h, w, padH, padW, x, xo, buf, 0, c * hp * wp);
+            for (int j = 0; j < m; j++) pad(c, h, w, padH, padW, x, xo + j * c * h * w, buf, j * size, size);
         }
 
         /**

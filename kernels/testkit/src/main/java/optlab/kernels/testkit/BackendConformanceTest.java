@@ -507,7 +507,8 @@ public abstract class BackendConformanceTest {
      * #CPU_PATH_CONVS} adds two whose output rows are long enough for the CPU's dot-product filter gradient
      * (CpuConvFilter: padded and unpadded, filters and c*r*s not multiples of its register tile) and two for its
      * forward reading col's rows in place (CpuConv.rowsInPlace: 16 filters as 12 + 4 rows, and c*r*s over two depth
-     * blocks with one image).
+     * blocks with one image), and two batches of more than 16 small images, whose filter gradient runs several images
+     * as one GEMM (CpuConv.filterSpan: 2-3 images a group, padded and not, strided).
      */
     static final int[][] CONVS = {
             {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},
@@ -533,6 +534,8 @@ public abstract class BackendConformanceTest {
             {3, 2, 28, 24, 6, 5, 5, 1, 1, 0, 0},
             {2, 8, 20, 17, 16, 3, 3, 1, 1, 1, 1},
             {1, 32, 16, 36, 5, 3, 3, 1, 1, 1, 1},
+            {37, 6, 6, 5, 7, 3, 3, 1, 1, 1, 1},
+            {40, 4, 7, 7, 6, 3, 3, 2, 2, 0, 0},
     };
 
     static Conv2dGeometry conv(int[] c) {

@@ -44,16 +44,18 @@ final class CpuConvFilter {
     /**
      * Whether {@link #group} serves g: stride 1 (the image reads of a row of col are then contiguous) and at least
      * {@link #MIN_DEPTH} floats of t per image. ConvBenchmark, 2 threads, against the GEMM formulation: ResNet-20's
-     * 32x32 layers (t = 32 x 34) 32.8 -> 20.6 ms, fmnist's 28x28 one (28 x 32) 3.7 -> 2.9 ms; but its 16x16 layers
-     * (16 x 18) 19.1 -> 18.4, its 8x8 layers (8 x 10) 18.6 -> 30.1 and fmnist's 14x14 one (14 x 18) 24.0 -> 31.4:
-     * short rows of t waste more lanes past q and loop more per image.
+     * 32x32 layers (t = 32 x 34) 32.8 -> 20.6 ms, fmnist's 28x28 one (28 x 32) 3.7 -> 2.9 ms; but its 8x8 layers (8 x
+     * 10) 18.6 -> 30.1 and fmnist's 14x14 one (14 x 18 = 252) 24.0 -> 31.4: short rows of t waste more lanes past q and
+     * loop more per image. At 16x16 (16 x 18 = 288) the dot products win: ResNet-20's 32-filter layers 25.2, 27.1 ->
+     * 19.8, 20.4 ms (fifth pass, alternated), DenseNet-BC-40's 12-filter 3x3 layer at batch 64 4.2-10.5 -> 1.7-2.4 ms
+     * and its 1x1 bottleneck (16 x 16) 2.9-3.3 -> 2.6-2.9 ms; the 8x8 layers still lose (16.9, 17.3 against 30.6, 30.8).
      */
     static boolean applies(Conv2dGeometry g) {
         return g.strideH() == 1 && g.strideW() == 1 && g.p() * (g.w() + 2 * g.padW()) >= MIN_DEPTH;
     }
 
     /** Floats of t per image below which the GEMM formulation is faster (see {@link #applies}). */
-    static final int MIN_DEPTH = 512;
+    static final int MIN_DEPTH = 256;
 
     /** The geometry's layout: padded sizes, where each row of col starts in the padded image, chunk size. */
     private static final class Plan {

@@ -664,6 +664,15 @@ public final class CpuBackend implements Backend {
             u.forward(n, dim, vocab, indices, table, out);
             return;
         }
+        if (table.dtype() == DType.FLOAT32 && out.dtype() == DType.FLOAT32) {
+            // a row copy, the reference's values exactly (no widening); every index checked before out is touched
+            int[] ix = i32(indices);
+            int io = indices.offset(), to = table.offset(), oo = out.offset();
+            for (int i = 0; i < n; i++) Checks.embeddingIndex(ix[io + i], i, vocab);
+            float[] t = f(table), o = f(out);
+            for (int i = 0; i < n; i++) System.arraycopy(t, to + ix[io + i] * dim, o, oo + i * dim, dim);
+            return;
+        }
         double[] t = wide(table, vocab * dim), o = wide(out, n * dim);
         RefEmbedding.forward(n, dim, vocab, i32(indices), indices.offset(), t, wideOffset(table), o, wideOffset(out));
         narrow(o, out, n * dim);
@@ -679,8 +688,20 @@ public final class CpuBackend implements Backend {
             u.backward(n, dim, vocab, indices, dOut, dTable);
             return;
         }
-        double[] g = wide(dOut, n * dim), t = wide(dTable, vocab * dim);
-        RefEmbedding.backward(n, dim, vocab, i32(indices), indices.offset(), g, wideOffset(dOut), t, wideOffset(dTable));
+        double[] t = wide(dTable, vocab * dim);
+        if (dOut.dtype() == DType.FLOAT32) {
+            // the reference's sums in its order, in double, reading dOut's floats in place (no widened copy of dOut)
+            int[] ix = i32(indices);
+            int io = indices.offset(), go = dOut.offset(), to = wideOffset(dTable);
+            for (int i = 0; i < n; i++) Checks.embeddingIndex(ix[io + i], i, vocab);
+            float[] g = f(dOut);
+            for (int i = 0; i < n; i++) {
+                int tr = to + ix[io + i] * dim, gr = go + i * dim;
+                for (int j = 0; j < dim; j++) t[tr + j] += g[gr + j];
+            }
+        } else {
+            RefEmbedding.backward(n, dim, vocab, i32(indices), indices.offset(), d(dOut), dOut.offset(), t, wideOffset(dTable));
+        }
         narrow(t, dTable, vocab * dim);
     }
 

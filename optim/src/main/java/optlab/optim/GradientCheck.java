@@ -78,12 +78,17 @@ final class GradientCheck {
 
         @Override
         public void runHost(HostOperands ops, double[] scalars, int from, int to) {
-            if (float64) {
-                runHost64(ops.f64(0), ops.offset(0), from, to);
-                return;
+            // in calls of RuleKernel.HOST_CHUNK elements, so that the JIT compiles them fully within a few steps
+            // (NOTE [host-chunks] in RuleKernel)
+            for (int c = from; c < to; c += RuleKernel.HOST_CHUNK) {
+                int end = Math.min(to, c + RuleKernel.HOST_CHUNK);
+                if (float64) runHost64(ops.f64(0), ops.offset(0), c, end);
+                else runHost32(ops.f32(0), ops.offset(0), c, end);
             }
-            float[] g = ops.f32(0);
-            int o = ops.offset(0);
+        }
+
+        /** {@code acc += g * 0} per vector of floats; the first non-finite element, where the sum is NaN. */
+        private void runHost32(float[] g, int o, int from, int to) {
             FloatVector acc = FloatVector.zero(F);
             int i = from, upper = from + F.loopBound(to - from);
             for (; i < upper; i += F.length()) acc = acc.add(FloatVector.fromArray(F, g, o + i).mul(0f));

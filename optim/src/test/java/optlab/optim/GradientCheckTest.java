@@ -11,7 +11,8 @@ class GradientCheckTest {
     @ParameterizedTest(name = "n={0} bad at {1} = {2}")
     @CsvSource({
         "1, -1, 0", "1, 0, NaN", "37, 36, Infinity", "37, 5, -Infinity", "20000, 19999, NaN", "20000, 0, NaN",
-        "100003, 100002, Infinity", "100003, 40000, NaN", "100003, -1, 0", "16400, 16390, NaN"
+        "100003, 100002, Infinity", "100003, 40000, NaN", "100003, -1, 0", "16400, 16390, NaN",
+        "100003, 2047, NaN" // the last element of a host call (RuleKernel.HOST_CHUNK), the later NaN in the next call
     })
     void findsTheFirstNonFiniteGradient(int n, int bad, float value) {
         float[] g = new float[n];
@@ -30,7 +31,7 @@ class GradientCheckTest {
     @ParameterizedTest(name = "float64 n={0} bad at {1} = {2}")
     @CsvSource({
         "1, -1, 0", "1, 0, NaN", "37, 36, Infinity", "37, 5, -Infinity", "20000, 19999, NaN", "100003, 40000, NaN",
-        "100003, -1, 0", "16400, 16390, NaN"
+        "100003, -1, 0", "16400, 16390, NaN", "100003, 2047, Infinity"
     })
     void findsTheFirstNonFiniteFloat64Gradient(int n, int bad, double value) {
         double[] g = new double[n];

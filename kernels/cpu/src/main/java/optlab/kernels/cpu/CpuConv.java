@@ -36,9 +36,10 @@ import optlab.kernels.Conv2dGeometry;
  * scattered adds). Strided backward data (and padding of r or more, where r-1-pad would be negative) keeps
  * GEMM + col2im, one image at a time, with a col scratch per thread.
  *
- * <p>Backward filter at stride 1 with long output rows (32x32 images) is not a GEMM: {@link CpuConvFilter} sums dy
- * times the padded image along the output positions, where both lie contiguous in memory (no B panel to gather
- * and transpose). The GEMM formulation above serves the rest, and images holding a NaN or an infinity.
+ * <p>Backward filter at stride 1 with long output rows (16x16 images and larger) is not a GEMM: {@link CpuConvFilter}
+ * sums dy times the padded image along the output positions, where both lie contiguous in memory (no B panel to gather
+ * and transpose). The GEMM formulation above serves the rest, and images holding a NaN or an infinity; small images
+ * go several to one GEMM ({@link #filterSpan}).
  *
  * <p>Images are split across threads when there are at least as many images (or image groups) as threads;
  * otherwise each image's output columns (or filter columns) are. Either way each output element gets the

@@ -15,7 +15,9 @@ import optlab.kernels.reference.RefBatchNorm;
  * vectors: each float vector of a row is widened to two double vectors added into two accumulators, so a
  * channel's sum is 2 * (L / 2) running partial sums in double, added lane by lane at the end of the channel,
  * the tail of each row (hw % L) added in scalar. One thread owns a channel, so the order, and the bits, do not
- * depend on the thread count. A single running double sum (as before) is a chain of dependent additions, about
+ * depend on the thread count. The lanes are added in lane order by {@link #laneSum}, not by {@code reduceLanes(ADD)},
+ * whose order the Vector API leaves to the implementation: C2's reduction and the interpreter's could round
+ * differently, and two threads in different JIT tiers would then break that independence (NOTE [lstm-exp]'s hazard). A single running double sum (as before) is a chain of dependent additions, about
  * four cycles an element; this is closer to one load an element.
  */
 final class CpuBatchNorm {
@@ -34,6 +36,16 @@ final class CpuBatchNorm {
         return (DoubleVector) v.convertShape(VectorOperators.F2D, D, 1);
     }
 
+    /**
+     * The lanes of a vector (stored into {@code lanes} by the caller: no vector crosses this call, NOTE [lstm-lanes])
+     * added in lane order: the same bits in every JIT tier.
+     */
+    private static double laneSum(double[] lanes) {
+        double s = lanes[0];
+        for (int i = 1; i < lanes.length; i++) s += lanes[i];
+        return s;
+    }
+
     /** The sum of x over the channel's n rows of hw (row i at xb + i * stride), in double. */
     private static double sum(float[] x, int xb, int n, int stride, int hw) {
         DoubleVector a0 = DoubleVector.zero(D), a1 = DoubleVector.zero(D);
@@ -48,7 +60,9 @@ final class CpuBatchNorm {
             }
             for (; j < hw; j++) tail += x[base + j];
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD) + tail;
+        double[] lanes = new double[D.length()];
+        a0.add(a1).intoArray(lanes, 0);
+        return laneSum(lanes) + tail;
     }
 
     /** The sum of (x - mean)^2 over the channel, in double. */
@@ -69,7 +83,9 @@ final class CpuBatchNorm {
                 tail += d * d;
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD) + tail;
+        double[] lanes = new double[D.length()];
+        a0.add(a1).intoArray(lanes, 0);
+        return laneSum(lanes) + tail;
     }
 
     /** {sum dy, sum dy * x} over the channel, in double. */
@@ -93,8 +109,11 @@ final class CpuBatchNorm {
                 sumDyX += dy[dr + j] * (double) x[xr + j];
             }
         }
-        out[0] = s0.add(s1).reduceLanes(VectorOperators.ADD) + sumDy;
-        out[1] = p0.add(p1).reduceLanes(VectorOperators.ADD) + sumDyX;
+        double[] lanes = new double[D.length()];
+        s0.add(s1).intoArray(lanes, 0);
+        out[0] = laneSum(lanes) + sumDy;
+        p0.add(p1).intoArray(lanes, 0);
+        out[1] = laneSum(lanes) + sumDyX;
     }
 
     /** y = x * scale + shift over the channel (a float multiply, then a float add, as the scalar expression). */

@@ -78,13 +78,10 @@ final class GradientCheck {
 
         @Override
         public void runHost(HostOperands ops, double[] scalars, int from, int to) {
-            // in calls of RuleKernel.HOST_CHUNK elements, so that the JIT compiles them fully within a few steps
-            // (NOTE [host-chunks] in RuleKernel)
-            for (int c = from; c < to; c += RuleKernel.HOST_CHUNK) {
-                int end = Math.min(to, c + RuleKernel.HOST_CHUNK);
-                if (float64) runHost64(ops.f64(0), ops.offset(0), c, end);
-                else runHost32(ops.f32(0), ops.offset(0), c, end);
-            }
+            // in short calls, so that the JIT compiles them fully within a few steps (NOTE [host-chunks] in RuleKernel)
+            int o = ops.offset(0);
+            if (float64) RuleKernel.inChunks(from, to, (c, end) -> runHost64(ops.f64(0), o, c, end));
+            else RuleKernel.inChunks(from, to, (c, end) -> runHost32(ops.f32(0), o, c, end));
         }
 
         /** {@code acc += g * 0} per vector of floats; the first non-finite element, where the sum is NaN. */

@@ -59,10 +59,20 @@ final class RuleKernel<A extends Record> implements FusedKernel {
      */
     static final int HOST_CHUNK = 2048;
 
+    /** Elements [from, to) of a host pass. */
+    interface Range {
+        void run(int from, int to);
+    }
+
+    /** Runs pass over [from, to) in calls of at most {@link #HOST_CHUNK} elements, in order (NOTE [host-chunks]). */
+    static void inChunks(int from, int to, Range pass) {
+        for (int c = from; c < to; c += HOST_CHUNK) pass.run(c, Math.min(to, c + HOST_CHUNK));
+    }
+
     @Override
     public void runHost(HostOperands ops, double[] scalars, int from, int to) {
         A a = args(argsType, scalars);
-        for (int c = from; c < to; c += HOST_CHUNK) body.run(ops, a, c, Math.min(to, c + HOST_CHUNK));
+        inChunks(from, to, (c, end) -> body.run(ops, a, c, end));
     }
 
     /**

@@ -41,11 +41,12 @@ __device__ __forceinline__ void philox4x32_10(uint32_t c[4], uint32_t k0, uint32
     }
 }
 
-__device__ __forceinline__ void words(unsigned long long seed, unsigned long long pos, uint32_t draw, uint32_t out[4]) {
-    out[0] = (uint32_t)pos;
-    out[1] = (uint32_t)(pos >> 32);
-    out[2] = draw;
-    out[3] = 0u;
+// The four words at counter (low32(ctr), high32(ctr), c2, c3): a fill's position (c3 = 0) or dropout's block (c3 = 1).
+__device__ __forceinline__ void words(unsigned long long seed, unsigned long long ctr, uint32_t c2, uint32_t c3, uint32_t out[4]) {
+    out[0] = (uint32_t)ctr;
+    out[1] = (uint32_t)(ctr >> 32);
+    out[2] = c2;
+    out[3] = c3;
     philox4x32_10(out, (uint32_t)seed, (uint32_t)(seed >> 32));
 }
 
@@ -53,7 +54,7 @@ __device__ __forceinline__ double uniform24(uint32_t w) { return (double)(w >> 8
 
 __device__ __forceinline__ double std_normal(unsigned long long seed, unsigned long long pos, uint32_t draw) {
     uint32_t w[4];
-    words(seed, pos, draw, w);
+    words(seed, pos, draw, 0u, w);
     const double u0 = uniform24(w[0]), u1 = uniform24(w[1]);
     const double two_pi = 6.283185307179586;  // 2.0 * Math.PI, exact (a doubling)
     return __dmul_rn(sqrt(__dmul_rn(-2.0, log(__dsub_rn(1.0, u0)))), cos(__dmul_rn(two_pi, u1)));
@@ -62,7 +63,7 @@ __device__ __forceinline__ double std_normal(unsigned long long seed, unsigned l
 __device__ __forceinline__ double sample(int dist, double a, double b, unsigned long long seed, unsigned long long pos) {
     if (dist == 0) {
         uint32_t w[4];
-        words(seed, pos, 0u, w);
+        words(seed, pos, 0u, 0u, w);
         return __dadd_rn(a, __dmul_rn(__dsub_rn(b, a), uniform24(w[0])));
     }
     if (dist == 1) return __dadd_rn(a, __dmul_rn(b, std_normal(seed, pos, 0u)));
@@ -82,15 +83,6 @@ extern "C" __global__ void fill_random_f64(int n, double* x, int dist, double a,
     GRID_STRIDE(i, n) x[i] = sample(dist, a, b, seed, counter + (unsigned long long)i);
 }
 
-// The four words of dropout's block j (counter (j, 0, DROPOUT_STREAM = 1): Philox#DROPOUT_STREAM), for positions 4j..4j+3.
-__device__ __forceinline__ void dropout_words(unsigned long long seed, unsigned long long block, uint32_t w[4]) {
-    w[0] = (uint32_t)block;
-    w[1] = (uint32_t)(block >> 32);
-    w[2] = 0u;
-    w[3] = 1u;
-    philox4x32_10(w, (uint32_t)seed, (uint32_t)(seed >> 32));
-}
-
 // One thread per Philox block (up to four elements): element i sits at position counter + i, word (counter + i) & 3 of
 // block (counter + i) >> 2; the first block holds skip = counter & 3 positions before element 0. Blocks wrap at 2^62
 // as positions wrap at 2^64. Grid-stride over the (skip + n + 3) / 4 blocks: any grid and block size.
@@ -101,7 +93,7 @@ __device__ __forceinline__ void dropout_blocks(int n, int threshold, T scale, un
     const unsigned long long first = counter >> 2;
     GRID_STRIDE(j, blocks) {
         uint32_t w[4];
-        dropout_words(seed, (first + (unsigned long long)j) & 0x3FFFFFFFFFFFFFFFull, w);
+        words(seed, (first + (unsigned long long)j) & 0x3FFFFFFFFFFFFFFFull, 0u, 1u, w);  // c3 = Philox#DROPOUT_STREAM
 #pragma unroll
         for (int k = 0; k < 4; k++) {
             const long long i = 4 * j + k - skip;

@@ -17,8 +17,9 @@ import optlab.kernels.reference.RefBatchNorm;
  * the tail of each row (hw % L) added in scalar. One thread owns a channel, so the order, and the bits, do not
  * depend on the thread count. The lanes are added in lane order by {@link #laneSum}, not by {@code reduceLanes(ADD)},
  * whose order the Vector API leaves to the implementation: C2's reduction and the interpreter's could round
- * differently, and two threads in different JIT tiers would then break that independence (NOTE [lstm-exp]'s hazard). A single running double sum (as before) is a chain of dependent additions, about
- * four cycles an element; this is closer to one load an element.
+ * differently, and two threads in different JIT tiers would then break that independence (NOTE [lstm-exp]'s hazard).
+ * A single running double sum (as before) is a chain of dependent additions, about four cycles an element; this is
+ * closer to one load an element.
  */
 final class CpuBatchNorm {
     private CpuBatchNorm() {}

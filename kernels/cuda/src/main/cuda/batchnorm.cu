@@ -8,6 +8,14 @@
 //   inference: y = gamma*(x - rm)/sqrt(rv + eps) + beta
 //   backward:  xhat = (x - mu)*invStd; dbeta = sum dy; dgamma = sum dy*xhat;
 //              dx = gamma*invStd/m * (m*dy - dbeta - xhat*dgamma)
+// Epilogue (Backend's NOTE [bn-epilogue]), fused into these kernels' element passes:
+//   forward   y = act(bn + z): z may be null (no add); relu != 0 applies elementwise.cu's RELU (NaN kept)
+//   backward  g = relu ? (y > 0 ? dy : 0) : dy (elementwise.cu's RELU_BACKWARD on y); dz = g when dz is not null;
+//             then the backward above on g
+// The same float operations as the unfused kernels, in the same order, so the same bits. The family's ABI
+// (KernelChoices' batchnorm) is the plain batch norm: the backend runs the epilogue around a user's kernel (and
+// cuDNN's) as elementwise kernels. Each kernel is a __device__ body (bn_fwd_train, bn_fwd_infer, bn_bwd) under its
+// entry point; user_examples.cu defines OPTLAB_BN_BODIES_ONLY and wraps the bodies in the plain ABI.
 // Statistics accumulate in double (as cpu/CpuBatchNorm), then the per-element pass runs in float with the
 // per-channel scale and shift computed in double and rounded once.
 //
@@ -27,9 +35,20 @@ __device__ __forceinline__ long long bn_at(int c, int hw, int ch, long long j) {
     return ((j / hw) * c + ch) * (long long)hw + j % hw;
 }
 
-extern "C" __global__ void bn_fwd_train_f32(int n, int c, int hw, const float* x, const float* gamma, const float* beta,
+// The forward's epilogue on batch norm's float output v at element at.
+__device__ __forceinline__ float bn_epilogue(float v, const float* z, int relu, long long at) {
+    if (z != nullptr) v = v + z[at];
+    return relu && !(v > 0.0f || v != v) ? 0.0f : v;
+}
+
+// The gradient reaching batch norm's output at element at.
+__device__ __forceinline__ float bn_grad(const float* dy, const float* y, int relu, long long at) {
+    return relu && !(y[at] > 0.0f) ? 0.0f : dy[at];
+}
+
+__device__ __forceinline__ void bn_fwd_train(int n, int c, int hw, const float* x, const float* gamma, const float* beta,
                                             double eps, double momentum, float* runningMean, float* runningVar,
-                                            float* y, float* saveMean, float* saveInvStd) {
+                                            float* y, float* saveMean, float* saveInvStd, const float* z, int relu) {
     SHARED_SCRATCH(double, smem);
     const long long m = (long long)n * hw;
     for (int ch = blockIdx.x; ch < c; ch += gridDim.x) {
@@ -47,7 +66,8 @@ extern "C" __global__ void bn_fwd_train_f32(int n, int c, int hw, const float* x
         const float shift = (float)(beta[ch] - mean * gamma[ch] * invStd);
         BLOCK_STRIDE(j, m) {
             const long long at = bn_at(c, hw, ch, j);
-            y[at] = x[at] * scale + shift;
+            const float v = x[at] * scale + shift;
+            y[at] = bn_epilogue(v, z, relu, at);
         }
         if (threadIdx.x == 0) {
             saveMean[ch] = (float)mean;
@@ -60,21 +80,23 @@ extern "C" __global__ void bn_fwd_train_f32(int n, int c, int hw, const float* x
     }
 }
 
-extern "C" __global__ void bn_fwd_infer_f32(int n, int c, int hw, const float* x, const float* gamma, const float* beta,
-                                            const float* runningMean, const float* runningVar, double eps, float* y) {
+__device__ __forceinline__ void bn_fwd_infer(int n, int c, int hw, const float* x, const float* gamma, const float* beta,
+                                            const float* runningMean, const float* runningVar, double eps, float* y,
+                                            const float* z, int relu) {
     const long long total = (long long)n * c * hw;
     GRID_STRIDE(e, total) {
         const int ch = (int)((e / hw) % c);
         const double invStd = 1.0 / sqrt((double)runningVar[ch] + eps);
         const float scale = (float)(gamma[ch] * invStd);
         const float shift = (float)(beta[ch] - runningMean[ch] * gamma[ch] * invStd);
-        y[e] = x[e] * scale + shift;
+        const float v = x[e] * scale + shift;
+        y[e] = bn_epilogue(v, z, relu, e);
     }
 }
 
-extern "C" __global__ void bn_bwd_f32(int n, int c, int hw, const float* x, const float* dy, const float* gamma,
+__device__ __forceinline__ void bn_bwd(int n, int c, int hw, const float* x, const float* dy, const float* gamma,
                                       const float* saveMean, const float* saveInvStd,
-                                      float* dx, float* dgamma, float* dbeta) {
+                                      float* dx, float* dgamma, float* dbeta, const float* y, int relu, float* dz) {
     SHARED_SCRATCH(double, smem);
     const long long m = (long long)n * hw;
     for (int ch = blockIdx.x; ch < c; ch += gridDim.x) {
@@ -82,7 +104,9 @@ extern "C" __global__ void bn_bwd_f32(int n, int c, int hw, const float* x, cons
         double sdy = 0.0, sdyx = 0.0;
         BLOCK_STRIDE(j, m) {
             const long long at = bn_at(c, hw, ch, j);
-            const double g = dy[at];
+            const float gf = bn_grad(dy, y, relu, at);
+            if (dz != nullptr) dz[at] = gf;
+            const double g = gf;
             sdy += g;
             sdyx += g * ((double)x[at] - mean) * invStd;
         }
@@ -94,7 +118,7 @@ extern "C" __global__ void bn_bwd_f32(int n, int c, int hw, const float* x, cons
         const float mf = (float)mean;
         BLOCK_STRIDE(j, m) {
             const long long at = bn_at(c, hw, ch, j);
-            dx[at] = a * dy[at] + b - cx * (x[at] - mf);
+            dx[at] = a * bn_grad(dy, y, relu, at) + b - cx * (x[at] - mf);
         }
         if (threadIdx.x == 0) {
             dbeta[ch] = (float)sumDy;
@@ -102,3 +126,23 @@ extern "C" __global__ void bn_bwd_f32(int n, int c, int hw, const float* x, cons
         }
     }
 }
+
+#ifndef OPTLAB_BN_BODIES_ONLY
+extern "C" __global__ void bn_fwd_train_f32(int n, int c, int hw, const float* x, const float* gamma, const float* beta,
+                                            double eps, double momentum, float* runningMean, float* runningVar,
+                                            float* y, float* saveMean, float* saveInvStd, const float* z, int relu) {
+    bn_fwd_train(n, c, hw, x, gamma, beta, eps, momentum, runningMean, runningVar, y, saveMean, saveInvStd, z, relu);
+}
+
+extern "C" __global__ void bn_fwd_infer_f32(int n, int c, int hw, const float* x, const float* gamma, const float* beta,
+                                            const float* runningMean, const float* runningVar, double eps, float* y,
+                                            const float* z, int relu) {
+    bn_fwd_infer(n, c, hw, x, gamma, beta, runningMean, runningVar, eps, y, z, relu);
+}
+
+extern "C" __global__ void bn_bwd_f32(int n, int c, int hw, const float* x, const float* dy, const float* gamma,
+                                      const float* saveMean, const float* saveInvStd,
+                                      float* dx, float* dgamma, float* dbeta, const float* y, int relu, float* dz) {
+    bn_bwd(n, c, hw, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, y, relu, dz);
+}
+#endif

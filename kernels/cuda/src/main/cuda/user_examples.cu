@@ -4,7 +4,7 @@
 // conformance kit on them and put them into a model's training step in place of the built-in kernels.
 //
 //   pool2d=user:FILE:example_pool                 pool.cu's kernels, included below under the ABI's names
-//   batchnorm=user:FILE:example_bn                batchnorm.cu's kernels, likewise
+//   batchnorm=user:FILE:example_bn                batchnorm.cu's kernel bodies, without their fused epilogue
 //   softmax_cross_entropy=user:FILE:example_sce   loss.cu's kernels, likewise
 //   embedding=user:FILE:example_embedding         embedding.cu's kernels, likewise
 //   conv2d=user:FILE:example_conv                 a direct convolution (below; the own one is im2col + GEMM, run by
@@ -12,7 +12,8 @@
 //   lstm=user:FILE:example_lstm                   a whole LSTM layer in one block (below)
 //   binary.<op>=user:elementwise.fatbin:binary_f32  (no example here: elementwise.cu's kernel is the ABI as it is)
 //
-// For pool2d, batchnorm, softmax_cross_entropy and embedding the ABI is the own kernels' signatures and launches, so
+// For pool2d, batchnorm, softmax_cross_entropy and embedding the ABI is the own kernels' signatures and launches
+// (batchnorm's without the epilogue arguments, which the own kernels fuse and a user's kernel leaves to the backend), so
 // the own source is where a user starts, and the tests assert the examples' results equal to the built-in ones to the
 // bit. Every kernel here follows common.cuh's conventions (pointers advanced to the operand's offset, 64-bit loop
 // indices); the 1-D kernels are grid-stride (any grid and block), the LSTM's run in one block of any size.
@@ -24,10 +25,27 @@
 #define avgpool_bwd_f32 example_pool_avg_backward
 #include "pool.cu"
 
-#define bn_fwd_train_f32 example_bn_forward_training
-#define bn_fwd_infer_f32 example_bn_forward_inference
-#define bn_bwd_f32 example_bn_backward
+// batchnorm's ABI is the plain batch norm (the backend runs a user kernel's epilogue as elementwise ops): the own
+// kernels' bodies with no epilogue
+#define OPTLAB_BN_BODIES_ONLY
 #include "batchnorm.cu"
+
+extern "C" __global__ void example_bn_forward_training(int n, int c, int hw, const float* x, const float* gamma, const float* beta,
+                                                       double eps, double momentum, float* runningMean, float* runningVar,
+                                                       float* y, float* saveMean, float* saveInvStd) {
+    bn_fwd_train(n, c, hw, x, gamma, beta, eps, momentum, runningMean, runningVar, y, saveMean, saveInvStd, nullptr, 0);
+}
+
+extern "C" __global__ void example_bn_forward_inference(int n, int c, int hw, const float* x, const float* gamma, const float* beta,
+                                                        const float* runningMean, const float* runningVar, double eps, float* y) {
+    bn_fwd_infer(n, c, hw, x, gamma, beta, runningMean, runningVar, eps, y, nullptr, 0);
+}
+
+extern "C" __global__ void example_bn_backward(int n, int c, int hw, const float* x, const float* dy, const float* gamma,
+                                               const float* saveMean, const float* saveInvStd, float* dx, float* dgamma,
+                                               float* dbeta) {
+    bn_bwd(n, c, hw, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, nullptr, 0, nullptr);
+}
 
 #define sce_fwd_f32 example_sce_forward
 #define sce_bwd_f32 example_sce_backward

@@ -56,6 +56,15 @@ public final class Functional {
         return BatchNorm.apply(x, gamma, beta, runningMean, runningVar, training, momentum, eps);
     }
 
+    /**
+     * {@code act(batchNorm(x) + z)} as one fused op (Backend's NOTE [bn-epilogue]): z of x's shape or null (no add), act
+     * = ReLU when relu. The same bits as batch norm, {@code add} and {@code relu} run one after another.
+     */
+    public static Variable batchNorm(Variable x, Variable gamma, Variable beta, Tensor runningMean, Tensor runningVar,
+                                     boolean training, double momentum, double eps, Variable z, boolean relu) {
+        return BatchNorm.apply(x, gamma, beta, runningMean, runningVar, training, momentum, eps, z, relu);
+    }
+
     /** Mean softmax cross-entropy of logits (n, classes) against INT32 labels (n). */
     public static Variable crossEntropy(Variable logits, Tensor labels) {
         return CrossEntropy.apply(logits, labels, 0.0, CrossEntropy.Reduction.MEAN);

@@ -8,6 +8,7 @@ import optlab.kernels.DType;
 import optlab.kernels.Device;
 import optlab.kernels.RandomDistribution;
 import optlab.tensor.Generator;
+import optlab.tensor.Scope;
 import optlab.tensor.Shape;
 import optlab.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -119,6 +120,34 @@ class GradCheckTest {
                 randn(4, 3, 2, 2), uniform(0.5, 1.5, 3), randn(3));
         GradCheck.check("batch norm training 2-D input", v -> Functional.batchNorm(v[0], v[1], v[2], null, null, true, 0.1, 1e-5),
                 randn(5, 3), uniform(0.5, 1.5, 3), randn(3));
+    }
+
+    /**
+     * Batch norm with its fused epilogue, act(bn(x) + z), in training and inference mode, for each form: ReLU only,
+     * add and ReLU, add only. The seed's pre-activations are checked to lie away from ReLU's kink.
+     */
+    @Test
+    void batchNormWithEpilogue() {
+        boolean[][] forms = {{false, true}, {true, true}, {true, false}};
+        for (boolean training : new boolean[] {true, false}) {
+            for (boolean[] form : forms) {
+                boolean add = form[0], relu = form[1];
+                Tensor x = randn(4, 3, 2, 2), gamma = uniform(0.5, 1.5, 3), beta = randn(3), z = randn(4, 3, 2, 2);
+                Tensor rm = randn(3), rv = uniform(0.5, 2, 3);
+                double momentum = 0; // the running statistics stay put across the check's evaluations
+                try (Scope s = Scope.open(); var off = Grad.disabled()) {
+                    double[] pre = Functional.batchNorm(new Variable(x), new Variable(gamma), new Variable(beta), rm, rv, training, momentum, 1e-5)
+                            .add(new Variable(z)).data().toDoubleArray();
+                    for (double v : pre) assertTrue(Math.abs(v) > 1e-3, "pre-activation " + v + " too near ReLU's kink for the check");
+                }
+                String what = "batch norm " + (training ? "training" : "inference") + (add ? " + z" : "") + (relu ? " -> relu" : "");
+                if (add) {
+                    GradCheck.check(what, v -> Functional.batchNorm(v[0], v[1], v[2], rm, rv, training, momentum, 1e-5, v[3], relu), x, gamma, beta, z);
+                } else {
+                    GradCheck.check(what, v -> Functional.batchNorm(v[0], v[1], v[2], rm, rv, training, momentum, 1e-5, null, relu), x, gamma, beta);
+                }
+            }
+        }
     }
 
     @ParameterizedTest

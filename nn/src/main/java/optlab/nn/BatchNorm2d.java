@@ -56,11 +56,29 @@ public final class BatchNorm2d extends Module {
     /** x is (n, c, h, w); y has the same shape. */
     @Override
     public Variable forward(Variable x) {
+        return forward(x, null, false);
+    }
+
+    /**
+     * {@code relu(bn(x))}: the same values, bits and gradients as {@code forward(x).relu()}, as one fused op (one pass
+     * over memory fewer each way, and one tensor fewer kept for the backward; Backend's NOTE [bn-epilogue]).
+     */
+    public Variable forwardRelu(Variable x) {
+        return forward(x, null, true);
+    }
+
+    /** {@code relu(bn(x) + residual)}, residual of x's shape: {@code forward(x).add(residual).relu()} as one fused op. */
+    public Variable forwardAddRelu(Variable x, Variable residual) {
+        if (residual == null) throw new IllegalArgumentException("BatchNorm2d(" + features + "): forwardAddRelu needs a residual, got null");
+        return forward(x, residual, true);
+    }
+
+    private Variable forward(Variable x, Variable residual, boolean relu) {
         if (x.dim() != 4 || x.size(1) != features) {
             throw new IllegalArgumentException("BatchNorm2d(" + features + "): input of shape " + x.shape()
                     + " (expected (n, " + features + ", h, w))");
         }
-        return Functional.batchNorm(x, weight, bias, runningMean(), runningVar(), isTraining(), momentum, eps);
+        return Functional.batchNorm(x, weight, bias, runningMean(), runningVar(), isTraining(), momentum, eps, residual, relu);
     }
 
     @Override

@@ -14,6 +14,7 @@ import optlab.kernels.Device;
 import optlab.kernels.KernelChoices;
 import optlab.kernels.reference.ReferenceKernels;
 import optlab.nn.models.CharLstm;
+import optlab.nn.models.CifarResNet;
 import optlab.tensor.Generator;
 import optlab.tensor.Scope;
 import optlab.tensor.Tensor;
@@ -48,6 +49,17 @@ class UserKernelsTest {
     /** The CNN's loss on a fixed batch, on the model's device. */
     static Variable cnnLoss(Module m) {
         Variable x = new Variable(Tensor.randn(new Generator(8), 3, 3, 8, 8).to(m.device()));
+        return Functional.crossEntropy(m.forward(x), Tensor.ofInts(new int[] {0, 4, 2}, 3).to(m.device()));
+    }
+
+    /** A ResNet-8 with batch norm: every bn -> ReLU and bn + shortcut -> ReLU is one fused batch-norm call. */
+    static Module resnet(Device device) {
+        return new CifarResNet(8, true, 5, new Generator(11)).to(device);
+    }
+
+    /** The ResNet's loss on a fixed batch of 8 x 8 images. */
+    static Variable resnetLoss(Module m) {
+        Variable x = new Variable(Tensor.randn(new Generator(12), 3, 3, 8, 8).to(m.device()));
         return Functional.crossEntropy(m.forward(x), Tensor.ofInts(new int[] {0, 4, 2}, 3).to(m.device()));
     }
 
@@ -124,6 +136,29 @@ class UserKernelsTest {
         long expectedCalls = op.startsWith("unary.") ? 2 * builtInCalls : builtInCalls;
         assertEquals(expectedCalls, calls.getOrDefault(userVariant, 0L), op + ": the user kernel serves every call the built-in one did: " + calls);
         assertTrue(!calls.containsKey(builtInVariant), op + ": the built-in kernel served no call: " + calls);
+        assertClose(op, expected, actual);
+    }
+
+    /**
+     * Batch norm's fused epilogue (Backend's NOTE [bn-epilogue]) hides no user kernel: with one chosen for batchnorm
+     * (the plain batch norm; the backend runs the add and the ReLU around it) or for an op the epilogue fuses (the graph
+     * then runs batch norm, add and ReLU as separate ops), the user kernel serves calls in a ResNet's step (the built-in
+     * step makes no relu call: they are all fused) and the loss and gradients match the built-in step's.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"batchnorm, BatchNorm", "unary.relu, Unary", "binary.add, Binary", "binary.relu_backward, Binary"})
+    void aUserKernelForAnOpTheBatchNormEpilogueFusesStillServesIt(String op, String kernel) {
+        Backend builtIn = Backends.open(Device.CPU, KernelChoices.defaults());
+        builtIn.kernelCalls().reset();
+        Map<String, float[]> expected = step(() -> resnet(Device.CPU), UserKernelsTest::resnetLoss);
+        if (op.contains("relu")) {
+            String variant = KernelChoices.defaults().choice(op, KernelChoices.Target.CPU).toString();
+            assertEquals(0L, builtIn.kernelCalls().snapshot().getOrDefault(variant, 0L), op + ": the built-in step fuses every ReLU");
+        }
+        Backend user = Backends.open(Device.CPU, KernelChoices.parse(op + "=java:" + ReferenceKernels.class.getName() + "." + kernel));
+        Map<String, float[]> actual = step(() -> resnet(Device.CPU), UserKernelsTest::resnetLoss);
+        String userVariant = user.kernels().choice(op, KernelChoices.Target.CPU).toString();
+        assertTrue(user.kernelCalls().snapshot().getOrDefault(userVariant, 0L) > 0, op + ": " + user.kernelCalls().snapshot());
         assertClose(op, expected, actual);
     }
 

@@ -190,8 +190,8 @@ public final class NeuralOps {
         }
     }
 
-    /** The gradients of a batch norm. */
-    public record BatchNormGrads(Tensor dx, Tensor dgamma, Tensor dbeta) {}
+    /** The gradients of a batch norm; dz, the gradient of its epilogue's z, is null when not asked for. */
+    public record BatchNormGrads(Tensor dx, Tensor dgamma, Tensor dbeta, Tensor dz) {}
 
     private static int[] bnDims(String op, Tensor x, Tensor... perChannel) {
         if (x.dim() < 2) throw new IllegalArgumentException(op + ": input must have at least 2 dimensions (N, C, ...), got " + x.shape());
@@ -212,46 +212,84 @@ public final class NeuralOps {
      */
     public static BatchNormOutput batchNormTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                                     double momentum, double eps) {
+        return batchNormTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, null, false);
+    }
+
+    /** z's shape must be x's. */
+    private static void epilogueOperand(String op, String name, Tensor t, Tensor x) {
+        if (t != null) {
+            sameDevice(op, names("input", name), x, t);
+            checkShape(op, name, t, x.shape());
+        }
+    }
+
+    /**
+     * Training mode with the epilogue fused (Backend's NOTE [bn-epilogue]): {@code y = act(bn(x) + z)}, z of x's shape
+     * or null (no add), act = ReLU when relu.
+     */
+    public static BatchNormOutput batchNormTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                                    double momentum, double eps, Tensor z, boolean relu) {
         sameDevice("batchNorm", names("input", "weight", "bias", "running_mean", "running_var"), x, gamma, beta, runningMean, runningVar);
         int[] d = bnDims("batchNorm", x, gamma, beta, runningMean, runningVar);
+        epilogueOperand("batchNorm", "z", z, x);
         for (Tensor r : new Tensor[] {runningMean, runningVar}) {
             if (r != null && !r.isContiguous()) throw new IllegalArgumentException("batchNorm: running statistics must be contiguous");
         }
-        try (Tensor xc = compact(x); Tensor gc = compact(gamma); Tensor bc = compact(beta)) {
+        try (Tensor xc = compact(x); Tensor gc = compact(gamma); Tensor bc = compact(beta); Tensor zc = compactOrNull(z)) {
             Tensor y = Tensor.empty(x.shape(), x.dtype(), x.device());
             Tensor mean = Tensor.empty(Shape.of(d[1]), x.dtype(), x.device());
             Tensor invStd = Tensor.empty(Shape.of(d[1]), x.dtype(), x.device());
             x.backend().batchNormForwardTraining(d[0], d[1], d[2], xc.ptr(), gc.ptr(), bc.ptr(), eps, momentum,
                     runningMean == null ? null : runningMean.ptr(), runningVar == null ? null : runningVar.ptr(),
-                    y.ptr(), mean.ptr(), invStd.ptr());
+                    y.ptr(), mean.ptr(), invStd.ptr(), zc == null ? null : zc.ptr(), relu);
             return new BatchNormOutput(y, mean, invStd);
         }
     }
 
     /** Inference mode: normalizes with the running statistics. */
     public static Tensor batchNormInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps) {
+        return batchNormInference(x, gamma, beta, runningMean, runningVar, eps, null, false);
+    }
+
+    /** Inference mode with the epilogue fused: {@code y = act(bn(x) + z)}, as {@link #batchNormTraining}'s. */
+    public static Tensor batchNormInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps,
+                                            Tensor z, boolean relu) {
         sameDevice("batchNorm", names("input", "weight", "bias", "running_mean", "running_var"), x, gamma, beta, runningMean, runningVar);
         int[] d = bnDims("batchNorm", x, gamma, beta, runningMean, runningVar);
+        epilogueOperand("batchNorm", "z", z, x);
         try (Tensor xc = compact(x); Tensor gc = compact(gamma); Tensor bc = compact(beta);
-             Tensor mc = compact(runningMean); Tensor vc = compact(runningVar)) {
+             Tensor mc = compact(runningMean); Tensor vc = compact(runningVar); Tensor zc = compactOrNull(z)) {
             Tensor y = Tensor.empty(x.shape(), x.dtype(), x.device());
-            x.backend().batchNormForwardInference(d[0], d[1], d[2], xc.ptr(), gc.ptr(), bc.ptr(), mc.ptr(), vc.ptr(), eps, y.ptr());
+            x.backend().batchNormForwardInference(d[0], d[1], d[2], xc.ptr(), gc.ptr(), bc.ptr(), mc.ptr(), vc.ptr(), eps, y.ptr(),
+                    zc == null ? null : zc.ptr(), relu);
             return y;
         }
     }
 
     public static BatchNormGrads batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd) {
+        return batchNormBackward(x, dy, gamma, saveMean, saveInvStd, null, false, false);
+    }
+
+    /**
+     * The backward of the training forward with its epilogue: y is that forward's output (needed when relu); with
+     * {@code wantDz} the grads carry dz, the gradient of its z.
+     */
+    public static BatchNormGrads batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                                                   Tensor y, boolean relu, boolean wantDz) {
         sameDevice("batchNormBackward", names("input", "dy", "weight", "saved mean", "saved inverse std"), x, dy, gamma, saveMean, saveInvStd);
         int[] d = bnDims("batchNormBackward", x, gamma, saveMean, saveInvStd);
         checkShape("batchNormBackward", "dy", dy, x.shape());
+        if (relu && y == null) throw new IllegalArgumentException("batchNormBackward: relu needs y, the forward's output (got null)");
+        epilogueOperand("batchNormBackward", "y", relu ? y : null, x);
         try (Tensor xc = compact(x); Tensor dyc = compact(dy); Tensor gc = compact(gamma);
-             Tensor mc = compact(saveMean); Tensor sc = compact(saveInvStd)) {
+             Tensor mc = compact(saveMean); Tensor sc = compact(saveInvStd); Tensor yc = compactOrNull(relu ? y : null)) {
             Tensor dx = Tensor.empty(x.shape(), x.dtype(), x.device());
             Tensor dg = Tensor.empty(Shape.of(d[1]), x.dtype(), x.device());
             Tensor db = Tensor.empty(Shape.of(d[1]), x.dtype(), x.device());
+            Tensor dz = wantDz ? Tensor.empty(x.shape(), x.dtype(), x.device()) : null;
             x.backend().batchNormBackward(d[0], d[1], d[2], xc.ptr(), dyc.ptr(), gc.ptr(), mc.ptr(), sc.ptr(),
-                    dx.ptr(), dg.ptr(), db.ptr());
-            return new BatchNormGrads(dx, dg, db);
+                    dx.ptr(), dg.ptr(), db.ptr(), yc == null ? null : yc.ptr(), relu, dz == null ? null : dz.ptr());
+            return new BatchNormGrads(dx, dg, db, dz);
         }
     }
 

@@ -345,25 +345,30 @@ final class ProfilingBackend implements Backend {
         time("pool2d.avg_backward", () -> inner.avgPool2dBackward(g, countIncludePad, in(dy), in(dx)));
     }
 
+    /** "" for the plain batch norm, else the epilogue it fuses: "_relu", "_add", "_add_relu". */
+    private static String epilogue(boolean add, boolean relu) {
+        return (add ? "_add" : "") + (relu ? "_relu" : "");
+    }
+
     @Override
     public void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
-                                         Ptr runningMean, Ptr runningVar, Ptr y, Ptr saveMean, Ptr saveInvStd) {
-        time("batchnorm.forward", () -> inner.batchNormForwardTraining(n, c, hw, in(x), in(gamma), in(beta), eps, momentum,
-                in(runningMean), in(runningVar), in(y), in(saveMean), in(saveInvStd)));
+                                         Ptr runningMean, Ptr runningVar, Ptr y, Ptr saveMean, Ptr saveInvStd, Ptr z, boolean relu) {
+        time("batchnorm.forward" + epilogue(z != null, relu), () -> inner.batchNormForwardTraining(n, c, hw, in(x), in(gamma), in(beta),
+                eps, momentum, in(runningMean), in(runningVar), in(y), in(saveMean), in(saveInvStd), in(z), relu));
     }
 
     @Override
     public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr runningMean, Ptr runningVar, double eps,
-                                          Ptr y) {
-        time("batchnorm.forward_inference", () -> inner.batchNormForwardInference(n, c, hw, in(x), in(gamma), in(beta),
-                in(runningMean), in(runningVar), eps, in(y)));
+                                          Ptr y, Ptr z, boolean relu) {
+        time("batchnorm.forward_inference" + epilogue(z != null, relu), () -> inner.batchNormForwardInference(n, c, hw, in(x), in(gamma),
+                in(beta), in(runningMean), in(runningVar), eps, in(y), in(z), relu));
     }
 
     @Override
     public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr saveMean, Ptr saveInvStd, Ptr dx, Ptr dgamma,
-                                  Ptr dbeta) {
-        time("batchnorm.backward", () -> inner.batchNormBackward(n, c, hw, in(x), in(dy), in(gamma), in(saveMean), in(saveInvStd),
-                in(dx), in(dgamma), in(dbeta)));
+                                  Ptr dbeta, Ptr y, boolean relu, Ptr dz) {
+        time("batchnorm.backward" + epilogue(dz != null, relu), () -> inner.batchNormBackward(n, c, hw, in(x), in(dy), in(gamma),
+                in(saveMean), in(saveInvStd), in(dx), in(dgamma), in(dbeta), in(y), relu, in(dz)));
     }
 
     @Override

@@ -187,23 +187,56 @@ public interface Backend {
     // ------------------------------------------------------------------------------------------------
     // Batch normalization: per channel over (n, h*w); x and y are (n, c, hw), parameters are (c)
     // ------------------------------------------------------------------------------------------------
+    //
+    // NOTE [bn-epilogue]: each primitive carries an optional epilogue, fused into its passes over memory:
+    //   forward   y = act(bn(x) + z)    z (n, c, hw) or null (no add); act = ReLU when relu, else the identity
+    //   backward  g = relu ? (y > 0 ? dy : 0) : dy, with y the forward's output; dz = g when dz is not null;
+    //             dx, dgamma, dbeta are batch norm's gradients for g
+    // ResNet's bn -> ReLU and bn + shortcut -> ReLU are then one call each way instead of three (the add's and the
+    // ReLU's passes over memory and their tensors go), as cuDNN's BN_ADD_ACTIVATION ops. The epilogue's float
+    // arithmetic is the unfused ops' (bn, then the float add, then ReLU as UnaryOp.RELU; the mask as
+    // BinaryOp.RELU_BACKWARD on the sum, whose sign y keeps), so a fused call gives the same bits as those ops run one
+    // after another (BackendConformanceTest). The family's user kernels (BatchNormKernel, the compiled ABI) and cuDNN
+    // compute the plain batch norm; the backend runs the epilogue around them as elementwise ops (BatchNormEpilogue).
+    // The short forms are the plain batch norm (no z, no ReLU).
 
     /**
      * Training mode: with per-channel batch mean mu and biased variance var,
-     * {@code y = gamma * (x - mu) / sqrt(var + eps) + beta}; saveMean = mu, saveInvStd = 1/sqrt(var + eps);
-     * if runningMean is not null, {@code running = (1 - momentum) * running + momentum * batchStat} with the
-     * unbiased variance (PyTorch's convention).
+     * {@code y = act(gamma * (x - mu) / sqrt(var + eps) + beta + z)} (the epilogue above);
+     * saveMean = mu, saveInvStd = 1/sqrt(var + eps); if runningMean is not null,
+     * {@code running = (1 - momentum) * running + momentum * batchStat} with the unbiased variance (PyTorch's convention).
      */
     void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
-                                  Ptr runningMean, Ptr runningVar, Ptr y, Ptr saveMean, Ptr saveInvStd);
+                                  Ptr runningMean, Ptr runningVar, Ptr y, Ptr saveMean, Ptr saveInvStd, Ptr z, boolean relu);
 
-    /** Inference mode: {@code y = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta}. */
+    /** The plain training forward: {@code batchNormForwardTraining(..., z = null, relu = false)}. */
+    default void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
+                                          Ptr runningMean, Ptr runningVar, Ptr y, Ptr saveMean, Ptr saveInvStd) {
+        batchNormForwardTraining(n, c, hw, x, gamma, beta, eps, momentum, runningMean, runningVar, y, saveMean, saveInvStd, null, false);
+    }
+
+    /** Inference mode: {@code y = act(gamma * (x - runningMean) / sqrt(runningVar + eps) + beta + z)}. */
     void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta,
-                                   Ptr runningMean, Ptr runningVar, double eps, Ptr y);
+                                   Ptr runningMean, Ptr runningVar, double eps, Ptr y, Ptr z, boolean relu);
 
-    /** Backward of the training-mode forward: writes dx, dgamma and dbeta. */
+    /** The plain inference forward: {@code batchNormForwardInference(..., z = null, relu = false)}. */
+    default void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta,
+                                           Ptr runningMean, Ptr runningVar, double eps, Ptr y) {
+        batchNormForwardInference(n, c, hw, x, gamma, beta, runningMean, runningVar, eps, y, null, false);
+    }
+
+    /**
+     * Backward of the training-mode forward with its epilogue: writes dx, dgamma and dbeta, and dz when not null.
+     * y (the forward's output) is needed when relu, and not read otherwise (it may then be null).
+     */
     void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr saveMean, Ptr saveInvStd,
-                           Ptr dx, Ptr dgamma, Ptr dbeta);
+                           Ptr dx, Ptr dgamma, Ptr dbeta, Ptr y, boolean relu, Ptr dz);
+
+    /** The plain backward: {@code batchNormBackward(..., y = null, relu = false, dz = null)}. */
+    default void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr saveMean, Ptr saveInvStd,
+                                   Ptr dx, Ptr dgamma, Ptr dbeta) {
+        batchNormBackward(n, c, hw, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, null, false, null);
+    }
 
     // ------------------------------------------------------------------------------------------------
     // Softmax cross-entropy: logits are (n, classes), labels (INT32) are (n)

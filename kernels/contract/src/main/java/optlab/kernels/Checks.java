@@ -27,11 +27,11 @@ public final class Checks {
         return n;
     }
 
-    /** Throws unless all pointers hold {@code dtype}. */
+    /** Throws unless all pointers hold one dtype, which it returns; null pointers (absent optional operands) are skipped. */
     public static DType sameDType(String op, Ptr... ptrs) {
         DType d = ptrs[0].dtype();
         for (Ptr p : ptrs) {
-            if (p.dtype() != d) {
+            if (p != null && p.dtype() != d) {
                 throw new IllegalArgumentException(op + ": mixed dtypes " + d + " and " + p.dtype());
             }
         }
@@ -162,23 +162,30 @@ public final class Checks {
 
     /** The operands of {@code Backend#batchNormForwardTraining}; the running statistics come both or neither. */
     public static void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, Ptr y,
-                                                Ptr sm, Ptr si) {
+                                                Ptr sm, Ptr si, Ptr z) {
         String op = "batchNormForwardTraining";
         batchNorm(op, n, c, hw, x, y, gamma, beta, rm, rv, sm, si);
+        if (z != null) z.require(n * c * hw, op + ": z");
         if ((rm == null) != (rv == null)) throw new IllegalArgumentException(op + ": runningMean and runningVar must both be given or both null");
     }
 
     /** The operands of {@code Backend#batchNormForwardInference}. */
-    public static void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, Ptr y) {
+    public static void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, Ptr y, Ptr z) {
         batchNorm("batchNormForwardInference", n, c, hw, x, y, gamma, beta, rm, rv);
+        if (z != null) z.require(n * c * hw, "batchNormForwardInference: z");
     }
 
     /** The operands of {@code Backend#batchNormBackward}. */
     public static void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma,
-                                         Ptr dbeta) {
+                                         Ptr dbeta, Ptr y, boolean relu, Ptr dz) {
         String op = "batchNormBackward";
         batchNorm(op, n, c, hw, x, dy, gamma, sm, si, dgamma, dbeta);
         dx.require(n * c * hw, op + ": dx");
+        if (relu) {
+            if (y == null) throw new IllegalArgumentException(op + ": relu needs y, the forward's output (got null)");
+            y.require(n * c * hw, op + ": y");
+        }
+        if (dz != null) dz.require(n * c * hw, op + ": dz");
     }
 
     /** Positive sizes, x and y of n*c*hw, each non-null per-channel vector of c. */

@@ -234,7 +234,8 @@ public final class KernelChoices {
             + "PREFIX_avg_backward(PoolGeom g, int countIncludePad, const float* dy, float* dx); PoolGeom is pool.cu's "
             + "struct {int n, c, h, w, kh, kw, strideH, strideW, padH, padW, p, q} by value; dx is overwritten; "
             + LAUNCH + " over y's elements (forwards) or dx's (backwards)";
-    private static final String BATCHNORM_ABI = "batchnorm.cu's kernels as PREFIX_forward_training(int n, int c, int hw, "
+    private static final String BATCHNORM_ABI = "the plain batch norm (the backend runs the fused epilogue, add and ReLU, "
+            + "around it: Backend's NOTE [bn-epilogue]), batchnorm.cu's kernel bodies as PREFIX_forward_training(int n, int c, int hw, "
             + "const float* x, const float* gamma, const float* beta, double eps, double momentum, float* runningMean, "
             + "float* runningVar, float* y, float* saveMean, float* saveInvStd) and PREFIX_backward(int n, int c, int hw, "
             + "const float* x, const float* dy, const float* gamma, const float* saveMean, const float* saveInvStd, "

@@ -25,7 +25,9 @@ import optlab.tensor.Generator;
  *   global average pool                                 (n, 64)
  *   linear 64 -> classes (with bias)                    (n, classes)
  * </pre>
- * BasicBlock: conv3x3 -> [bn] -> ReLU -> conv3x3 -> [bn], plus the shortcut, then ReLU. Where a block
+ * BasicBlock: conv3x3 -> [bn] -> ReLU -> conv3x3 -> [bn], plus the shortcut, then ReLU. With batch norm, bn -> ReLU and
+ * bn + shortcut -> ReLU each run as one fused op ({@link BatchNorm2d#forwardRelu}, {@link BatchNorm2d#forwardAddRelu}),
+ * with the unfused ops' bits. Where a block
  * changes the shape, the shortcut is "option A" ({@link OptionAShortcut}: stride-2 subsample, zero-padded
  * channels, no parameters); elsewhere the identity. Without batch norm ({@code batchNorm = false},
  * Zhuang's no-BN variant) the BN layers are simply absent; the convolutions stay bias-free.
@@ -115,8 +117,7 @@ public final class CifarResNet extends Module {
                     + x.shape());
         }
         Variable out = conv1.forward(x);
-        if (bn1 != null) out = bn1.forward(out);
-        out = out.relu();
+        out = bn1 != null ? bn1.forwardRelu(out) : out.relu();
         out = layer3.forward(layer2.forward(layer1.forward(out)));
         return linear.forward(Functional.globalAvgPool2d(out));
     }
@@ -149,10 +150,9 @@ public final class CifarResNet extends Module {
         @Override
         public Variable forward(Variable x) {
             Variable out = conv1.forward(x);
-            if (bn1 != null) out = bn1.forward(out);
-            out = conv2.forward(out.relu());
-            if (bn2 != null) out = bn2.forward(out);
-            return out.add(shortcut == null ? x : shortcut.forward(x)).relu();
+            out = conv2.forward(bn1 != null ? bn1.forwardRelu(out) : out.relu());
+            Variable residual = shortcut == null ? x : shortcut.forward(x);
+            return bn2 != null ? bn2.forwardAddRelu(out, residual) : out.add(residual).relu();
         }
     }
 }

@@ -27,7 +27,8 @@ import optlab.tensor.Generator;
  * with L = (depth - 4) / 6 (16 for depth 100; the right column is DenseNet-BC-100, k = 12). A bottleneck
  * layer: [bn1] ReLU conv1x1(4k) [bn2] ReLU conv3x3(k), its output concatenated to its input along the
  * channels. Without batch norm ({@code batchNorm = false}) the BN layers are absent (Zhuang's no-BN
- * variant). Zhuang's code ({@code src/densenet.py} of zhenxun-zhuang/AdamW-Scale-free, checked 2026-11-21)
+ * variant); with it, every bn -> ReLU runs as one fused op ({@link BatchNorm2d#forwardRelu}, the unfused ops'
+ * bits). Zhuang's code ({@code src/densenet.py} of zhenxun-zhuang/AdamW-Scale-free, checked 2026-11-21)
  * pools the final map with {@code self.avgpool = nn.AvgPool2d(8)}; at 32 x 32 that map is 8 x 8, so we
  * take the global average: the same there, and usable on the smaller images of the tests (where
  * AvgPool2d(8) would fail).
@@ -107,8 +108,8 @@ public final class DenseNetBC extends Module {
         }
         Variable out = trans1.forward(dense1.forward(conv1.forward(x)));
         out = dense3.forward(trans2.forward(dense2.forward(out)));
-        if (bn != null) out = bn.forward(out);
-        return fc.forward(Functional.globalAvgPool2d(out.relu()));
+        out = bn != null ? bn.forwardRelu(out) : out.relu();
+        return fc.forward(Functional.globalAvgPool2d(out));
     }
 
     /** [bn1] ReLU conv1x1(in -> 4k) [bn2] ReLU conv3x3(4k -> k), concatenated: (n, in, h, w) to (n, in + k, h, w). */
@@ -125,10 +126,8 @@ public final class DenseNetBC extends Module {
 
         @Override
         public Variable forward(Variable x) {
-            Variable out = bn1 == null ? x : bn1.forward(x);
-            out = conv1.forward(out.relu());
-            if (bn2 != null) out = bn2.forward(out);
-            out = conv2.forward(out.relu());
+            Variable out = conv1.forward(bn1 != null ? bn1.forwardRelu(x) : x.relu());
+            out = conv2.forward(bn2 != null ? bn2.forwardRelu(out) : out.relu());
             return Variable.cat(1, x, out); // channel concatenation
         }
     }
@@ -145,8 +144,8 @@ public final class DenseNetBC extends Module {
 
         @Override
         public Variable forward(Variable x) {
-            Variable out = bn1 == null ? x : bn1.forward(x);
-            return Functional.avgPool2d(conv1.forward(out.relu()), 2, 2, 0, true);
+            Variable out = bn1 != null ? bn1.forwardRelu(x) : x.relu();
+            return Functional.avgPool2d(conv1.forward(out), 2, 2, 0, true);
         }
     }
 }

@@ -1,11 +1,15 @@
 package optlab.nn.models;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.Supplier;
 import optlab.autograd.Functional;
 import optlab.autograd.Variable;
 import optlab.nn.ParameterArena;
@@ -84,6 +88,44 @@ class CifarResNetTest {
         Float[] b = new Float[a.length];
         for (int i = 0; i < a.length; i++) b[i] = a[i];
         return List.of(b);
+    }
+
+    /**
+     * A block's fused batch norms (bn1 -> ReLU, bn2 + shortcut -> ReLU; Backend's NOTE [bn-epilogue]) give the bits of the
+     * same modules run as separate ops: output, input gradient (where the shortcut's and conv1's gradients meet) and every
+     * parameter gradient; for the identity shortcut and for option A.
+     */
+    @Test
+    void fusedBlocksGiveTheUnfusedOpsBits() {
+        for (int[] shape : new int[][] {{4, 4, 1}, {4, 8, 2}}) {
+            Supplier<CifarResNet.BasicBlock> block = () -> new CifarResNet.BasicBlock(shape[0], shape[1], shape[2], true,
+                    new Generator(5)); // the same weights each time
+            Tensor x = Tensor.randn(new Generator(6), 3, shape[0], 6, 6);
+            int outSide = 6 / shape[2];
+            Tensor w = Tensor.randn(new Generator(7), 3, shape[1], outSide, outSide);
+            float[][] fused = blockPass(block.get(), x, w, (b, v) -> b.forward(v));
+            float[][] unfused = blockPass(block.get(), x, w, (b, v) -> {
+                Variable out = b.conv2.forward(b.bn1.forward(b.conv1.forward(v)).relu());
+                return b.bn2.forward(out).add(b.shortcut == null ? v : b.shortcut.forward(v)).relu();
+            });
+            String[] names = {"output", "input gradient", "conv1", "conv2", "bn1.weight", "bn1.bias", "bn2.weight", "bn2.bias"};
+            for (int i = 0; i < names.length; i++) {
+                assertArrayEquals(unfused[i], fused[i], Arrays.toString(shape) + ": " + names[i]);
+            }
+        }
+    }
+
+    /** Output, input gradient and the parameters' gradients of sum(block(x) * w). */
+    private static float[][] blockPass(CifarResNet.BasicBlock b, Tensor x, Tensor w,
+                                       BiFunction<CifarResNet.BasicBlock, Variable, Variable> f) {
+        try (ParameterArena arena = ParameterArena.pack(b); Scope s = Scope.open()) {
+            Variable xv = new Variable(x.copy(), true);
+            Variable y = f.apply(b, xv);
+            y.mul(new Variable(w)).sum().backward();
+            return new float[][] {y.data().toFloatArray(), xv.grad().toFloatArray(), b.conv1.weight.grad().toFloatArray(),
+                b.conv2.weight.grad().toFloatArray(), b.bn1.weight.grad().toFloatArray(), b.bn1.bias.grad().toFloatArray(),
+                b.bn2.weight.grad().toFloatArray(), b.bn2.bias.grad().toFloatArray()};
+        }
     }
 
     /** Every depth, with and without BN, runs forward and backward (8x8 images keep the deep ones fast). */

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import optlab.kernels.Backend;
+import optlab.kernels.BatchNormEpilogue;
 import optlab.kernels.BinaryOp;
 import optlab.kernels.Buffer;
 import optlab.kernels.Checks;
@@ -507,55 +508,68 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
-                                         Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si) {
+                                         Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si, Ptr z, boolean relu) {
         String op = "batchNormForwardTraining";
-        Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si);
-        DType t = Checks.floating(op, x, gamma, beta, y, sm, si);
+        Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si, z);
+        DType t = Checks.floating(op, x, gamma, beta, y, sm, si, z);
         BatchNormKernel u = batchnorm.take();
         if (u != null) {
             u.forwardTraining(n, c, hw, x, gamma, beta, eps, momentum, rm, rv, y, sm, si);
+            BatchNormEpilogue.forward(this, n * c * hw, y, z, relu);
         } else if (t == DType.FLOAT32) {
             CpuBatchNorm.forwardTraining(n, c, hw, f(x), x.offset(), f(gamma), gamma.offset(), f(beta), beta.offset(), eps, momentum,
                     rm == null ? null : f(rm), rm == null ? 0 : rm.offset(), rv == null ? null : f(rv), rv == null ? 0 : rv.offset(),
-                    f(y), y.offset(), f(sm), sm.offset(), f(si), si.offset());
+                    f(y), y.offset(), f(sm), sm.offset(), f(si), si.offset(), z == null ? null : f(z), z == null ? 0 : z.offset(), relu);
         } else {
             RefBatchNorm.forwardTraining(n, c, hw, d(x), x.offset(), d(gamma), gamma.offset(), d(beta), beta.offset(), eps, momentum,
                     rm == null ? null : d(rm), rm == null ? 0 : rm.offset(), rv == null ? null : d(rv), rv == null ? 0 : rv.offset(),
                     d(y), y.offset(), d(sm), sm.offset(), d(si), si.offset());
+            RefBatchNorm.epilogue(n * c * hw, d(y), y.offset(), z == null ? null : d(z), z == null ? 0 : z.offset(), relu);
         }
     }
 
     @Override
-    public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y) {
+    public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y,
+                                          Ptr z, boolean relu) {
         String op = "batchNormForwardInference";
-        Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y);
-        DType t = Checks.floating(op, x, gamma, beta, rm, rv, y);
+        Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y, z);
+        DType t = Checks.floating(op, x, gamma, beta, rm, rv, y, z);
         BatchNormKernel u = batchnorm.take();
         if (u != null) {
             u.forwardInference(n, c, hw, x, gamma, beta, rm, rv, eps, y);
+            BatchNormEpilogue.forward(this, n * c * hw, y, z, relu);
         } else if (t == DType.FLOAT32) {
             CpuBatchNorm.forwardInference(n, c, hw, f(x), x.offset(), f(gamma), gamma.offset(), f(beta), beta.offset(),
-                    f(rm), rm.offset(), f(rv), rv.offset(), eps, f(y), y.offset());
+                    f(rm), rm.offset(), f(rv), rv.offset(), eps, f(y), y.offset(), z == null ? null : f(z), z == null ? 0 : z.offset(), relu);
         } else {
             RefBatchNorm.forwardInference(n, c, hw, d(x), x.offset(), d(gamma), gamma.offset(), d(beta), beta.offset(),
                     d(rm), rm.offset(), d(rv), rv.offset(), eps, d(y), y.offset());
+            RefBatchNorm.epilogue(n * c * hw, d(y), y.offset(), z == null ? null : d(z), z == null ? 0 : z.offset(), relu);
         }
     }
 
     @Override
-    public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta) {
+    public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta,
+                                  Ptr y, boolean relu, Ptr dz) {
         String op = "batchNormBackward";
-        Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
-        DType t = Checks.floating(op, x, dy, gamma, sm, si, dx, dgamma, dbeta);
+        Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta, y, relu, dz);
+        DType t = Checks.floating(op, x, dy, gamma, sm, si, dx, dgamma, dbeta, relu ? y : null, dz);
         BatchNormKernel u = batchnorm.take();
+        int size = n * c * hw;
         if (u != null) {
-            u.backward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
+            try (Buffer scratch = BatchNormEpilogue.needsScratch(relu, dz) ? allocate(t, size) : null) {
+                Ptr g = BatchNormEpilogue.gradient(this, size, dy, y, relu, dz, scratch);
+                u.backward(n, c, hw, x, g, gamma, sm, si, dx, dgamma, dbeta);
+            }
         } else if (t == DType.FLOAT32) {
             CpuBatchNorm.backward(n, c, hw, f(x), x.offset(), f(dy), dy.offset(), f(gamma), gamma.offset(), f(sm), sm.offset(),
-                    f(si), si.offset(), f(dx), dx.offset(), f(dgamma), dgamma.offset(), f(dbeta), dbeta.offset());
+                    f(si), si.offset(), f(dx), dx.offset(), f(dgamma), dgamma.offset(), f(dbeta), dbeta.offset(),
+                    relu ? f(y) : null, relu ? y.offset() : 0, relu, dz == null ? null : f(dz), dz == null ? 0 : dz.offset());
         } else {
-            RefBatchNorm.backward(n, c, hw, d(x), x.offset(), d(dy), dy.offset(), d(gamma), gamma.offset(), d(sm), sm.offset(),
+            double[] g = RefBatchNorm.epilogueGradient(size, d(dy), dy.offset(), relu ? d(y) : null, relu ? y.offset() : 0, relu);
+            RefBatchNorm.backward(n, c, hw, d(x), x.offset(), g, 0, d(gamma), gamma.offset(), d(sm), sm.offset(),
                     d(si), si.offset(), d(dx), dx.offset(), d(dgamma), dgamma.offset(), d(dbeta), dbeta.offset());
+            if (dz != null) System.arraycopy(g, 0, d(dz), dz.offset(), size);
         }
     }
 

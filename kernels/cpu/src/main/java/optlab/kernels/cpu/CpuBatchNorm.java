@@ -20,6 +20,12 @@ import optlab.kernels.reference.RefBatchNorm;
  * differently, and two threads in different JIT tiers would then break that independence (NOTE [lstm-exp]'s hazard).
  * A single running double sum (as before) is a chain of dependent additions, about four cycles an element; this is
  * closer to one load an element.
+ *
+ * <p>The epilogue (Backend's NOTE [bn-epilogue]) runs row by row while the row is in L1: the forward adds z and applies
+ * {@link CpuElementwise#relu} to each row of y just written; the backward first writes each row's masked gradient
+ * g = {@link CpuElementwise#reluBackward}(dy, y) into dz, or into dx when there is no dz (the dx pass then reads g
+ * from dx and overwrites it in place, element by element), and then runs the plain backward on g. The float
+ * operations are the unfused ops', so the bits are theirs.
  */
 final class CpuBatchNorm {
     private CpuBatchNorm() {}
@@ -89,7 +95,7 @@ final class CpuBatchNorm {
         return laneSum(lanes) + tail;
     }
 
-    /** {sum dy, sum dy * x} over the channel, in double. */
+    /** {sum dy, sum dy * x} over the channel, in double; dy's rows at db + i * stride, as x's. */
     private static void sumsForBackward(float[] x, int xb, float[] dy, int db, int n, int stride, int hw, double[] out) {
         DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
         DoubleVector p0 = DoubleVector.zero(D), p1 = DoubleVector.zero(D);
@@ -117,14 +123,27 @@ final class CpuBatchNorm {
         out[1] = laneSum(lanes) + sumDyX;
     }
 
-    /** y = x * scale + shift over the channel (a float multiply, then a float add, as the scalar expression). */
-    private static void affine(float[] x, int xb, float[] y, int yb, int n, int stride, int hw, float scale, float shift) {
+    /**
+     * y = act(x * scale + shift + z) over the channel (a float multiply, then a float add, as the scalar expression;
+     * then the epilogue's float add of z when z is not null, and ReLU when relu). z's rows are at zb + i * stride.
+     */
+    private static void affine(float[] x, int xb, float[] y, int yb, float[] z, int zb, boolean relu, int n, int stride, int hw,
+                               float scale, float shift) {
         int bound = F.loopBound(hw);
         for (int i = 0; i < n; i++) {
             int xr = xb + i * stride, yr = yb + i * stride, j = 0;
             for (; j < bound; j += L) FloatVector.fromArray(F, x, xr + j).mul(scale).add(shift).intoArray(y, yr + j);
             for (; j < hw; j++) y[yr + j] = x[xr + j] * scale + shift;
+            if (z != null) addRow(y, yr, z, zb + i * stride, hw);
+            if (relu) CpuElementwise.relu(y, yr, y, yr, hw);
         }
+    }
+
+    /** y += z over one row of hw (the float add of the unfused op). */
+    private static void addRow(float[] y, int yr, float[] z, int zr, int hw) {
+        int bound = F.loopBound(hw), j = 0;
+        for (; j < bound; j += L) FloatVector.fromArray(F, y, yr + j).add(FloatVector.fromArray(F, z, zr + j)).intoArray(y, yr + j);
+        for (; j < hw; j++) y[yr + j] += z[zr + j];
     }
 
     private static int channelGrain(int n, int hw) {
@@ -133,7 +152,8 @@ final class CpuBatchNorm {
 
     static void forwardTraining(int n, int c, int hw, float[] x, int xo, float[] gamma, int go, float[] beta, int bo,
                                 double eps, double momentum, float[] rm, int rmo, float[] rv, int rvo,
-                                float[] y, int yo, float[] saveMean, int smo, float[] saveInvStd, int sio) {
+                                float[] y, int yo, float[] saveMean, int smo, float[] saveInvStd, int sio,
+                                float[] z, int zo, boolean relu) {
         int m = Checks.batchNormCount(n, hw);
         Parallel.forRange(c, channelGrain(n, hw), (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
@@ -143,7 +163,7 @@ final class CpuBatchNorm {
                 double invStd = 1.0 / Math.sqrt(var + eps);
                 float scale = (float) (gamma[go + ch] * invStd);
                 float shift = (float) (beta[bo + ch] - mean * gamma[go + ch] * invStd);
-                affine(x, xb, y, yo + ch * hw, n, stride, hw, scale, shift);
+                affine(x, xb, y, yo + ch * hw, z, zo + ch * hw, relu, n, stride, hw, scale, shift);
                 saveMean[smo + ch] = (float) mean;
                 saveInvStd[sio + ch] = (float) invStd;
                 if (rm != null) {
@@ -155,26 +175,38 @@ final class CpuBatchNorm {
     }
 
     static void forwardInference(int n, int c, int hw, float[] x, int xo, float[] gamma, int go, float[] beta, int bo,
-                                 float[] rm, int rmo, float[] rv, int rvo, double eps, float[] y, int yo) {
+                                 float[] rm, int rmo, float[] rv, int rvo, double eps, float[] y, int yo,
+                                 float[] z, int zo, boolean relu) {
         Parallel.forRange(c, channelGrain(n, hw), (c0, c1) -> {
             for (int ch = c0; ch < c1; ch++) {
                 double invStd = 1.0 / Math.sqrt(rv[rvo + ch] + eps);
                 float scale = (float) (gamma[go + ch] * invStd);
                 float shift = (float) (beta[bo + ch] - rm[rmo + ch] * gamma[go + ch] * invStd);
-                affine(x, xo + ch * hw, y, yo + ch * hw, n, c * hw, hw, scale, shift);
+                affine(x, xo + ch * hw, y, yo + ch * hw, z, zo + ch * hw, relu, n, c * hw, hw, scale, shift);
             }
         });
     }
 
     static void backward(int n, int c, int hw, float[] x, int xo, float[] dy, int dyo, float[] gamma, int go,
                          float[] saveMean, int smo, float[] saveInvStd, int sio,
-                         float[] dx, int dxo, float[] dgamma, int dgo, float[] dbeta, int dbo) {
+                         float[] dx, int dxo, float[] dgamma, int dgo, float[] dbeta, int dbo,
+                         float[] y, int yo, boolean relu, float[] dz, int dzo) {
         int m = n * hw;
+        // g, the gradient reaching batch norm's output: dy, or the ReLU's masked dy in dz (or, with no dz, in dx)
+        float[] g = relu ? (dz != null ? dz : dx) : dy;
+        int go0 = relu ? (dz != null ? dzo : dxo) : dyo;
         Parallel.forRange(c, channelGrain(n, hw), (c0, c1) -> {
             double[] sums = new double[2];
             for (int ch = c0; ch < c1; ch++) {
                 double mean = saveMean[smo + ch], invStd = saveInvStd[sio + ch];
-                sumsForBackward(x, xo + ch * hw, dy, dyo + ch * hw, n, c * hw, hw, sums);
+                if (relu || dz != null) {
+                    for (int i = 0; i < n; i++) {
+                        int at = (i * c + ch) * hw;
+                        if (relu) CpuElementwise.reluBackward(g, go0 + at, dy, dyo + at, y, yo + at, hw);
+                        else System.arraycopy(dy, dyo + at, dz, dzo + at, hw);
+                    }
+                }
+                sumsForBackward(x, xo + ch * hw, g, go0 + ch * hw, n, c * hw, hw, sums);
                 double sumDy = sums[0], sumDyX = sums[1];
                 double sumDyXhat = (sumDyX - mean * sumDy) * invStd; // sum dy * (x - mean) * invStd
                 dbeta[dbo + ch] = (float) sumDy;
@@ -186,12 +218,12 @@ final class CpuBatchNorm {
                 float c0f = (float) (-k * sumDy / m + k * invStd * sumDyXhat * mean / m);
                 int bound = F.loopBound(hw);
                 for (int i = 0; i < n; i++) {
-                    int xb = xo + (i * c + ch) * hw, db = dyo + (i * c + ch) * hw, ob = dxo + (i * c + ch) * hw, j = 0;
+                    int xb = xo + (i * c + ch) * hw, db = go0 + (i * c + ch) * hw, ob = dxo + (i * c + ch) * hw, j = 0;
                     for (; j < bound; j += L) {
-                        FloatVector.fromArray(F, dy, db + j).mul(a).add(FloatVector.fromArray(F, x, xb + j).mul(bx))
+                        FloatVector.fromArray(F, g, db + j).mul(a).add(FloatVector.fromArray(F, x, xb + j).mul(bx))
                                 .add(c0f).intoArray(dx, ob + j);
                     }
-                    for (; j < hw; j++) dx[ob + j] = a * dy[db + j] + bx * x[xb + j] + c0f;
+                    for (; j < hw; j++) dx[ob + j] = a * g[db + j] + bx * x[xb + j] + c0f;
                 }
             }
         });

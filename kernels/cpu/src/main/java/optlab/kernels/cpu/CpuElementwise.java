@@ -174,7 +174,7 @@ final class CpuElementwise {
      * y = relu(x) as the reference defines it ({@code x > 0 || x is NaN ? x : +0}), which is Math.max(x, +0)
      * (NaN stays NaN, -0 becomes +0): the Vector API's MAX has Math.max's semantics.
      */
-    private static void relu(float[] x, int xs, float[] y, int ys, int len) {
+    static void relu(float[] x, int xs, float[] y, int ys, int len) {
         int i = 0;
         for (int bound = S.loopBound(len); i < bound; i += S.length()) {
             FloatVector.fromArray(S, x, xs + i).lanewise(VectorOperators.MAX, 0f).intoArray(y, ys + i);
@@ -183,7 +183,7 @@ final class CpuElementwise {
     }
 
     /** out = b > 0 ? a : +0 (a is the incoming gradient, b the ReLU's input; a NaN b gives 0). */
-    private static void reluBackward(float[] out, int oo, float[] a, int ao, float[] b, int bo, int len) {
+    static void reluBackward(float[] out, int oo, float[] a, int ao, float[] b, int bo, int len) {
         FloatVector zero = FloatVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(len); i < bound; i += S.length()) {

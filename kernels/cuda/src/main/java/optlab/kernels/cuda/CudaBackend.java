@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import jcuda.Pointer;
 import optlab.kernels.Backend;
+import optlab.kernels.BatchNormEpilogue;
 import optlab.kernels.BinaryOp;
 import optlab.kernels.Buffer;
 import optlab.kernels.Checks;
@@ -837,51 +838,74 @@ public final class CudaBackend implements Backend, VendorContext {
     // Batch norm
     // ------------------------------------------------------------------------------------------------
 
+    // The own kernels fuse the epilogue (NOTE [bn-epilogue]); cuDNN and a user's kernel, whose ABI is the plain batch
+    // norm, run it as elementwise kernels around them (BatchNormEpilogue).
+
     @Override
     public void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
-                                         Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si) {
+                                         Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si, Ptr z, boolean relu) {
         String op = "batchNormForwardTraining";
-        Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si);
-        float32(op, x, gamma, beta, rm, rv, y, sm, si);
+        Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si, z);
+        float32(op, x, gamma, beta, rm, rv, y, sm, si, z);
         Checks.batchNormCount(n, hw);
         KernelChoices.Choice choice = counted("batchnorm");
         if (isCudnn(choice)) {
             VendorLibraries.cudnn("batchnorm").bnForwardTraining(this, n, c, hw, addr(x), addr(gamma), addr(beta), eps, momentum, addr(rm),
                     addr(rv), addr(y), addr(sm), addr(si));
+            BatchNormEpilogue.forward(this, n * c * hw, y, z, relu);
             return;
         }
-        launchPerBlock(kernel(choice, "batchnorm", "bn_fwd_train_f32", "forward_training"), c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma)).p(addr(beta))
-                .d(eps).d(momentum).p(addr(rm)).p(addr(rv)).p(addr(y)).p(addr(sm)).p(addr(si)));
+        KernelArgs args = new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma)).p(addr(beta))
+                .d(eps).d(momentum).p(addr(rm)).p(addr(rv)).p(addr(y)).p(addr(sm)).p(addr(si));
+        if (!choice.isUser()) args.p(addr(z)).i(relu ? 1 : 0);
+        launchPerBlock(kernel(choice, "batchnorm", "bn_fwd_train_f32", "forward_training"), c, 8, args);
+        if (choice.isUser()) BatchNormEpilogue.forward(this, n * c * hw, y, z, relu);
     }
 
     @Override
-    public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y) {
+    public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y,
+                                          Ptr z, boolean relu) {
         String op = "batchNormForwardInference";
-        Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y);
-        float32(op, x, gamma, beta, rm, rv, y);
+        Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y, z);
+        float32(op, x, gamma, beta, rm, rv, y, z);
         KernelChoices.Choice choice = counted("batchnorm");
         if (isCudnn(choice)) {
             VendorLibraries.cudnn("batchnorm").bnForwardInference(this, n, c, hw, addr(x), addr(gamma), addr(beta), addr(rm), addr(rv), eps,
                     addr(y));
+            BatchNormEpilogue.forward(this, n * c * hw, y, z, relu);
             return;
         }
-        launch1d(kernel(choice, "batchnorm", "bn_fwd_infer_f32", "forward_inference"), (long) n * c * hw, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma))
-                .p(addr(beta)).p(addr(rm)).p(addr(rv)).d(eps).p(addr(y)));
+        KernelArgs args = new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(gamma)).p(addr(beta)).p(addr(rm)).p(addr(rv)).d(eps)
+                .p(addr(y));
+        if (!choice.isUser()) args.p(addr(z)).i(relu ? 1 : 0);
+        launch1d(kernel(choice, "batchnorm", "bn_fwd_infer_f32", "forward_inference"), (long) n * c * hw, args);
+        if (choice.isUser()) BatchNormEpilogue.forward(this, n * c * hw, y, z, relu);
     }
 
     @Override
-    public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta) {
+    public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta,
+                                  Ptr y, boolean relu, Ptr dz) {
         String op = "batchNormBackward";
-        Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
-        float32(op, x, dy, gamma, sm, si, dx, dgamma, dbeta);
+        Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta, y, relu, dz);
+        float32(op, x, dy, gamma, sm, si, dx, dgamma, dbeta, relu ? y : null, dz);
         KernelChoices.Choice choice = counted("batchnorm");
-        if (isCudnn(choice)) {
-            VendorLibraries.cudnn("batchnorm").bnBackward(this, n, c, hw, addr(x), addr(dy), addr(gamma), addr(sm), addr(si), addr(dx),
-                    addr(dgamma), addr(dbeta));
+        if (!isCudnn(choice) && !choice.isUser()) {
+            launchPerBlock(kernel(choice, "batchnorm", "bn_bwd_f32", "backward"), c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x))
+                    .p(addr(dy)).p(addr(gamma)).p(addr(sm)).p(addr(si)).p(addr(dx)).p(addr(dgamma)).p(addr(dbeta))
+                    .p(relu ? addr(y) : 0L).i(relu ? 1 : 0).p(addr(dz)));
             return;
         }
-        launchPerBlock(kernel(choice, "batchnorm", "bn_bwd_f32", "backward"), c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x)).p(addr(dy)).p(addr(gamma))
-                .p(addr(sm)).p(addr(si)).p(addr(dx)).p(addr(dgamma)).p(addr(dbeta)));
+        int size = n * c * hw;
+        try (Buffer scratch = BatchNormEpilogue.needsScratch(relu, dz) ? allocate(DType.FLOAT32, size) : null) {
+            Ptr g = BatchNormEpilogue.gradient(this, size, dy, y, relu, dz, scratch);
+            if (isCudnn(choice)) {
+                VendorLibraries.cudnn("batchnorm").bnBackward(this, n, c, hw, addr(x), addr(g), addr(gamma), addr(sm), addr(si), addr(dx),
+                        addr(dgamma), addr(dbeta));
+            } else {
+                launchPerBlock(kernel(choice, "batchnorm", "bn_bwd_f32", "backward"), c, 8, new KernelArgs().i(n).i(c).i(hw).p(addr(x))
+                        .p(addr(g)).p(addr(gamma)).p(addr(sm)).p(addr(si)).p(addr(dx)).p(addr(dgamma)).p(addr(dbeta)));
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 package optlab.kernels.cuda;
 
 import static optlab.kernels.cuda.GpuFixtures.gpu;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Random;
 import optlab.kernels.Buffer;
 import optlab.kernels.DType;
 import optlab.kernels.Device;
@@ -63,6 +65,57 @@ class CudaUserKernelsTest {
     void forwardOnlyAndAnOddBlockSize(String op) {
         conforms(example(op, ":forward-only:block=37"));
         conforms(example(op, ":block=32"));
+    }
+
+    /**
+     * Batch norm's epilogue (Backend's NOTE [bn-epilogue]) around a user kernel: the example is the own kernels' bodies
+     * without it, so the backend's elementwise add, ReLU and mask around the example give the own fused kernels' bits,
+     * forward (training and inference) and backward (dx, dgamma, dbeta, dz).
+     */
+    @Test
+    void theBackendRunsBatchNormsEpilogueAroundAUserKernel() {
+        int n = 3, c = 4, hw = 37, size = n * c * hw;
+        Random r = new Random(5);
+        float[] x = new float[size], z = new float[size], dy = new float[size], gamma = new float[c], beta = new float[c];
+        for (int i = 0; i < size; i++) {
+            x[i] = (float) r.nextGaussian();
+            z[i] = (float) r.nextGaussian();
+            dy[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < c; i++) {
+            gamma[i] = 0.5f + r.nextFloat();
+            beta[i] = (float) r.nextGaussian();
+        }
+        float[][] own = fusedBatchNorm(gpu(""), n, c, hw, x, z, dy, gamma, beta);
+        float[][] user = fusedBatchNorm(gpu(example("batchnorm", "")), n, c, hw, x, z, dy, gamma, beta);
+        String[] names = {"y", "inference y", "dx", "dgamma", "dbeta", "dz"};
+        for (int i = 0; i < names.length; i++) assertArrayEquals(own[i], user[i], names[i]);
+    }
+
+    /** relu(bn(x) + z) forward (training, inference) and its backward on {@code be}: {y, inference y, dx, dgamma, dbeta, dz}. */
+    private static float[][] fusedBatchNorm(CudaBackend be, int n, int c, int hw, float[] x, float[] z, float[] dy, float[] gamma, float[] beta) {
+        int size = n * c * hw;
+        try (Buffer xb = up(be, x); Buffer zb = up(be, z); Buffer dyb = up(be, dy); Buffer gb = up(be, gamma); Buffer bb = up(be, beta);
+             Buffer y = be.allocate(DType.FLOAT32, size); Buffer yi = be.allocate(DType.FLOAT32, size); Buffer sm = be.allocate(DType.FLOAT32, c);
+             Buffer si = be.allocate(DType.FLOAT32, c); Buffer dx = be.allocate(DType.FLOAT32, size); Buffer dg = be.allocate(DType.FLOAT32, c);
+             Buffer db = be.allocate(DType.FLOAT32, c); Buffer dz = be.allocate(DType.FLOAT32, size)) {
+            be.batchNormForwardTraining(n, c, hw, xb.ptr(), gb.ptr(), bb.ptr(), 1e-5, 0.1, null, null, y.ptr(), sm.ptr(), si.ptr(), zb.ptr(), true);
+            be.batchNormForwardInference(n, c, hw, xb.ptr(), gb.ptr(), bb.ptr(), sm.ptr(), si.ptr(), 1e-5, yi.ptr(), zb.ptr(), true);
+            be.batchNormBackward(n, c, hw, xb.ptr(), dyb.ptr(), gb.ptr(), sm.ptr(), si.ptr(), dx.ptr(), dg.ptr(), db.ptr(), y.ptr(), true, dz.ptr());
+            return new float[][] {down(be, y, size), down(be, yi, size), down(be, dx, size), down(be, dg, c), down(be, db, c), down(be, dz, size)};
+        }
+    }
+
+    private static Buffer up(CudaBackend be, float[] a) {
+        Buffer b = be.allocate(DType.FLOAT32, a.length);
+        be.write(b.ptr(), a, 0, a.length);
+        return b;
+    }
+
+    private static float[] down(CudaBackend be, Buffer b, int n) {
+        float[] a = new float[n];
+        be.read(b.ptr(), a, 0, n);
+        return a;
     }
 
     @Test

@@ -87,4 +87,27 @@ public final class RefBatchNorm {
                 }
         }
     }
+
+    /**
+     * The forward's epilogue (Backend's NOTE [bn-epilogue]), in place on batch norm's output:
+     * {@code y = act(y + z)} over size values; z may be null (no add), act is ReLU ({@link optlab.kernels.UnaryOp#RELU},
+     * NaN kept) when relu, else the identity.
+     */
+    public static void epilogue(int size, double[] y, int yo, double[] z, int zo, boolean relu) {
+        for (int e = 0; e < size; e++) {
+            double v = z == null ? y[yo + e] : y[yo + e] + z[zo + e];
+            y[yo + e] = relu && !(v > 0 || Double.isNaN(v)) ? 0.0 : v;
+        }
+    }
+
+    /**
+     * The backward's epilogue: the gradient g that reaches batch norm's output (and z), from the gradient dy of the
+     * epilogue's output y: {@code g = relu ? (y > 0 ? dy : 0) : dy} ({@link optlab.kernels.BinaryOp#RELU_BACKWARD}; y > 0
+     * exactly where the sum before the ReLU is). Returns a new array of size values.
+     */
+    public static double[] epilogueGradient(int size, double[] dy, int dyo, double[] y, int yo, boolean relu) {
+        double[] g = new double[size];
+        for (int e = 0; e < size; e++) g[e] = !relu || y[yo + e] > 0 ? dy[dyo + e] : 0.0;
+        return g;
+    }
 }

@@ -443,13 +443,15 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void batchNormForwardTraining(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, double eps, double momentum,
-                                         Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si) {
-        Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si);
-        Checks.floating("batchNormForwardTraining", x, gamma, beta, y, sm, si);
+                                         Ptr rm, Ptr rv, Ptr y, Ptr sm, Ptr si, Ptr z, boolean relu) {
+        Checks.batchNormForwardTraining(n, c, hw, x, gamma, beta, rm, rv, y, sm, si, z);
+        Checks.floating("batchNormForwardTraining", x, gamma, beta, y, sm, si, z);
         batchnorm.increment();
         RefBatchNorm.forwardTraining(n, c, hw, d(x), x.offset(), d(gamma), gamma.offset(), d(beta), beta.offset(), eps, momentum,
                 rm == null ? null : d(rm), rm == null ? 0 : rm.offset(), rv == null ? null : d(rv), rv == null ? 0 : rv.offset(),
                 d(y), y.offset(), d(sm), sm.offset(), d(si), si.offset());
+        round(y, n * c * hw); // batch norm's output is rounded before the epilogue, as the unfused ops' (NOTE [bn-epilogue])
+        RefBatchNorm.epilogue(n * c * hw, d(y), y.offset(), z == null ? null : d(z), z == null ? 0 : z.offset(), relu);
         round(y, n * c * hw);
         round(sm, c);
         round(si, c);
@@ -458,22 +460,32 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y) {
-        Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y);
-        Checks.floating("batchNormForwardInference", x, gamma, beta, rm, rv, y);
+    public void batchNormForwardInference(int n, int c, int hw, Ptr x, Ptr gamma, Ptr beta, Ptr rm, Ptr rv, double eps, Ptr y,
+                                          Ptr z, boolean relu) {
+        Checks.batchNormForwardInference(n, c, hw, x, gamma, beta, rm, rv, y, z);
+        Checks.floating("batchNormForwardInference", x, gamma, beta, rm, rv, y, z);
         batchnorm.increment();
         RefBatchNorm.forwardInference(n, c, hw, d(x), x.offset(), d(gamma), gamma.offset(), d(beta), beta.offset(),
                 d(rm), rm.offset(), d(rv), rv.offset(), eps, d(y), y.offset());
         round(y, n * c * hw);
+        RefBatchNorm.epilogue(n * c * hw, d(y), y.offset(), z == null ? null : d(z), z == null ? 0 : z.offset(), relu);
+        round(y, n * c * hw);
     }
 
     @Override
-    public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta) {
-        Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta);
-        Checks.floating("batchNormBackward", x, dy, gamma, sm, si, dx, dgamma, dbeta);
+    public void batchNormBackward(int n, int c, int hw, Ptr x, Ptr dy, Ptr gamma, Ptr sm, Ptr si, Ptr dx, Ptr dgamma, Ptr dbeta,
+                                  Ptr y, boolean relu, Ptr dz) {
+        Checks.batchNormBackward(n, c, hw, x, dy, gamma, sm, si, dx, dgamma, dbeta, y, relu, dz);
+        Checks.floating("batchNormBackward", x, dy, gamma, sm, si, dx, dgamma, dbeta, relu ? y : null, dz);
         batchnorm.increment();
-        RefBatchNorm.backward(n, c, hw, d(x), x.offset(), d(dy), dy.offset(), d(gamma), gamma.offset(), d(sm), sm.offset(),
+        int size = n * c * hw;
+        double[] g = RefBatchNorm.epilogueGradient(size, d(dy), dy.offset(), relu ? d(y) : null, relu ? y.offset() : 0, relu);
+        RefBatchNorm.backward(n, c, hw, d(x), x.offset(), g, 0, d(gamma), gamma.offset(), d(sm), sm.offset(),
                 d(si), si.offset(), d(dx), dx.offset(), d(dgamma), dgamma.offset(), d(dbeta), dbeta.offset());
+        if (dz != null) {
+            System.arraycopy(g, 0, d(dz), dz.offset(), size);
+            round(dz, size);
+        }
         round(dx, n * c * hw);
         round(dgamma, c);
         round(dbeta, c);

@@ -70,7 +70,7 @@ public final class CpuBenchmark implements Callable<Integer> {
     int rounds;
 
     @Option(names = "--warmup", defaultValue = "1", description = "--vs-pytorch: untimed steps before each round, "
-            + TorchComparison.FIRST_ROUND_EXTRA_WARMUP_TEXT + "; --profile: before the timed steps, plus 10 (default: ${DEFAULT-VALUE})")
+            + TorchComparison.FIRST_ROUND_EXTRA_WARMUP_TEXT + "; --profile: before the timed steps, plus " + TorchComparison.FIRST_ROUND_EXTRA_WARMUP + " (default: ${DEFAULT-VALUE})")
     int warmup;
 
     @Option(names = "--threads", defaultValue = "0", description = "--vs-pytorch, --profile: threads of both engines (default: OptLab's, "

@@ -375,12 +375,16 @@ final class TorchComparison {
     }
 
     /**
-     * Untimed steps added to a workload's first round (both engines). OptLab's JIT compiles the char LSTM's kernels
-     * over its first tens of steps: with 2, its first rounds ran at 13,500-46,000 tokens/s against 56,000-80,000 later
-     * (2026-12-06), and with 3 rounds of 3 steps at batch 32 x 64 the median was a warm-up figure.
+     * Untimed steps added to a workload's first round (both engines), so that the figures are steady-state training
+     * throughput, what a run of thousands of steps sees. OptLab's JIT keeps compiling for a hundred steps and more:
+     * with 2, its first rounds ran at 13,500-46,000 tokens/s against 56,000-80,000 later (2026-12-06); with 10, the
+     * char LSTM's rounds still spread 56,000-76,000 against PyTorch's steady 71,700-74,000 (2026-12-07), while one
+     * cold JVM's step medians over windows of 50 steps went 39.1, 28.6, 26.9, 25.6, 26.4, 24.7 ms and
+     * {@code -XX:+PrintCompilation} showed about 800 compilations between its steps 40 and 240. PyTorch has no JIT:
+     * the extra steps change nothing on its side.
      */
-    static final int FIRST_ROUND_EXTRA_WARMUP = 10;
-    static final String FIRST_ROUND_EXTRA_WARMUP_TEXT = "10 more in a workload's first round";
+    static final int FIRST_ROUND_EXTRA_WARMUP = 100;
+    static final String FIRST_ROUND_EXTRA_WARMUP_TEXT = "100 more in a workload's first round";
 
     /** One workload's OptLab model, optimizer and synthetic batch; closes them all. */
     static final class Session implements AutoCloseable {

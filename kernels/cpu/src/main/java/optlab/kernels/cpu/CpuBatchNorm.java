@@ -194,7 +194,7 @@ final class CpuBatchNorm {
         int m = n * hw;
         // g, the gradient reaching batch norm's output: dy, or the ReLU's masked dy in dz (or, with no dz, in dx)
         float[] g = relu ? (dz != null ? dz : dx) : dy;
-        int go0 = relu ? (dz != null ? dzo : dxo) : dyo;
+        int gOff = relu ? (dz != null ? dzo : dxo) : dyo;
         Parallel.forRange(c, channelGrain(n, hw), (c0, c1) -> {
             double[] sums = new double[2];
             for (int ch = c0; ch < c1; ch++) {
@@ -202,11 +202,11 @@ final class CpuBatchNorm {
                 if (relu || dz != null) {
                     for (int i = 0; i < n; i++) {
                         int at = (i * c + ch) * hw;
-                        if (relu) CpuElementwise.reluBackward(g, go0 + at, dy, dyo + at, y, yo + at, hw);
+                        if (relu) CpuElementwise.reluBackward(g, gOff + at, dy, dyo + at, y, yo + at, hw);
                         else System.arraycopy(dy, dyo + at, dz, dzo + at, hw);
                     }
                 }
-                sumsForBackward(x, xo + ch * hw, g, go0 + ch * hw, n, c * hw, hw, sums);
+                sumsForBackward(x, xo + ch * hw, g, gOff + ch * hw, n, c * hw, hw, sums);
                 double sumDy = sums[0], sumDyX = sums[1];
                 double sumDyXhat = (sumDyX - mean * sumDy) * invStd; // sum dy * (x - mean) * invStd
                 dbeta[dbo + ch] = (float) sumDy;
@@ -218,7 +218,7 @@ final class CpuBatchNorm {
                 float c0f = (float) (-k * sumDy / m + k * invStd * sumDyXhat * mean / m);
                 int bound = F.loopBound(hw);
                 for (int i = 0; i < n; i++) {
-                    int xb = xo + (i * c + ch) * hw, db = go0 + (i * c + ch) * hw, ob = dxo + (i * c + ch) * hw, j = 0;
+                    int xb = xo + (i * c + ch) * hw, db = gOff + (i * c + ch) * hw, ob = dxo + (i * c + ch) * hw, j = 0;
                     for (; j < bound; j += L) {
                         FloatVector.fromArray(F, g, db + j).mul(a).add(FloatVector.fromArray(F, x, xb + j).mul(bx))
                                 .add(c0f).intoArray(dx, ob + j);

@@ -18,7 +18,8 @@ Two modes:
   torch_steps.py --workloads resnet20,charlstm --rounds 3 [--threads T] [--warmup W] [--steps S]
       runs each workload's rounds and prints one line per round;
   torch_steps.py --serve [--threads T]
-      reads `run WORKLOAD WARMUP STEPS ROUND` lines on stdin and answers each with one line (the Java side
+      reads `run WORKLOAD WARMUP STEPS ROUND` lines (and `warm WORKLOAD STEPS`: untimed steps, then a fresh model)
+      on stdin and answers each with one line (the Java side
       alternates its own rounds with these); `quit` or end of input stops it.
 Every measurement line is space-separated key=value pairs, beginning with engine=pytorch:
   engine=pytorch workload=resnet20 round=1 items=128 unit=images/s steps=5 median_ms=... mean_ms=... min_ms=...
@@ -142,8 +143,18 @@ def main():
             if words[0] == 'quit':
                 break
             try:
+                if words[0] == 'warm' and len(words) == 3 and words[1] in WORKLOADS:
+                    # the Java side's JIT warm-up (TorchComparison.JIT_WARMUP): as many steps, then a fresh model
+                    current = None
+                    current = Workload(words[1])
+                    for _ in range(int(words[2])):
+                        current.step()
+                    current = None  # frees the warmed model before the fresh one is built
+                    current = Workload(words[1])
+                    print('warmed %s %d' % (words[1], int(words[2])), flush=True)
+                    continue
                 if words[0] != 'run' or len(words) != 5 or words[1] not in WORKLOADS:
-                    raise ValueError('expected "run WORKLOAD WARMUP STEPS ROUND" with WORKLOAD one of '
+                    raise ValueError('expected "run WORKLOAD WARMUP STEPS ROUND" or "warm WORKLOAD STEPS" with WORKLOAD one of '
                                      + ', '.join(WORKLOADS) + ', got: ' + line.strip())
                 if current is None or current.name != words[1]:
                     current = None  # frees the previous model before the next is built

@@ -69,8 +69,8 @@ public final class CpuBenchmark implements Callable<Integer> {
     @Option(names = "--rounds", defaultValue = "3", description = "--vs-pytorch: rounds per workload and engine (default: ${DEFAULT-VALUE})")
     int rounds;
 
-    @Option(names = "--warmup", defaultValue = "1", description = "--vs-pytorch: untimed steps before each round, "
-            + TorchComparison.FIRST_ROUND_EXTRA_WARMUP_TEXT + "; --profile: before the timed steps, plus " + TorchComparison.FIRST_ROUND_EXTRA_WARMUP + " (default: ${DEFAULT-VALUE})")
+    @Option(names = "--warmup", defaultValue = "1", description = "--vs-pytorch: untimed steps before each round, the rounds "
+            + TorchComparison.JIT_WARMUP_TEXT + "; --profile: before the timed steps, likewise (default: ${DEFAULT-VALUE})")
     int warmup;
 
     @Option(names = "--threads", defaultValue = "0", description = "--vs-pytorch, --profile: threads of both engines (default: OptLab's, "
@@ -157,7 +157,7 @@ public final class CpuBenchmark implements Callable<Integer> {
         System.out.println("java " + System.getProperty("java.version") + "; " + Runtime.getRuntime().availableProcessors() + " processors");
         for (TorchComparison.Workload w : chosen) {
             System.out.println();
-            System.out.print(StepProfiler.profile(w, warmup + TorchComparison.FIRST_ROUND_EXTRA_WARMUP, steps).table());
+            System.out.print(StepProfiler.profile(w, TorchComparison.JIT_WARMUP, warmup, steps).table());
         }
         return 0;
     }

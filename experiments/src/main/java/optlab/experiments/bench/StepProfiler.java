@@ -30,7 +30,7 @@ final class StepProfiler {
     record Row(String phase, String family, double callsPerStep, double msPerStep, double percentOfStep) {}
 
     /** One workload's profile: the rows of every phase in order, and the mean step wall time. */
-    record Profile(TorchComparison.Workload workload, String backend, int warmup, int steps, double wallMsPerStep, List<Row> rows) {
+    record Profile(TorchComparison.Workload workload, String backend, int jitSteps, int warmup, int steps, double wallMsPerStep, List<Row> rows) {
         /** The family rows (not "other" nor the totals). */
         List<Row> families() {
             return rows.stream().filter(r -> !r.family().equals(OTHER) && !r.family().equals(TOTAL)).toList();
@@ -65,8 +65,8 @@ final class StepProfiler {
 
         String table() {
             StringBuilder b = new StringBuilder();
-            b.append(String.format(Locale.ROOT, "%s: one training step by op family, mean of %d steps after %d warm-up; %s; step %.1f ms%n",
-                    workload.description(), steps, warmup, backend, wallMsPerStep));
+            b.append(String.format(Locale.ROOT, "%s: one training step by op family, mean of %d steps after %d warm-up "
+                    + "(and %d on a model thrown away); %s; step %.1f ms%n", workload.description(), steps, warmup, jitSteps, backend, wallMsPerStep));
             b.append(String.format(Locale.ROOT, "%-9s %-34s %10s %10s %9s%n", "phase", "family", "calls/step", "ms/step", "% of step"));
             for (Row r : rows) {
                 String calls = r.family().equals(OTHER) ? "" : String.format(Locale.ROOT, "%.0f", r.callsPerStep());
@@ -92,13 +92,28 @@ final class StepProfiler {
 
     /**
      * Profiles {@code warmup} untimed then {@code steps} timed training steps of {@code w} (its model, optimizer and
-     * batch made with the profiling backend installed as the CPU's, which is put back before this returns).
+     * batch made with the profiling backend installed as the CPU's, which is put back before this returns), after
+     * {@code jitSteps} untimed steps on a model of its own that is then thrown away (TorchComparison#JIT_WARMUP).
      */
-    static Profile profile(TorchComparison.Workload w, int warmup, int steps) {
+    static Profile profile(TorchComparison.Workload w, int jitSteps, int warmup, int steps) {
         if (steps < 1) throw new IllegalArgumentException("profile: steps must be at least 1, got " + steps);
         Backend plain = Backends.of(Device.CPU);
         ProfilingBackend prof = new ProfilingBackend(plain instanceof ProfilingBackend p ? p.inner() : plain);
         Backend previous = Backends.install(prof);
+        try {
+            try (TorchComparison.Session jit = new TorchComparison.Session(w, 0)) {
+                for (int i = 0; i < jitSteps; i++) {
+                    prof.phase(ProfilingBackend.Phase.FORWARD);
+                    jit.step(prof);
+                }
+            }
+            return profileFresh(w, prof, jitSteps, warmup, steps);
+        } finally {
+            Backends.install(previous);
+        }
+    }
+
+    private static Profile profileFresh(TorchComparison.Workload w, ProfilingBackend prof, int jitSteps, int warmup, int steps) {
         try (TorchComparison.Session s = new TorchComparison.Session(w, 0)) {
             for (int i = 0; i < warmup; i++) {
                 prof.phase(ProfilingBackend.Phase.FORWARD);
@@ -111,13 +126,11 @@ final class StepProfiler {
                 s.step(prof);
             }
             prof.stop();
-            return summarize(w, prof, warmup, steps);
-        } finally {
-            Backends.install(previous);
+            return summarize(w, prof, jitSteps, warmup, steps);
         }
     }
 
-    private static Profile summarize(TorchComparison.Workload w, ProfilingBackend prof, int warmup, int steps) {
+    private static Profile summarize(TorchComparison.Workload w, ProfilingBackend prof, int jitSteps, int warmup, int steps) {
         double wall = 0;
         for (ProfilingBackend.Phase p : ProfilingBackend.Phase.values()) wall += prof.phaseNanos(p) / 1e6 / steps;
         List<Row> rows = new ArrayList<>();
@@ -137,6 +150,6 @@ final class StepProfiler {
             rows.add(new Row(p.label(), OTHER, 0, other, 100 * other / wall));
             rows.add(new Row(p.label(), TOTAL, (double) calls / steps, phaseMs, 100 * phaseMs / wall));
         }
-        return new Profile(w, prof.name(), warmup, steps, wall, rows);
+        return new Profile(w, prof.name(), jitSteps, warmup, steps, wall, rows);
     }
 }

@@ -270,13 +270,15 @@ final class TorchComparison {
                 if (first) {
                     out.printf(Locale.ROOT, "OptLab: %s; PyTorch: %s (%s); each workload in a fresh JVM and Python process%n", optlab.ready,
                             torch.ready, python);
-                    out.printf(Locale.ROOT, "%d rounds per workload, alternated (OptLab, PyTorch, ...); a round: %d warm-up steps (+%d in the first) "
-                            + "and %d timed; its figure: items/s at its median step%n", rounds, warmup, FIRST_ROUND_EXTRA_WARMUP, steps);
+                    out.printf(Locale.ROOT, "%d rounds per workload, alternated (OptLab, PyTorch, ...), after %d steps on a model then "
+                            + "replaced by a fresh one (JIT warm-up); a round: %d warm-up steps and %d timed; its figure: items/s at its "
+                            + "median step%n", rounds, JIT_WARMUP, warmup, steps);
                     first = false;
                 }
+                String warm = String.format(Locale.ROOT, "warm %s %d", w.name(), JIT_WARMUP);
+                for (Server s : List.of(optlab, torch)) s.ask(warm);
                 for (int r = 1; r <= rounds; r++) {
-                    int wu = warmup + (r == 1 ? FIRST_ROUND_EXTRA_WARMUP : 0);
-                    String run = String.format(Locale.ROOT, "run %s %d %d %d", w.name(), wu, steps, r);
+                    String run = String.format(Locale.ROOT, "run %s %d %d %d", w.name(), warmup, steps, r);
                     for (Server s : List.of(optlab, torch)) {
                         Round round = Round.parse(s.ask(run));
                         out.println(round.line());
@@ -340,27 +342,40 @@ final class TorchComparison {
 
     /**
      * The OptLab side of one workload, in a JVM of its own ({@link #run} starts it): prints {@code ready <backend,
-     * java>}, then answers each {@code run WORKLOAD WARMUP STEPS ROUND} line on stdin with a round's line ({@code
-     * error <why>} if it failed) until {@code quit} or the end of the input.
+     * java>}, then answers each line on stdin until {@code quit} or the end of the input: {@code run WORKLOAD WARMUP
+     * STEPS ROUND} with a round's line, {@code warm WORKLOAD STEPS} (STEPS untimed steps, then a fresh model and
+     * optimizer from the same seed: see {@link #JIT_WARMUP}) with {@code warmed WORKLOAD STEPS}; {@code error <why>}
+     * if it failed.
      */
     static void serve(String workload, BufferedReader in, PrintStream out) throws IOException {
         Workload w = select(List.of(workload)).get(0);
         Backend backend = Backends.of(Device.CPU);
-        try (Session s = new Session(w, 0)) {
+        Session s = new Session(w, 0);
+        try {
             out.println("ready backend " + backend.name() + ", java " + System.getProperty("java.version"));
             out.flush();
             for (String line; (line = in.readLine()) != null && !line.strip().equals("quit"); ) {
                 String[] f = line.strip().split("\\s+");
                 try {
-                    if (f.length != 5 || !f[0].equals("run") || !f[1].equals(w.name())) {
-                        throw new IllegalArgumentException("expected 'run " + w.name() + " WARMUP STEPS ROUND', got '" + line + "'");
+                    if (f.length == 3 && f[0].equals("warm") && f[1].equals(w.name())) {
+                        int n = Integer.parseInt(f[2]);
+                        for (int i = 0; i < n; i++) s.step(null);
+                        s.close();
+                        s = new Session(w, 0);
+                        out.println("warmed " + w.name() + " " + n);
+                    } else if (f.length == 5 && f[0].equals("run") && f[1].equals(w.name())) {
+                        out.println(s.round(Integer.parseInt(f[4]), Integer.parseInt(f[2]), Integer.parseInt(f[3])).line());
+                    } else {
+                        throw new IllegalArgumentException("expected 'run " + w.name() + " WARMUP STEPS ROUND' or 'warm " + w.name()
+                                + " STEPS', got '" + line + "'");
                     }
-                    out.println(s.round(Integer.parseInt(f[4]), Integer.parseInt(f[2]), Integer.parseInt(f[3])).line());
                 } catch (RuntimeException e) {
                     out.println("error " + e);
                 }
                 out.flush();
             }
+        } finally {
+            s.close();
         }
     }
 
@@ -375,16 +390,19 @@ final class TorchComparison {
     }
 
     /**
-     * Untimed steps added to a workload's first round (both engines), so that the figures are steady-state training
-     * throughput, what a run of thousands of steps sees. OptLab's JIT keeps compiling for a hundred steps and more:
-     * with 2, its first rounds ran at 13,500-46,000 tokens/s against 56,000-80,000 later (2026-12-06); with 10, the
-     * char LSTM's rounds still spread 56,000-76,000 against PyTorch's steady 71,700-74,000 (2026-12-07), while one
-     * cold JVM's step medians over windows of 50 steps went 39.1, 28.6, 26.9, 25.6, 26.4, 24.7 ms and
-     * {@code -XX:+PrintCompilation} showed about 800 compilations between its steps 40 and 240. PyTorch has no JIT:
-     * the extra steps change nothing on its side.
+     * Untimed steps each engine runs before a workload's rounds, on a model it then replaces by a fresh one from the same
+     * seed, so that the rounds time compiled code (steady-state throughput, what a run of thousands of steps sees) on a
+     * model early in training, as a real run's is. OptLab's JIT keeps compiling for a hundred steps and more: with 2
+     * extra steps, its first rounds ran at 13,500-46,000 tokens/s against 56,000-80,000 later (2026-12-06); with 10, the
+     * char LSTM's rounds spread 56,000-76,000 against PyTorch's steady 71,700-74,000, and one cold JVM's step medians
+     * over windows of 50 steps went 39.1, 28.6, 26.9, 25.6, 26.4, 24.7 ms with about 800 compilations between its
+     * steps 40 and 240 ({@code -XX:+PrintCompilation}; 2026-12-07). The fresh model matters: 100 more steps on the same
+     * synthetic batch, without it, memorized the batch (PyTorch's char LSTM loss 0.35) and PyTorch's rounds then ran at
+     * 21,000-70,000 tokens/s, two in five near 22,000 (2026-12-07), an artifact of the fixed batch. PyTorch has no JIT: the
+     * warm-up costs it time, nothing else.
      */
-    static final int FIRST_ROUND_EXTRA_WARMUP = 100;
-    static final String FIRST_ROUND_EXTRA_WARMUP_TEXT = "100 more in a workload's first round";
+    static final int JIT_WARMUP = 100;
+    static final String JIT_WARMUP_TEXT = "after " + JIT_WARMUP + " steps on a model then replaced by a fresh one";
 
     /** One workload's OptLab model, optimizer and synthetic batch; closes them all. */
     static final class Session implements AutoCloseable {

@@ -21,7 +21,7 @@ class StepProfilerTest {
 
     @Test
     void aConvNetStepShowsConvolutionForwardAndBackwardWithinTheWallTime() {
-        Profile p = StepProfiler.profile(TINY_CNN, 1, 2);
+        Profile p = StepProfiler.profile(TINY_CNN, 1, 1, 2);
         checkAddsUp(p);
         // SimpleCnn: two convolutions; the first one's input needs no gradient, so one backward_data
         Row fwd = p.row(Phase.FORWARD, "conv2d.forward");
@@ -48,7 +48,7 @@ class StepProfilerTest {
 
     @Test
     void theCharLstmStepShowsItsLayersAndEmbedding() {
-        Profile p = StepProfiler.profile(TINY_LSTM, 1, 2);
+        Profile p = StepProfiler.profile(TINY_LSTM, 1, 1, 2);
         checkAddsUp(p);
         assertEquals(2, p.row(Phase.FORWARD, "lstm.forward").callsPerStep(), p.table());
         assertEquals(2, p.row(Phase.BACKWARD, "lstm.backward").callsPerStep(), p.table());

@@ -82,9 +82,10 @@ class TorchComparisonTest {
     }
 
     /**
-     * The OptLab side of a workload, in a JVM of its own as --vs-pytorch starts it: a ready line, one round line per
-     * run line (whose figures it measured: the step took time, the loss is finite), an error line for a bad request,
-     * and an exit on quit. One warm-up and one timed step of fmnist_2c2d on one thread.
+     * The OptLab side of a workload, in a JVM of its own as --vs-pytorch starts it: a ready line, a warmed line for the
+     * JIT warm-up, one round line per run line (whose figures it measured: the step took time, the loss is finite), an
+     * error line for a bad request, and an exit on quit. One JIT warm-up step, then one warm-up and one timed step of
+     * fmnist_2c2d on one thread.
      */
     @Test
     void anOptLabServerJvmAnswersRoundsAndRefusesBadRequests() throws Exception {
@@ -94,6 +95,8 @@ class TorchComparisonTest {
              var cmd = new java.io.PrintWriter(p.getOutputStream(), true, java.nio.charset.StandardCharsets.UTF_8)) {
             String ready = in.readLine();
             assertTrue(ready != null && ready.startsWith("ready backend cpu (1 threads), java "), ready);
+            cmd.println("warm fmnist_2c2d 1");
+            assertEquals("warmed fmnist_2c2d 1", in.readLine());
             cmd.println("run fmnist_2c2d 1 1 1");
             TorchComparison.Round r = TorchComparison.Round.parse(in.readLine());
             assertEquals("optlab", r.engine());

@@ -135,6 +135,14 @@ public final class ThreadBitsProbe {
             Buffer dy = randn(n * c * hw), dx = empty(n * c * hw), dg = empty(c), db = empty(c);
             BE.batchNormBackward(n, c, hw, x.ptr(), dy.ptr(), gamma.ptr(), sm.ptr(), si.ptr(), dx.ptr(), dg.ptr(), db.ptr());
             emit("batchnorm backward (" + n + ", " + c + ", " + hw + ")", dx, dg, db);
+            // the fused epilogue (NOTE [bn-epilogue]): relu(bn(x) + z), then its backward with dz and with the mask alone
+            Buffer z = randn(n * c * hw), ye = empty(n * c * hw), dz = empty(n * c * hw);
+            BE.batchNormForwardTraining(n, c, hw, x.ptr(), gamma.ptr(), beta.ptr(), 1e-5, 0.1, null, null, ye.ptr(), sm.ptr(), si.ptr(), z.ptr(), true);
+            emit("batchnorm forward add_relu (" + n + ", " + c + ", " + hw + ")", ye, sm, si);
+            BE.batchNormBackward(n, c, hw, x.ptr(), dy.ptr(), gamma.ptr(), sm.ptr(), si.ptr(), dx.ptr(), dg.ptr(), db.ptr(), ye.ptr(), true, dz.ptr());
+            emit("batchnorm backward add_relu (" + n + ", " + c + ", " + hw + ")", dx, dg, db, dz);
+            BE.batchNormBackward(n, c, hw, x.ptr(), dy.ptr(), gamma.ptr(), sm.ptr(), si.ptr(), dx.ptr(), dg.ptr(), db.ptr(), ye.ptr(), true, null);
+            emit("batchnorm backward relu (" + n + ", " + c + ", " + hw + ")", dx, dg, db);
         }
     }
 

@@ -215,7 +215,7 @@ public final class NeuralOps {
         return batchNormTraining(x, gamma, beta, runningMean, runningVar, momentum, eps, null, false);
     }
 
-    /** z's shape must be x's. */
+    /** An epilogue operand (z, or the backward's y), when given, is on x's device and of x's shape. */
     private static void epilogueOperand(String op, String name, Tensor t, Tensor x) {
         if (t != null) {
             sameDevice(op, names("input", name), x, t);

@@ -100,7 +100,12 @@ class UserKernelRunTest {
         long convCalls = ranBuiltIn.path("conv2d=cpu_implicit_gemm").asLong(), addCalls = ranBuiltIn.path("binary.add=cpu").asLong();
         assertTrue(convCalls > 0 && addCalls > 0, ranBuiltIn.toString());
         assertEquals(convCalls, ranUser.path(conv).asLong(), ranUser.toString());
-        assertEquals(addCalls, ranUser.path(add).asLong(), ranUser.toString());
+        // With a user binary.add, batch norm's fused residual add (NOTE [bn-epilogue]) runs as a separate op, which the
+        // user kernel serves too: ResNet-20's 9 residual additions in each forward. The built-in run's batch norm calls
+        // (19 a forward, 19 a backward) give its forwards: those calls / 19, less the 3 training steps' backwards.
+        long forwards = ranBuiltIn.path("batchnorm=cpu_direct").asLong() / 19 - 3;
+        assertTrue(forwards >= 3, ranBuiltIn.toString());
+        assertEquals(addCalls + 9 * forwards, ranUser.path(add).asLong(), ranUser.toString());
         assertFalse(ranUser.has("conv2d=cpu_implicit_gemm") || ranUser.has("binary.add=cpu"), "no call went to the built-in kernels: " + ranUser);
         assertEquals(ranBuiltIn.path("gemm=cpu_sgemm").asLong(), ranUser.path("gemm=cpu_sgemm").asLong(), "the other ops are unchanged");
     }

@@ -100,17 +100,17 @@ class CifarResNetTest {
         for (int[] shape : new int[][] {{4, 4, 1}, {4, 8, 2}}) {
             Supplier<CifarResNet.BasicBlock> block = () -> new CifarResNet.BasicBlock(shape[0], shape[1], shape[2], true,
                     new Generator(5)); // the same weights each time
-            Tensor x = Tensor.randn(new Generator(6), 3, shape[0], 6, 6);
             int outSide = 6 / shape[2];
-            Tensor w = Tensor.randn(new Generator(7), 3, shape[1], outSide, outSide);
-            float[][] fused = blockPass(block.get(), x, w, (b, v) -> b.forward(v));
-            float[][] unfused = blockPass(block.get(), x, w, (b, v) -> {
-                Variable out = b.conv2.forward(b.bn1.forward(b.conv1.forward(v)).relu());
-                return b.bn2.forward(out).add(b.shortcut == null ? v : b.shortcut.forward(v)).relu();
-            });
-            String[] names = {"output", "input gradient", "conv1", "conv2", "bn1.weight", "bn1.bias", "bn2.weight", "bn2.bias"};
-            for (int i = 0; i < names.length; i++) {
-                assertArrayEquals(unfused[i], fused[i], Arrays.toString(shape) + ": " + names[i]);
+            try (Tensor x = Tensor.randn(new Generator(6), 3, shape[0], 6, 6); Tensor w = Tensor.randn(new Generator(7), 3, shape[1], outSide, outSide)) {
+                float[][] fused = blockPass(block.get(), x, w, (b, v) -> b.forward(v));
+                float[][] unfused = blockPass(block.get(), x, w, (b, v) -> {
+                    Variable out = b.conv2.forward(b.bn1.forward(b.conv1.forward(v)).relu());
+                    return b.bn2.forward(out).add(b.shortcut == null ? v : b.shortcut.forward(v)).relu();
+                });
+                String[] names = {"output", "input gradient", "conv1", "conv2", "bn1.weight", "bn1.bias", "bn2.weight", "bn2.bias"};
+                for (int i = 0; i < names.length; i++) {
+                    assertArrayEquals(unfused[i], fused[i], Arrays.toString(shape) + ": " + names[i]);
+                }
             }
         }
     }

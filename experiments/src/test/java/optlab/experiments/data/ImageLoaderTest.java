@@ -184,7 +184,7 @@ class ImageLoaderTest {
         ImageDataset d = random(5, 3, 2, 2, 6);
         for (DType dtype : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
             ImageLoader loader = new ImageLoader(d, 4, false, false, ImageTransform.identity(), dtype, 0);
-            long live = optlab.experiments.LiveBuffers.settled();
+            long live = optlab.kernels.testkit.LiveBuffers.settled();
             try (ImageLoader.Epoch epoch = loader.epoch(1)) {
                 for (HostBatch hb : epoch) {
                     try (Scope s = Scope.open()) {

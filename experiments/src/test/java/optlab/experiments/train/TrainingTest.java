@@ -45,7 +45,7 @@ class TrainingTest {
             for (int i = 0; i < px.length; i++) px[i] = (byte) (i * 31);
             ImageDataset data = new ImageDataset("noise", px, new int[] {0, 1, 2, 3, 4, 5}, 1, 28, 28, 10);
             ClassifierTraining.trainEpoch(model, adam, new Batches(data, 3, false), 1, Progress.NONE); // warm the allocator
-            long live = optlab.experiments.LiveBuffers.settled();
+            long live = optlab.kernels.testkit.LiveBuffers.settled();
             ClassifierTraining.trainEpoch(model, adam, new Batches(data, 3, false), 2, Progress.NONE);
             ClassifierTraining.evaluate(model, data, 4);
             assertEquals(live, CpuBackend.get().memoryStats().liveBuffers());

@@ -12,6 +12,7 @@ import java.util.function.Supplier;
 import optlab.autograd.Functional;
 import optlab.autograd.Variable;
 import optlab.kernels.cpu.CpuBackend;
+import optlab.kernels.testkit.LiveBuffers;
 import optlab.nn.Dropout;
 import optlab.nn.Module;
 import optlab.nn.ParameterArena;
@@ -201,7 +202,7 @@ class ModelZooTest {
 
     /** Training steps free everything they allocate (NOTE [lifetimes]). */
     @Test
-    void noBuffersLeak() {
+    void noBuffersLeak() throws InterruptedException {
         List<Supplier<Module>> models = List.of(() -> new DenseNetBC(16, 4, true, 10, new Generator(0)),
                 () -> new CifarResNet(20, true, 10, new Generator(0)));
         for (Supplier<Module> make : models) {
@@ -210,7 +211,7 @@ class ModelZooTest {
             Tensor y = Tensor.ofInts(new int[] {1, 2}, 2);
             try (ParameterArena arena = ParameterArena.pack(m)) {
                 step(m, x, y);
-                long live = settledLiveBuffers();
+                long live = LiveBuffers.settled();
                 for (int i = 0; i < 3; i++) step(m, x, y);
                 m.eval();
                 step(m, x, y);
@@ -221,7 +222,7 @@ class ModelZooTest {
         try (ParameterArena arena = ParameterArena.pack(lm)) {
             Tensor tok = Tensor.ofInts(new int[] {1, 2, 3, 4, 5, 6}, 2, 3);
             var state = lm.zeroState(2);
-            long live = settledLiveBuffers();
+            long live = LiveBuffers.settled();
             for (int i = 0; i < 3; i++) {
                 try (Scope s = Scope.open()) {
                     CharLstm.Output out = lm.forward(tok, state);
@@ -233,28 +234,6 @@ class ModelZooTest {
             state.close();
             assertEquals(live - 2, CpuBackend.get().memoryStats().liveBuffers(), "CharLstm leaked buffers");
         }
-    }
-
-    /**
-     * The CPU's live buffers once the storage Cleaner (Storage's safety net) has freed what earlier tests left unreachable
-     * and unclosed: otherwise a GC during the measured steps frees those and the count drops (CifarResNet: 1,865 after
-     * the first step, 706 after the last, in one bin/test run). Garbage collects until two counts 25 ms apart agree.
-     */
-    private static long settledLiveBuffers() {
-        long live = CpuBackend.get().memoryStats().liveBuffers();
-        for (int i = 0; i < 40; i++) {
-            System.gc();
-            try {
-                Thread.sleep(25);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-            long now = CpuBackend.get().memoryStats().liveBuffers();
-            if (now == live) break;
-            live = now;
-        }
-        return live;
     }
 
     private static void step(Module m, Tensor x, Tensor y) {

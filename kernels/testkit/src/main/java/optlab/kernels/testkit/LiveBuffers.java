@@ -1,6 +1,7 @@
-package optlab.experiments;
+package optlab.kernels.testkit;
 
-import optlab.kernels.cpu.CpuBackend;
+import optlab.kernels.Backends;
+import optlab.kernels.Device;
 
 /**
  * The CPU allocator's live-buffer count for leak checks, once earlier tests' unreachable tensors are freed: tensor
@@ -17,7 +18,7 @@ public final class LiveBuffers {
         for (int i = 0; i < 100 && same < 3; i++) {
             System.gc();
             Thread.sleep(20);
-            long now = CpuBackend.get().memoryStats().liveBuffers();
+            long now = Backends.of(Device.CPU).memoryStats().liveBuffers();
             same = now == last ? same + 1 : 0;
             last = now;
         }

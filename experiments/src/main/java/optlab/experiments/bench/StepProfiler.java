@@ -102,10 +102,7 @@ final class StepProfiler {
         Backend previous = Backends.install(prof);
         try {
             try (TorchComparison.Session jit = new TorchComparison.Session(w, 0)) {
-                for (int i = 0; i < jitSteps; i++) {
-                    prof.phase(ProfilingBackend.Phase.FORWARD);
-                    jit.step(prof);
-                }
+                steps(jit, prof, jitSteps);
             }
             return profileFresh(w, prof, jitSteps, warmup, steps);
         } finally {
@@ -115,18 +112,20 @@ final class StepProfiler {
 
     private static Profile profileFresh(TorchComparison.Workload w, ProfilingBackend prof, int jitSteps, int warmup, int steps) {
         try (TorchComparison.Session s = new TorchComparison.Session(w, 0)) {
-            for (int i = 0; i < warmup; i++) {
-                prof.phase(ProfilingBackend.Phase.FORWARD);
-                s.step(prof);
-            }
+            steps(s, prof, warmup);
             prof.stop();
             prof.reset();
-            for (int i = 0; i < steps; i++) {
-                prof.phase(ProfilingBackend.Phase.FORWARD);
-                s.step(prof);
-            }
+            steps(s, prof, steps);
             prof.stop();
             return summarize(w, prof, jitSteps, warmup, steps);
+        }
+    }
+
+    /** {@code n} training steps of {@code s}, each starting in the forward phase. */
+    private static void steps(TorchComparison.Session s, ProfilingBackend prof, int n) {
+        for (int i = 0; i < n; i++) {
+            prof.phase(ProfilingBackend.Phase.FORWARD);
+            s.step(prof);
         }
     }
 
